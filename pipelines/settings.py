@@ -1,0 +1,95 @@
+"""Paths, thresholds and secrets: the one place the rest of the code asks for them.
+
+Everything derives from two environment variables so that a test, the CLI and `dagster dev`
+agree on where a night reads and writes:
+- OBSERVATOIRE_HOME (default ./var): warehouse, dashboards, build files, DAGSTER_HOME, HMAC key;
+- OBSERVATOIRE_LANDING (default: the demo landing prepared under the home from data/demo and
+  the synthetic activity generator).
+"""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO_ROOT / "models"
+REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+DEMO_DIR = REPO_ROOT / "data" / "demo"
+
+SOURCE_FAMILIES = ("activity", "census", "followup")
+
+# DESIGN §6: counts under 5 are not published; anything describing professionals' activity
+# needs 11, the threshold the CNAM applies to its own open data.
+DEFAULT_COUNT_THRESHOLD = 5
+DEFAULT_ACTIVITY_THRESHOLD = 11
+
+HMAC_KEY_ENV = "OBSERVATOIRE_HMAC_KEY"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    landing: Path
+    count_threshold: int = DEFAULT_COUNT_THRESHOLD
+    activity_threshold: int = DEFAULT_ACTIVITY_THRESHOLD
+
+    @property
+    def uses_demo_landing(self) -> bool:
+        return self.landing == self.home / "demo-landing"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.warehouse_dir / "observatoire.duckdb"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.home / "build"
+
+    @property
+    def dashboards_dir(self) -> Path:
+        return self.home / "dashboards"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def key_path(self) -> Path:
+        return self.home / "secrets" / "hmac.key"
+
+    def build_path(self, run_id: str) -> Path:
+        return self.build_dir / f"night-{run_id}.duckdb"
+
+    def hmac_key(self) -> bytes:
+        """The key that pseudonymises professional identifiers.
+
+        Generated on first use and kept with mode 0600 so that the same RPPS gives the same
+        hash night after night; an environment variable wins so that several homes can share it.
+        """
+        if os.environ.get(HMAC_KEY_ENV):
+            return os.environ[HMAC_KEY_ENV].encode()
+        if not self.key_path.exists():
+            self.key_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return self.key_path.read_text().strip().encode()
+
+
+def get_settings() -> Settings:
+    home = Path(os.environ.get("OBSERVATOIRE_HOME", "var")).resolve()
+    landing_env = os.environ.get("OBSERVATOIRE_LANDING")
+    landing = Path(landing_env).resolve() if landing_env else home / "demo-landing"
+    return Settings(
+        home=home,
+        landing=landing,
+        count_threshold=int(os.environ.get("OBSERVATOIRE_COUNT_THRESHOLD", DEFAULT_COUNT_THRESHOLD)),
+        activity_threshold=int(
+            os.environ.get("OBSERVATOIRE_ACTIVITY_THRESHOLD", DEFAULT_ACTIVITY_THRESHOLD)
+        ),
+    )
