@@ -1,0 +1,42 @@
+"""French display of numbers, periods and dates, shared by figures, tables and pages."""
+
+import re
+from datetime import datetime
+
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre"]
+NARROW_NBSP = "\u202f"
+MASKED_TEXT = "< seuil"
+
+
+def format_number(value: float | int, grouped: bool = True, decimals: int = 1) -> str:
+    """12345.678 -> '12 345,7' (narrow no-break space); whole numbers keep no decimals.
+
+    `grouped=False` drops the thousands separator so that French Excel reads the cell as a
+    number in a CSV file.
+    """
+    decimals = 0 if float(value).is_integer() else decimals
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", NARROW_NBSP if grouped else "").replace(".", ",")
+
+
+def format_period(period: str) -> str:
+    """'2013-05' -> 'mai 2013'; a year or anything else is shown as it is."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", period)
+    if not match or not 1 <= int(match[2]) <= 12:
+        return period
+    return f"{MONTHS[int(match[2]) - 1]} {match[1]}"
+
+
+def format_datetime(moment: datetime) -> str:
+    day = "1er" if moment.day == 1 else str(moment.day)
+    return f"{day} {MONTHS[moment.month - 1]} {moment.year} à {moment:%H:%M}"
+
+
+def suppression_note(rule: str | None, subject: str) -> str:
+    """The tooltip of a masked cell; the threshold is read from the catalogue's rule text."""
+    threshold = re.search(r"\d+", rule or "")
+    if threshold:
+        return (f"Valeur masquée : moins de {threshold[0]} {subject} "
+                "(secret statistique)")
+    return "Valeur masquée : effectif trop faible (secret statistique)"

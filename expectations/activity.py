@@ -1,0 +1,29 @@
+"""staging.activity: one row per pseudonymised professional × month × commune of practice."""
+
+TABLE = "staging.activity"
+
+# A full-time GP bills about 400–500 acts a month and a nurse about 1,000 (CNAM, "Les
+# professionnels de santé libéraux", ordres de grandeur); beyond 4,000 a month one professional
+# is almost certainly two people or a software export fault.
+MAX_ACTS_PER_MONTH = 4000
+MAX_FTE = 1.5
+
+
+def expectations(gx, reference):
+    e = gx.expectations
+    return [
+        e.ExpectColumnValuesToNotBeNull(column="period_month"),
+        e.ExpectColumnValuesToNotBeNull(column="professional_hash"),
+        e.ExpectColumnValuesToMatchRegex(column="professional_hash", regex=r"^[0-9a-f]{64}$"),
+        e.ExpectColumnValuesToBeInSet(column="profession_code", value_set=reference.professions),
+        e.ExpectColumnValuesToBeInSet(column="commune_code", value_set=reference.communes),
+        e.ExpectColumnValuesToBeBetween(column="fte", min_value=0, max_value=MAX_FTE),
+        e.ExpectColumnValuesToBeBetween(column="acts", min_value=0),
+        e.ExpectColumnValuesToBeBetween(
+            column="acts", min_value=0, max_value=MAX_ACTS_PER_MONTH, severity="warning"
+        ),
+        e.ExpectColumnValuesToBeBetween(column="patients", min_value=0),
+        e.ExpectCompoundColumnsToBeUnique(
+            column_list=["professional_hash", "period_month", "commune_code"]
+        ),
+    ]

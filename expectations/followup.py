@@ -1,0 +1,20 @@
+"""staging.followup: one row per programme × action × criterion × period."""
+
+TABLE = "staging.followup"
+
+
+def expectations(gx, reference):
+    e = gx.expectations
+    return [
+        e.ExpectColumnValuesToNotBeNull(column="programme"),
+        e.ExpectColumnValuesToNotBeNull(column="criterion"),
+        e.ExpectColumnValuesToMatchRegex(column="period", regex=r"^\d{4}(-(0[1-9]|1[0-2]|T[1-4]))?$"),
+        e.ExpectColumnValuesToNotBeNull(column="value"),
+        e.ExpectColumnValuesToBeBetween(column="value", min_value=0, severity="warning"),
+        e.ExpectColumnValuesToBeInSet(
+            column="value_nature", value_set=["observée", "illustrative"]
+        ),
+        e.ExpectCompoundColumnsToBeUnique(
+            column_list=["programme", "action", "criterion", "period"]
+        ),
+    ]

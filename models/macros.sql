@@ -1,0 +1,53 @@
+-- Parsing rules shared by the staging models. Every function returns NULL when the text cannot
+-- be read, so that the staging model can send the row to audit.rejected_rows with a reason.
+
+-- Same rule as pipelines.sources.contracts.normalize_label: case, accents and punctuation
+-- never decide a match.
+CREATE OR REPLACE MACRO normalize_label(x) AS
+    trim(regexp_replace(lower(strip_accents(x)), '[^a-z0-9]+', '_', 'g'), '_');
+
+-- French numbers: decimal comma, spaces (incl. non-breaking) as thousands separators.
+CREATE OR REPLACE MACRO parse_number(x) AS
+    TRY_CAST(replace(regexp_replace(trim(x), '[\s\x{00A0}\x{202F}]', '', 'g'), ',', '.') AS DOUBLE);
+
+-- A whole count: '12', '1 204', '12,0'; never '12,5'.
+CREATE OR REPLACE MACRO parse_count(x) AS
+    CASE WHEN parse_number(x) = floor(parse_number(x)) THEN CAST(parse_number(x) AS BIGINT) END;
+
+CREATE OR REPLACE MACRO french_month(word) AS
+    list_position(['janvier', 'fevrier', 'mars', 'avril', 'mai', 'juin', 'juillet', 'aout',
+                   'septembre', 'octobre', 'novembre', 'decembre'], normalize_label(word));
+
+-- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305 or "mai 2013" → its first day.
+CREATE OR REPLACE MACRO parse_month(x) AS (
+    CASE
+        WHEN regexp_full_match(trim(x), '\d{4}-\d{1,2}(-\d{1,2})?') THEN
+            try(make_date(CAST(split_part(trim(x), '-', 1) AS INT),
+                          CAST(split_part(trim(x), '-', 2) AS INT), 1))
+        WHEN regexp_full_match(trim(x), '(\d{1,2}/)?\d{1,2}/\d{4}') THEN
+            try(make_date(CAST(regexp_extract(trim(x), '(\d{4})$', 1) AS INT),
+                          CAST(regexp_extract(trim(x), '(\d{1,2})/\d{4}$', 1) AS INT), 1))
+        WHEN regexp_full_match(trim(x), '\d{6}') THEN
+            try(make_date(CAST(left(trim(x), 4) AS INT), CAST(right(trim(x), 2) AS INT), 1))
+        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+\s+\d{4}') AND french_month(split_part(trim(x), ' ', 1)) > 0 THEN
+            make_date(CAST(regexp_extract(trim(x), '(\d{4})$', 1) AS INT),
+                      french_month(split_part(trim(x), ' ', 1)), 1)
+    END
+);
+
+-- A reporting period kept at its own grain: '2024', '2024-T1' (quarter) or '2024-05' (month).
+CREATE OR REPLACE MACRO parse_period(x) AS (
+    CASE
+        WHEN regexp_full_match(trim(x), '\d{4}') THEN trim(x)
+        WHEN regexp_full_match(upper(trim(x)), 'T[1-4]\s*\d{4}') THEN
+            regexp_extract(trim(x), '(\d{4})', 1) || '-T' || regexp_extract(upper(trim(x)), 'T([1-4])', 1)
+        WHEN regexp_full_match(upper(trim(x)), '\d{4}\s*-?\s*T[1-4]') THEN
+            regexp_extract(trim(x), '(\d{4})', 1) || '-T' || regexp_extract(upper(trim(x)), 'T([1-4])', 1)
+        ELSE strftime(parse_month(x), '%Y-%m')
+    END
+);
+
+-- Yes/no columns as ARS spreadsheets write them.
+CREATE OR REPLACE MACRO parse_flag(x) AS
+    CASE WHEN normalize_label(x) IN ('oui', 'o', 'yes', 'y', 'vrai', 'true', '1', 'x') THEN TRUE
+         WHEN normalize_label(x) IN ('non', 'n', 'no', 'faux', 'false', '0') THEN FALSE END;

@@ -1,0 +1,76 @@
+-- raw.activity typed: one row per professional × month × commune. A row that cannot be typed
+-- keeps its first problem in _reject_column/_reject_value/_reject_reason and goes to
+-- audit.rejected_rows instead of this table.
+WITH typed AS (
+    SELECT
+        a.*,
+        parse_month(a.periode) AS period_month,
+        p.profession_code,
+        CASE WHEN regexp_full_match(trim(a.code_commune_exercice), '\d{4}')
+             THEN '0' || trim(a.code_commune_exercice)      -- a spreadsheet ate the leading zero
+             ELSE upper(trim(a.code_commune_exercice)) END AS commune_code_as_written,
+        TRY_CAST(a.annee_naissance AS INTEGER) AS birth_year,
+        parse_number(a.etp) AS fte,
+        parse_count(a.nb_actes) AS acts,
+        parse_count(a.nb_consultations) AS consultations,
+        parse_count(a.nb_visites) AS home_visits,
+        parse_count(a.nb_patients) AS patients,
+        parse_count(a.nb_patients_medecin_traitant) AS patients_referring,
+        parse_count(a.nb_soins_non_programmes) AS unscheduled_care
+    FROM raw.activity AS a
+    LEFT JOIN ref.profession_synonyms AS p ON p.synonym = normalize_label(a.profession)
+),
+resolved AS (
+    SELECT t.*, l.current_code AS commune_code
+    FROM typed AS t
+    LEFT JOIN ref.commune_code_lookup AS l ON l.code = t.commune_code_as_written
+),
+checked AS (
+    SELECT *,
+        CASE
+            WHEN periode IS NULL THEN ['periode', NULL, 'période absente']
+            WHEN period_month IS NULL THEN ['periode', periode,
+                'période illisible : attendu un mois AAAA-MM (ex. 2024-03), MM/AAAA ou « mars 2024 »']
+            WHEN id_professionnel_format = 'absent' THEN ['id_professionnel', NULL, 'identifiant du professionnel absent']
+            WHEN id_professionnel_format NOT IN ('rpps', 'adeli') THEN ['id_professionnel', '<identifiant masqué>',
+                'identifiant invalide : un RPPS compte 11 chiffres (ou un ADELI 9)']
+            WHEN profession_code IS NULL THEN ['profession', profession,
+                'profession inconnue du vocabulaire (voir ref.profession_synonyms)']
+            WHEN commune_code IS NULL THEN ['code_commune_exercice', code_commune_exercice,
+                'code commune INSEE inconnu du COG 2026 (5 caractères, ex. 59350 ou 2A004)']
+            WHEN annee_naissance IS NOT NULL AND (birth_year IS NULL OR birth_year NOT BETWEEN 1920 AND year(period_month) - 18)
+                THEN ['annee_naissance', annee_naissance, 'année de naissance invalide']
+            WHEN fte IS NULL THEN ['etp', etp, 'ETP absent ou non numérique (ex. 0,8)']
+            WHEN fte < 0 THEN ['etp', etp, 'ETP négatif']
+            WHEN acts IS NULL THEN ['nb_actes', nb_actes, 'nombre d''actes absent ou non entier']
+            WHEN acts < 0 THEN ['nb_actes', nb_actes, 'nombre d''actes négatif']
+            WHEN nb_consultations IS NOT NULL AND coalesce(consultations, -1) < 0 THEN ['nb_consultations', nb_consultations, 'nombre de consultations non entier ou négatif']
+            WHEN nb_visites IS NOT NULL AND coalesce(home_visits, -1) < 0 THEN ['nb_visites', nb_visites, 'nombre de visites non entier ou négatif']
+            WHEN nb_patients IS NOT NULL AND coalesce(patients, -1) < 0 THEN ['nb_patients', nb_patients, 'nombre de patients non entier ou négatif']
+            WHEN nb_patients_medecin_traitant IS NOT NULL AND coalesce(patients_referring, -1) < 0 THEN ['nb_patients_medecin_traitant', nb_patients_medecin_traitant, 'nombre de patients médecin traitant non entier ou négatif']
+            WHEN nb_soins_non_programmes IS NOT NULL AND coalesce(unscheduled_care, -1) < 0 THEN ['nb_soins_non_programmes', nb_soins_non_programmes, 'nombre de soins non programmés non entier ou négatif']
+        END AS problem
+    FROM resolved
+)
+SELECT
+    period_month,
+    id_professionnel_hmac AS professional_hash,
+    profession_code,
+    commune_code,
+    nullif(trim(structure), '') AS structure,
+    birth_year,
+    tranche_age AS age_band,
+    fte,
+    acts,
+    consultations,
+    home_visits,
+    patients,
+    patients_referring,
+    unscheduled_care,
+    _source_file,
+    _source_row,
+    _load_id,
+    problem[1] AS _reject_column,
+    problem[2] AS _reject_value,
+    problem[3] AS _reject_reason
+FROM checked

@@ -1,0 +1,55 @@
+-- raw.census typed: one row per project × census date. The place names in `communes` are
+-- resolved to INSEE codes afterwards (staging.census_communes), in Python, because that needs
+-- fuzzy matching against the reference.
+WITH typed AS (
+    SELECT
+        c.*,
+        parse_month(c.date_recensement) AS census_date,
+        r.region_code,
+        s.stage_code,
+        t.structure_type,
+        parse_flag(c.zone_fragile) AS fragile_zone,
+        parse_flag(c.zus) AS near_zus
+    FROM raw.census AS c
+    LEFT JOIN ref.region_synonyms AS r ON r.synonym = normalize_label(c.region)
+    LEFT JOIN ref.stage_synonyms AS s ON s.synonym = normalize_label(c.stade)
+    LEFT JOIN ref.structure_type_synonyms AS t ON t.synonym = normalize_label(c.type_structure)
+),
+checked AS (
+    SELECT *,
+        CASE
+            WHEN census_date IS NULL THEN ['date_recensement', date_recensement,
+                'date de recensement illisible : attendu un mois (ex. 2013-05 ou « mai 2013 »)']
+            WHEN region_code IS NULL THEN ['region', region, 'région inconnue (nom actuel ou ancien nom de région attendu)']
+            WHEN territoire IS NULL THEN ['territoire', NULL, 'territoire absent']
+            WHEN nom_projet IS NULL THEN ['nom_projet', NULL, 'nom du projet absent']
+            WHEN structure_type IS NULL THEN ['type_structure', type_structure,
+                'type de structure inconnu : MSP, PSP, CDS ou CPTS attendu']
+            WHEN communes IS NULL THEN ['communes', NULL, 'commune(s) du projet absente(s)']
+            WHEN stage_code IS NULL THEN ['stade', stade,
+                'stade inconnu : réflexion, conception, opérationnalisation ou fonctionnement attendu']
+            WHEN zone_fragile IS NOT NULL AND fragile_zone IS NULL THEN ['zone_fragile', zone_fragile, 'oui/non attendu']
+            WHEN zus IS NOT NULL AND near_zus IS NULL THEN ['zus', zus, 'oui/non attendu']
+        END AS problem
+    FROM typed
+)
+SELECT
+    md5(region_code || '|' || normalize_label(territoire) || '|' || normalize_label(nom_projet)) AS project_id,
+    census_date,
+    region_code,
+    trim(territoire) AS territory,
+    trim(nom_projet) AS project_name,
+    structure_type,
+    stage_code,
+    trim(communes) AS communes_as_written,
+    fragile_zone,
+    near_zus,
+    nullif(trim(modules_nmr), '') AS nmr_modules,
+    commentaire AS comment,
+    _source_file,
+    _source_row,
+    _load_id,
+    problem[1] AS _reject_column,
+    problem[2] AS _reject_value,
+    problem[3] AS _reject_reason
+FROM checked

@@ -1,0 +1,44 @@
+-- raw.followup typed: one row per programme × action × criterion × period.
+WITH typed AS (
+    SELECT
+        f.*,
+        parse_period(f.periode) AS period,
+        parse_number(f.valeur) AS value_number,
+        parse_number(f.cible) AS target_number
+    FROM raw.followup AS f
+),
+checked AS (
+    SELECT *,
+        CASE
+            WHEN programme IS NULL THEN ['programme', NULL, 'programme absent']
+            WHEN territoire IS NULL THEN ['territoire', NULL, 'territoire absent']
+            WHEN action IS NULL THEN ['action', NULL, 'action absente']
+            WHEN critere IS NULL THEN ['critere', NULL, 'critère absent']
+            WHEN period IS NULL THEN ['periode', periode,
+                'période illisible : attendu 2024, T1 2024, 2024-03 ou « mars 2024 »']
+            WHEN value_number IS NULL THEN ['valeur', valeur, 'valeur absente ou non numérique (ex. 12 ou 0,75)']
+            WHEN cible IS NOT NULL AND target_number IS NULL THEN ['cible', cible, 'cible non numérique']
+            WHEN nature_valeur IS NOT NULL AND normalize_label(nature_valeur) NOT IN ('illustrative', 'observee')
+                THEN ['nature_valeur', nature_valeur, 'nature de la valeur : « observée » ou « illustrative » attendu']
+        END AS problem
+    FROM typed
+)
+SELECT
+    trim(programme) AS programme,
+    trim(territoire) AS territory,
+    nullif(trim(axe), '') AS axis,
+    trim(action) AS action,
+    trim(critere) AS criterion,
+    period,
+    value_number AS value,
+    target_number AS target,
+    nullif(trim(unite), '') AS unit,
+    CASE normalize_label(nature_valeur) WHEN 'illustrative' THEN 'illustrative' ELSE 'observée' END AS value_nature,
+    commentaire AS comment,
+    _source_file,
+    _source_row,
+    _load_id,
+    problem[1] AS _reject_column,
+    problem[2] AS _reject_value,
+    problem[3] AS _reject_reason
+FROM checked

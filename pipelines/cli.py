@@ -1,0 +1,177 @@
+"""observatoire run | sql | generate | serve — the analyst's and the scheduler's entry points."""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+
+def _configure(home: Path | None, landing: Path | None) -> None:
+    """Export the paths before anything reads settings, so Dagster code sees the same ones."""
+    if home:
+        os.environ["OBSERVATOIRE_HOME"] = str(home.resolve())
+    if landing:
+        os.environ["OBSERVATOIRE_LANDING"] = str(landing.resolve())
+    from pipelines.settings import get_settings
+
+    settings = get_settings()
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+
+
+def run_night(args: argparse.Namespace) -> int:
+    _configure(args.home, args.landing)
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.demo import prepare_demo_landing
+    from pipelines.settings import get_settings
+
+    settings = get_settings()
+    started = time.monotonic()
+    if settings.uses_demo_landing:
+        print("Préparation des données de démonstration (activité synthétique)…", flush=True)
+        prepare_demo_landing(settings)
+    print(f"Nuit en cours sur le dépôt {settings.landing}…", flush=True)
+    result = defs.resolve_job_def("nightly").execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    print(summarise(result, settings, time.monotonic() - started))
+    return 0 if result.success else 1
+
+
+def summarise(result, settings, seconds: float) -> str:
+    lines = []
+    raw_rows, staged, rejected, checks_ok, checks_failed = {}, {}, {}, 0, []
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            m = event.event_specific_data.materialization
+            key = "/".join(m.asset_key.path)
+            meta = {k: v.value for k, v in m.metadata.items()}
+            if key.startswith("raw/"):
+                raw_rows[key[4:]] = (meta.get("rows_loaded"), meta.get("files_loaded"),
+                                     meta.get("files_skipped"), meta.get("files_refused"))
+            if key in ("staging/activity", "staging/census", "staging/followup"):
+                staged[key[8:]] = meta.get("rows")
+                rejected[key[8:]] = meta.get("rejected_rows")
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            name = f"{'/'.join(evaluation.asset_key.path)} · {evaluation.check_name}"
+            if evaluation.passed:
+                checks_ok += 1
+            else:
+                checks_failed.append((name, evaluation.severity.value))
+    lines.append(f"\nNuit {'réussie' if result.success else 'BLOQUÉE'} en {seconds:.0f} s "
+                 f"(run {result.run_id}).")
+    for family, (rows, loaded, skipped, refused) in sorted(raw_rows.items()):
+        lines.append(
+            f"  {family:9} fichiers chargés {loaded}, déjà connus {skipped}, "
+            f"lignes chargées {rows}, lignes typées {staged.get(family)}, "
+            f"rejetées {rejected.get(family)}"
+        )
+        for name, message in (refused or {}).items():
+            lines.append(f"    fichier refusé {name} : {message}")
+    lines.append(f"  contrôles réussis {checks_ok}, en échec {len(checks_failed)}")
+    for name, severity in checks_failed:
+        lines.append(f"    {'BLOQUANT' if severity == 'ERROR' else 'avertissement'} : {name}")
+    if result.success:
+        lines.append(f"Entrepôt publié : {settings.warehouse_path}")
+        lines.append(f"Tableaux de bord : {settings.dashboards_dir / 'index.html'}")
+    else:
+        lines.append(f"Rien n'a été publié ; l'entrepôt précédent reste en place : "
+                     f"{settings.warehouse_path}")
+        lines.append("Détails : `dagster dev -w workspace.yaml` (onglet Runs) ou "
+                     "audit.validation_results dans le fichier de la nuit "
+                     f"{settings.build_dir}.")
+    return "\n".join(lines)
+
+
+def run_sql(args: argparse.Namespace) -> int:
+    _configure(args.home, None)
+    from pipelines.settings import get_settings
+
+    path = get_settings().warehouse_path
+    if not path.exists():
+        print(f"Aucun entrepôt publié à {path} : lancez d'abord `observatoire run`.",
+              file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(path), read_only=True,
+                         config={"enable_external_access": False})
+    try:
+        relation = con.sql(args.query)
+        if relation is not None:
+            relation.show(max_width=200, max_rows=200)
+    except duckdb.Error as error:
+        print(f"Requête refusée : {error}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from pipelines.synth import generate_landing
+
+    summary = generate_landing(args.out, scale=args.scale, seed=args.seed)
+    print(f"{summary.rows} lignes d'activité, {summary.professionals} professionnels, "
+          f"{len(summary.files)} fichiers dans {args.out} ({summary.seconds:.1f} s).")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import functools
+    import http.server
+
+    _configure(args.home, None)
+    from pipelines.settings import get_settings
+
+    folder = get_settings().dashboards_dir
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+        print(f"Tableaux de bord sur http://127.0.0.1:{args.port}/ (Ctrl+C pour arrêter)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="observatoire", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="lance la nuit (job Dagster `nightly`) en local")
+    run.add_argument("--landing", type=Path, help="dossier de dépôt (défaut : la démo)")
+    run.add_argument("--home", type=Path, help="dossier de travail (défaut : ./var)")
+    run.set_defaults(func=run_night)
+
+    sql = sub.add_parser("sql", help="interroge l'entrepôt publié, en lecture seule")
+    sql.add_argument("query")
+    sql.add_argument("--home", type=Path)
+    sql.set_defaults(func=run_sql)
+
+    gen = sub.add_parser("generate", help="génère un dépôt synthétique déterministe")
+    gen.add_argument("--scale", choices=["tiny", "demo", "region", "national"], default="demo")
+    gen.add_argument("--seed", type=int, default=2026)
+    gen.add_argument("--out", type=Path, required=True)
+    gen.set_defaults(func=run_generate)
+
+    serve = sub.add_parser("serve", help="sert les tableaux de bord sur 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8050)
+    serve.add_argument("--home", type=Path)
+    serve.set_defaults(func=run_serve)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

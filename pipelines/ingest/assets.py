@@ -1,0 +1,217 @@
+"""Landing → raw → staging, and the reference tables staging joins to."""
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from pipelines.geography.reference import load_reference
+from pipelines.geography.resolve import CommuneResolver
+from pipelines.ingest.raw import load_family
+from pipelines.ingest.vocabularies import load_vocabularies
+from pipelines.settings import SOURCE_FAMILIES
+from pipelines.sql import macros_sql, model_sql
+from pipelines.warehouse import WarehouseResource
+
+REFERENCE_TABLES = (
+    "communes", "attached_communes", "former_communes", "epci", "departements", "regions",
+    "commune_code_lookup", "professions", "profession_synonyms", "stages", "stage_synonyms",
+    "structure_types", "structure_type_synonyms", "region_synonyms",
+)
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["ref", t], group_name="ref") for t in REFERENCE_TABLES],
+    description="Géographie de référence (COG 2026) et vocabulaires contrôlés.",
+)
+def reference(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        counts = load_reference(con)
+        con.execute(
+            "CREATE OR REPLACE TABLE ref.commune_code_lookup AS "
+            + model_sql("ref", "commune_code_lookup")
+        )
+        counts |= load_vocabularies(con)
+        counts["ref.commune_code_lookup"] = con.execute(
+            "SELECT count(*) FROM ref.commune_code_lookup"
+        ).fetchone()[0]
+    for table in REFERENCE_TABLES:
+        rows = counts.get(f"ref.{table}", counts.get(table))
+        yield dg.MaterializeResult(asset_key=["ref", table], metadata={"rows": rows})
+
+
+def _raw_asset(family: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", family],
+        group_name="raw",
+        description=f"Fichiers {family} du dossier de dépôt, tels que lus (texte), avec leur "
+        "traçabilité ; un fichier déjà chargé (même sha256) n'est pas rechargé.",
+    )
+    def _raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        settings = warehouse.settings
+        with warehouse.connect(context) as con:
+            load = load_family(con, settings.landing, family, context.run_id, settings.hmac_key())
+            total = con.execute(f"SELECT count(*) FROM raw.{family}").fetchone()[0]
+        for name, message in load.refused.items():
+            context.log.error(message)
+        return dg.MaterializeResult(
+            metadata={
+                "files_loaded": len(load.loaded),
+                "files_skipped": len(load.skipped),
+                "files_superseded": len(load.superseded),
+                "files_refused": dg.MetadataValue.json(load.refused),
+                "rows_loaded": load.rows,
+                "malformed_lines": load.bad_rows,
+                "rows_total": total,
+            }
+        )
+
+    return _raw
+
+
+raw_assets = [_raw_asset(family) for family in SOURCE_FAMILIES]
+
+
+def build_staging(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, int]:
+    """Type raw.<family> with its SQL model; rows that fail go to audit.rejected_rows."""
+    con.execute(macros_sql())
+    con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS audit.rejected_rows (
+            table_name VARCHAR, source_file VARCHAR, source_row BIGINT, column_name VARCHAR,
+            value VARCHAR, reason VARCHAR, load_id VARCHAR)"""
+    )
+    table = f"staging.{family}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {model_sql('staging', family)}")
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {table} AS
+            SELECT * EXCLUDE (_reject_column, _reject_value, _reject_reason) FROM typed
+            WHERE _reject_reason IS NULL"""
+    )
+    con.execute("DELETE FROM audit.rejected_rows WHERE table_name = ?", [table])
+    con.execute(
+        """INSERT INTO audit.rejected_rows
+           SELECT ?, _source_file, _source_row, _reject_column, _reject_value, _reject_reason,
+                  _load_id
+           FROM typed WHERE _reject_reason IS NOT NULL""",
+        [table],
+    )
+    con.execute(
+        """INSERT INTO audit.rejected_rows
+           SELECT ?, source_file, source_row, NULL, NULL, reason, load_id
+           FROM raw.malformed_lines m
+           WHERE family = ? AND EXISTS (SELECT 1 FROM raw.loaded_files f
+               WHERE f.source_file = m.source_file AND f.sha256 = m.sha256
+                 AND f.status = 'chargé')""",
+        [table, family],
+    )
+    staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rejected = con.execute(
+        "SELECT count(*) FROM audit.rejected_rows WHERE table_name = ?", [table]
+    ).fetchone()[0]
+    con.execute("DROP TABLE typed")
+    return {"rows": staged, "rejected_rows": rejected}
+
+
+@dg.asset(
+    key=["staging", "activity"],
+    group_name="staging",
+    deps=[["raw", "activity"], ["ref", "commune_code_lookup"], ["ref", "profession_synonyms"]],
+    description="Statistiques d'activité typées : un professionnel (pseudonymisé) × mois.",
+)
+def staging_activity(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        return dg.MaterializeResult(metadata=build_staging(con, "activity"))
+
+
+@dg.asset(
+    key=["staging", "followup"],
+    group_name="staging",
+    deps=[["raw", "followup"]],
+    description="Critères de suivi typés : programme × action × critère × période.",
+)
+def staging_followup(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        return dg.MaterializeResult(metadata=build_staging(con, "followup"))
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["staging", "census"],
+            group_name="staging",
+            deps=[["raw", "census"], ["ref", "stage_synonyms"], ["ref", "region_synonyms"],
+                  ["ref", "structure_type_synonyms"]],
+            description="Recensement typé : un projet × date de recensement.",
+        ),
+        dg.AssetSpec(
+            ["staging", "census_communes"],
+            group_name="staging",
+            deps=[["ref", "communes"], ["ref", "epci"]],
+            description="Communes couvertes par chaque projet, résolues depuis les noms écrits.",
+        ),
+    ]
+)
+def staging_census(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        counts = build_staging(con, "census")
+        resolution = resolve_census_communes(con)
+    yield dg.MaterializeResult(asset_key=["staging", "census"], metadata=counts)
+    yield dg.MaterializeResult(asset_key=["staging", "census_communes"], metadata=resolution)
+
+
+def resolve_census_communes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Resolve each distinct place name once, within its région's départements."""
+    texts = con.execute(
+        """SELECT DISTINCT communes_as_written, region_code FROM staging.census
+           ORDER BY ALL"""
+    ).fetchall()
+    departments = dict(
+        con.execute(
+            "SELECT region_code, list(department_code ORDER BY department_code) "
+            "FROM ref.departements GROUP BY 1"
+        ).fetchall()
+    )
+    resolver = CommuneResolver(con)
+    links, unresolved = [], []
+    for text, region in texts:
+        res = resolver.resolve(text, departments.get(region))
+        for code in res.commune_codes:
+            links.append((text, region, code, res.epci_code, res.status, res.method))
+        if res.status not in ("resolved", "epci"):
+            candidates = "; ".join(f"{c} {n} ({s:.0f})" for c, n, s in res.candidates)
+            unresolved.append((text, region, res.status, candidates))
+    link_frame = pl.DataFrame(
+        links,
+        schema={c: pl.String for c in
+                ("text", "region_code", "commune_code", "epci_code", "status", "method")},
+        orient="row",
+    )
+    con.register("links", link_frame.to_arrow())
+    con.execute(
+        """CREATE OR REPLACE TABLE staging.census_communes AS
+           SELECT DISTINCT c.project_id, c.census_date, l.commune_code, l.epci_code,
+                  l.status AS resolution_status, l.method AS resolution_method
+           FROM staging.census c
+           JOIN links l ON l.text = c.communes_as_written AND l.region_code = c.region_code"""
+    )
+    con.unregister("links")
+    unresolved_frame = pl.DataFrame(
+        unresolved, schema={c: pl.String for c in ("text", "region_code", "status", "candidates")},
+        orient="row",
+    )
+    con.register("unresolved", unresolved_frame.to_arrow())
+    con.execute(
+        """CREATE OR REPLACE TABLE audit.unresolved_communes AS
+           SELECT 'staging.census' AS table_name, c._source_file AS source_file,
+                  c._source_row AS source_row, 'communes' AS column_name, u.text AS value,
+                  u.region_code, u.status, u.candidates
+           FROM unresolved u
+           JOIN staging.census c ON c.communes_as_written = u.text AND c.region_code = u.region_code
+           ORDER BY source_file, source_row"""
+    )
+    con.unregister("unresolved")
+    return {
+        "place_names": len(texts),
+        "links": link_frame.height,
+        "unresolved_names": unresolved_frame.height,
+    }

@@ -1,0 +1,59 @@
+"""Publication: stamp the night's file, swap it over the published path, render the dashboards."""
+
+import dagster as dg
+
+from pipelines.ingest.raw import landing_files
+from pipelines.warehouse import WarehouseResource
+
+MART_KEYS = [
+    ["marts", "indicator_values"],
+    ["marts", "census_projects"],
+    ["marts", "followup_criteria"],
+    ["marts", "category_labels"],
+    ["marts", "indicator_catalogue"],
+]
+
+
+def _demo_activity(settings) -> bool:
+    """The dashboards carry the synthetic-data banner whenever an activity file says so."""
+    return any((f.parent / "LISEZMOI.txt").exists() for f in landing_files(settings.landing,
+                                                                              "activity"))
+
+
+@dg.asset(
+    key=["publish", "warehouse"],
+    group_name="publish",
+    deps=MART_KEYS,
+    description="Remplace atomiquement var/warehouse/observatoire.duckdb par le fichier de la "
+    "nuit, une fois tous les contrôles bloquants passés.",
+)
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings
+    with warehouse.connect(context) as con:
+        con.execute(
+            """CREATE OR REPLACE TABLE marts.publication AS
+               SELECT current_timestamp::TIMESTAMP AS published_at, ? AS night_id,
+                      ? AS demo_activity""",
+            [context.run_id, _demo_activity(settings)],
+        )
+    path = warehouse.publish(context)
+    return dg.MaterializeResult(
+        metadata={"path": str(path), "bytes": path.stat().st_size}
+    )
+
+
+@dg.asset(
+    key=["publish", "dashboards"],
+    group_name="dashboards",
+    deps=[["publish", "warehouse"]],
+    description="Tableaux de bord HTML statiques (var/dashboards/index.html), lus depuis "
+    "l'entrepôt publié.",
+)
+def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    from dashboards.render import render_site
+
+    settings = warehouse.settings
+    pages = render_site(settings.warehouse_path, settings.dashboards_dir)
+    return dg.MaterializeResult(
+        metadata={"index": str(settings.dashboards_dir / "index.html"), "files": len(pages)}
+    )

@@ -1,0 +1,282 @@
+"""What the readers accept: one contract per source family (DESIGN §4) and the controlled
+vocabularies that staging maps free-text values onto.
+
+Headers and vocabulary terms are compared after `normalize_label`, so "Code commune INSEE",
+"code_commune_insee" and "CODE COMMUNE  INSEE" are the same name. A normalised synonym belongs
+to at most one column of a contract and to at most one code of a vocabulary: that is checked
+when this module is imported.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_NON_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
+
+
+def normalize_label(text: str) -> str:
+    """Lower case, accents stripped, every run of other characters turned into one `_`.
+
+    The same rule in DuckDB SQL, for staging queries that map values with the vocabularies:
+    `trim(regexp_replace(lower(strip_accents(x)), '[^a-z0-9]+', '_', 'g'), '_')`.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    unaccented = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ALPHANUMERIC.sub("_", unaccented.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    required: bool
+    description: str
+    synonyms: tuple[str, ...] = ()
+
+    @property
+    def accepted_names(self) -> tuple[str, ...]:
+        """The canonical name then every synonym, normalised, without repeats."""
+        names = (self.name, *self.synonyms)
+        return tuple(dict.fromkeys(normalize_label(n) for n in names))
+
+
+@dataclass(frozen=True)
+class Contract:
+    family: str
+    label: str
+    columns: tuple[Column, ...]
+
+    def __post_init__(self) -> None:
+        _check_unique(
+            {c.name: c.accepted_names for c in self.columns}, f"contract {self.family}"
+        )
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def match(self, header: str) -> str | None:
+        """The canonical column a file header stands for, or None if the contract lacks it."""
+        key = normalize_label(header)
+        return next((c.name for c in self.columns if key in c.accepted_names), None)
+
+
+@dataclass(frozen=True)
+class Term:
+    label: str
+    synonyms: tuple[str, ...] = ()
+    order: int | None = None
+
+
+Vocabulary = dict[str, Term]
+
+
+def vocabulary_index(vocabulary: Vocabulary) -> dict[str, str]:
+    """Normalised code, label and synonyms → code; load it as a table to map values in SQL."""
+    return {
+        normalize_label(name): code
+        for code, term in vocabulary.items()
+        for name in (code, term.label, *term.synonyms)
+    }
+
+
+def match_term(vocabulary: Vocabulary, text: str | None) -> str | None:
+    """The code a free-text value stands for, or None when the vocabulary does not know it."""
+    if text is None:
+        return None
+    return vocabulary_index(vocabulary).get(normalize_label(text))
+
+
+def _check_unique(names_by_key: dict[str, tuple[str, ...]], where: str) -> None:
+    owner: dict[str, str] = {}
+    for key, names in names_by_key.items():
+        for name in names:
+            if owner.setdefault(name, key) != key:
+                raise ValueError(f"{where}: '{name}' belongs to both {owner[name]} and {key}")
+
+
+ACTIVITY = Contract(
+    family="activity",
+    label="statistiques d'activité des professionnels",
+    columns=(
+        Column("periode", True, "Mois d'activité (AAAA-MM)",
+               ("période", "mois", "date", "mois_activite", "periode_activite", "annee_mois")),
+        Column("id_professionnel", True, "Identifiant RPPS du professionnel (11 chiffres)",
+               ("rpps", "identifiant_rpps", "num_rpps", "numero_rpps", "n_rpps",
+                "identifiant_pp", "id_pp", "Identifiant PP", "Numéro RPPS")),
+        Column("profession", True, "Profession (libellé ou code)",
+               ("profession_sante", "Libellé profession", "libelle_profession",
+                "categorie_professionnelle", "specialite")),
+        Column("code_commune_exercice", True, "Code INSEE de la commune d'exercice",
+               ("code_commune", "Code commune INSEE", "code_commune_insee", "CODGEO",
+                "insee_com", "commune_exercice", "code_insee", "depcom",
+                "Code commune (coord. structure)")),
+        Column("structure", False, "Structure d'exercice (nom ou numéro FINESS)",
+               ("nom_structure", "site", "lieu_exercice", "finess", "FINESS site",
+                "Raison sociale site", "raison_sociale")),
+        Column("annee_naissance", False, "Année de naissance",
+               ("année de naissance", "annee_de_naissance", "an_naissance", "naissance")),
+        Column("tranche_age", False, "Tranche d'âge",
+               ("tranche d'âge", "classe_age", "classe d'âge", "age")),
+        Column("etp", True, "Équivalent temps plein sur le mois",
+               ("equivalent_temps_plein", "Équivalent temps plein", "quotite")),
+        Column("nb_actes", True, "Nombre d'actes du mois",
+               ("actes", "nombre_actes", "Nombre d'actes", "nb_actes_total")),
+        Column("nb_consultations", False, "Nombre de consultations",
+               ("consultations", "Nombre de consultations", "nb_c")),
+        Column("nb_visites", False, "Nombre de visites à domicile",
+               ("visites", "Nombre de visites", "nb_v")),
+        Column("nb_patients", False, "Nombre de patients vus (file active)",
+               ("patients", "Nombre de patients", "file_active", "patientele")),
+        Column("nb_patients_medecin_traitant", False,
+               "Nombre de patients ayant déclaré le professionnel médecin traitant",
+               ("patients médecin traitant", "Nombre de patients médecin traitant",
+                "nb_patients_mt", "patientele_mt", "patientele_medecin_traitant")),
+        Column("nb_soins_non_programmes", False, "Nombre de soins non programmés",
+               ("soins non programmés", "Nombre de soins non programmés", "nb_snp", "snp")),
+    ),
+)
+
+CENSUS = Contract(
+    family="census",
+    label="recensement régional des projets de maisons et pôles de santé",
+    columns=(
+        Column("date_recensement", True, "Date du recensement (AAAA-MM ou date)",
+               ("Date du recensement", "date", "date_releve", "mois_recensement",
+                "recensement")),
+        Column("region", True, "Région",
+               ("région", "libelle_region", "nom_region", "reg")),
+        Column("territoire", True, "Territoire de santé ou de proximité",
+               ("Territoire de santé", "territoire_sante", "territoire_de_proximite",
+                "zone_de_proximite")),
+        Column("nom_projet", True, "Nom du projet ou de la structure",
+               ("Nom du projet", "projet", "nom", "nom_structure", "Intitulé du projet",
+                "intitule")),
+        Column("type_structure", True, "Type de structure (MSP, PSP, CDS, CPTS)",
+               ("Type de structure", "type", "type_projet", "categorie")),
+        Column("communes", True, "Commune(s) d'implantation : noms ou codes INSEE",
+               ("Commune(s)", "commune", "communes_concernees", "Commune(s) d'implantation",
+                "localisation", "lieu")),
+        Column("stade", True, "Degré de maturité du projet",
+               ("stade_projet", "maturite", "Degré de maturité", "etat_avancement",
+                "avancement", "statut", "etape")),
+        Column("zone_fragile", False, "Projet situé en zone fragile (oui/non)",
+               ("Zone fragile", "zone_en_difficulte", "Zone en difficulté", "fragile")),
+        Column("zus", False, "Projet au sein ou à proximité d'une zone urbaine sensible",
+               ("ZUS", "Zone urbaine sensible", "qpv", "quartier_prioritaire")),
+        Column("modules_nmr", False, "Modules des nouveaux modes de rémunération (ex. « 1,2 »)",
+               ("Modules NMR", "nmr", "modules", "enmr", "Nouveaux modes de rémunération")),
+        Column("commentaire", False, "Commentaire libre",
+               ("commentaires", "remarque", "remarques", "observations")),
+    ),
+)
+
+FOLLOWUP = Contract(
+    family="followup",
+    label="critères de suivi (CLS, feuille de route, contrat CPTS)",
+    columns=(
+        Column("programme", True, "Programme suivi (CLS, feuille de route de pôle, ACI CPTS)",
+               ("Programme", "contrat", "dispositif", "nom_programme", "cls")),
+        Column("territoire", True, "Territoire du programme (communes ou EPCI)",
+               ("périmètre", "perimetre", "epci", "territoire_programme")),
+        Column("axe", False, "Axe stratégique", ("axe_strategique", "Axe stratégique")),
+        Column("action", True, "Action ou fiche-action",
+               ("fiche_action", "Fiche action", "Fiche-action", "intitule_action")),
+        Column("critere", True, "Critère (indicateur) de suivi",
+               ("critère", "Critère de suivi", "critere_suivi", "Critères de suivi",
+                "indicateur")),
+        Column("periode", True, "Période mesurée (année, AAAA-MM ou date)",
+               ("période", "annee", "année", "date", "mois")),
+        Column("valeur", True, "Valeur mesurée (virgule décimale acceptée)",
+               ("valeur_observee", "Valeur observée", "realise", "réalisé", "resultat")),
+        Column("cible", False, "Valeur cible", ("objectif", "valeur_cible", "Valeur cible")),
+        Column("unite", False, "Unité de la valeur", ("unité", "unite_mesure")),
+        Column("nature_valeur", False,
+               "« observée » (fait publié) ou « illustrative » (valeur de démonstration)",
+               ("Nature de la valeur", "nature", "statut_valeur")),
+        Column("commentaire", False, "Commentaire ou source",
+               ("commentaires", "remarque", "remarques", "observations")),
+    ),
+)
+
+CONTRACTS: dict[str, Contract] = {c.family: c for c in (ACTIVITY, CENSUS, FOLLOWUP)}
+
+# First-contact primary-care professions of the data.ameli "effectifs et densités" file
+# (toutes_specialites_departement.csv, 2024); each ameli label is a synonym so that its rows
+# map onto the same codes as the activity files.
+PROFESSIONS: Vocabulary = {
+    "medecin_generaliste": Term(
+        "Médecin généraliste",
+        ("Médecin généraliste libéral", "MG", "omnipraticien", "omnipraticiens",
+         "Médecin - Médecine générale", "Médecine générale", "Médecins généralistes",
+         "Ensemble des médecins généralistes",
+         "Médecins généralistes (hors médecins à expertise particulière - MEP)"),
+    ),
+    "infirmier": Term(
+        "Infirmier",
+        ("Infirmière", "Infirmier libéral", "Infirmière libérale", "IDE", "IDEL", "Infirmiers"),
+    ),
+    "masseur_kinesitherapeute": Term(
+        "Masseur-kinésithérapeute",
+        ("Masseuse-kinésithérapeute", "kinésithérapeute", "kiné", "MK",
+         "Masseurs-kinésithérapeutes"),
+    ),
+    "chirurgien_dentiste": Term(
+        "Chirurgien-dentiste",
+        ("Chirurgienne-dentiste", "dentiste", "Chirurgiens-dentistes",
+         "Ensemble des chirurgiens-dentistes",
+         "Chirurgiens-dentistes (hors spécialistes d'orthopédie dento-faciale - ODF)"),
+    ),
+    "sage_femme": Term("Sage-femme", ("Sages-femmes", "maïeuticien", "SF")),
+    "orthophoniste": Term("Orthophoniste", ("Orthophonistes",)),
+    "pedicure_podologue": Term("Pédicure-podologue", ("podologue", "Pédicures-podologues")),
+    "orthoptiste": Term("Orthoptiste", ("Orthoptistes",)),
+}
+
+STAGES: Vocabulary = {
+    "reflexion": Term(
+        "En réflexion", ("réflexion", "projet en réflexion", "en reflexion"), order=1
+    ),
+    "conception": Term("En conception", ("conception", "projet en conception"), order=2),
+    "operationnalisation": Term(
+        "En cours d'opérationnalisation",
+        ("en opérationnalisation", "opérationnalisation", "projet en opérationnalisation"),
+        order=3,
+    ),
+    "fonctionnement": Term(
+        "En fonctionnement", ("fonctionnement", "opérationnel", "ouvert", "en activité"), order=4
+    ),
+}
+
+STRUCTURE_TYPES: Vocabulary = {
+    "MSP": Term(
+        "Maison de santé pluriprofessionnelle",
+        ("maison de santé", "maison de santé pluridisciplinaire", "maisons de santé",
+         "maison de santé pluri-professionnelle"),
+    ),
+    "PSP": Term(
+        "Pôle de santé pluriprofessionnel",
+        ("pôle de santé", "pôles de santé", "pôle de santé pluridisciplinaire",
+         "pôle de santé libéral"),
+    ),
+    "CDS": Term("Centre de santé", ("centres de santé", "centre de santé pluriprofessionnel")),
+    "CPTS": Term(
+        "Communauté professionnelle territoriale de santé",
+        ("communautés professionnelles territoriales de santé",),
+    ),
+}
+
+for _name, _vocabulary in (
+    ("PROFESSIONS", PROFESSIONS), ("STAGES", STAGES), ("STRUCTURE_TYPES", STRUCTURE_TYPES)
+):
+    _check_unique(
+        {code: tuple(normalize_label(n) for n in (code, t.label, *t.synonyms))
+         for code, t in _vocabulary.items()},
+        _name,
+    )

@@ -1,0 +1,409 @@
+"""The one reader for every file an analyst drops in the landing folder (CSV or spreadsheet).
+
+It finds the header (title rows may sit above it), maps the headers onto a source contract and
+returns the values as text exactly as written, only trimmed: typing is staging's job.
+
+Rows whose field count differs from the header's are not loaded (their values would land in
+the wrong columns); they are returned in `SourceTable.bad_rows` with their line number and a
+French reason, so that the pipeline records them in `audit.rejected_rows` while the rest of the
+file loads. Everything else that makes a file unreadable raises `SourceFileError`.
+"""
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+import xlrd
+
+from pipelines.sources.contracts import CONTRACTS, Contract
+
+SEPARATORS = (";", ",", "\t", "|")
+HEADER_SEARCH_ROWS = 30
+SOURCE_ROW = "_source_row"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation", "|": "barre |"}
+
+
+class SourceFileError(Exception):
+    """A file the night cannot read; its str() is a French message for the analyst naming the
+    file, the line and the column when known, and what to do."""
+
+    def __init__(self, file: str, message: str, line: int | None = None,
+                 column: str | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class SourceTable:
+    """A file as read. `encoding` is "utf-8", "utf-8-sig" or "cp1252" for text files and
+    "xlsx" or "xls" for spreadsheets; `separator` and `sheet` are None when not applicable."""
+
+    path: Path
+    sha256: str
+    encoding: str
+    separator: str | None
+    sheet: str | None
+    header_line: int
+    frame: pl.DataFrame
+    ignored_columns: list[str]
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Header:
+    line: int  # 1-based
+    cells: list[str]
+    positions: dict[str, int]  # canonical column → index among cells
+    ignored: list[str]
+    duplicates: dict[str, list[str]]
+    separator: str | None = None
+    sheet: str | None = None
+
+    def missing(self, contract: Contract) -> list[str]:
+        return [name for name in contract.required if name not in self.positions]
+
+    def rank(self, contract: Contract) -> tuple[int, int]:
+        return len(contract.required) - len(self.missing(contract)), len(self.positions)
+
+
+def read_source_file(path: Path, family: str | Contract) -> SourceTable:
+    """Read one landing file against the contract of its family ("activity", "census",
+    "followup") or against a contract given directly."""
+    if not isinstance(family, Contract) and family not in CONTRACTS:
+        raise ValueError(f"unknown source family {family!r}; expected one of {list(CONTRACTS)}")
+    contract = family if isinstance(family, Contract) else CONTRACTS[family]
+    path = Path(path)
+    shown = f"{path.parent.name}/{path.name}"
+    data = path.read_bytes()
+    if not data.strip():
+        raise _empty_file(shown)
+    sha256 = hashlib.sha256(data).hexdigest()
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_spreadsheet(path, shown, sha256, contract, "xlsx", _xlsx_sheets)
+    if suffix == ".xls":
+        return _read_spreadsheet(path, shown, sha256, contract, "xls", _xls_sheets)
+    return _read_text(path, shown, data, sha256, contract)
+
+
+def _read_text(path: Path, shown: str, data: bytes, sha256: str,
+               contract: Contract) -> SourceTable:
+    text, encoding = _decode(data, shown)
+    if not text.strip():
+        raise _empty_file(shown)
+    head = text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+    candidates = (
+        _match_header(_split_line(line.rstrip("\r"), sep), contract, i + 1, separator=sep)
+        for i, line in enumerate(head)
+        for sep in SEPARATORS
+        if sep in line
+    )
+    header = _choose_header(candidates, contract, shown)
+    parts = text.split("\n", header.line)
+    body = parts[header.line] if len(parts) > header.line else ""
+    first_line = header.line + 1
+    if '"' in body:
+        raw, bad_rows = _split_quoted(body, header, first_line)
+    else:
+        raw, bad_rows = _split_plain(body, header, first_line)
+    return SourceTable(
+        path=path, sha256=sha256, encoding=encoding, separator=header.separator, sheet=None,
+        header_line=header.line, frame=_contract_frame(raw, header, contract),
+        ignored_columns=header.ignored, bad_rows=bad_rows,
+    )
+
+
+def _decode(data: bytes, shown: str) -> tuple[str, str]:
+    if data.startswith(_UTF8_BOM):
+        candidates = [("utf-8-sig", data[len(_UTF8_BOM):], "utf-8")]
+    else:
+        candidates = [("utf-8", data, "utf-8"), ("cp1252", data, "cp1252")]
+    error: UnicodeDecodeError | None = None
+    for name, payload, codec in candidates:
+        try:
+            return payload.decode(codec), name
+        except UnicodeDecodeError as exc:
+            error = exc
+    offset = error.start + (len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0)
+    line = data.count(b"\n", 0, offset) + 1
+    raise SourceFileError(
+        shown,
+        f"Le fichier {shown} contient à la ligne {line} des caractères qui ne sont ni en UTF-8 "
+        "ni en Windows-1252 : son encodage n'est pas reconnu. Réenregistrez-le en « CSV UTF-8 » "
+        "depuis votre tableur.",
+        line=line,
+    )
+
+
+def _split_line(line: str, separator: str) -> list[str]:
+    return next(csv.reader([line], delimiter=separator), [])
+
+
+def _match_header(cells: list[str], contract: Contract, line: int, *,
+                  separator: str | None = None, sheet: str | None = None) -> _Header:
+    positions: dict[str, int] = {}
+    headers_by_column: dict[str, list[str]] = {}
+    ignored = []
+    for index, cell in enumerate(cells):
+        name = cell.strip()
+        if not name:
+            continue
+        canonical = contract.match(name)
+        if canonical is None:
+            ignored.append(name)
+            continue
+        positions.setdefault(canonical, index)
+        headers_by_column.setdefault(canonical, []).append(name)
+    duplicates = {c: names for c, names in headers_by_column.items() if len(names) > 1}
+    return _Header(line, cells, positions, ignored, duplicates, separator, sheet)
+
+
+def _choose_header(candidates: Iterable[_Header], contract: Contract, shown: str) -> _Header:
+    """The first candidate holding every required column (the richest one on that line);
+    otherwise an error built on the closest candidate."""
+    best: _Header | None = None
+    found: _Header | None = None
+    for candidate in candidates:
+        if found is not None and (candidate.line, candidate.sheet) != (found.line, found.sheet):
+            break
+        if not candidate.missing(contract):
+            if found is None or candidate.rank(contract) > found.rank(contract):
+                found = candidate
+        elif best is None or candidate.rank(contract) > best.rank(contract):
+            best = candidate
+    if found is not None:
+        _check_duplicates(found, shown)
+        return found
+    raise _missing_columns(best, contract, shown)
+
+
+def _check_duplicates(header: _Header, shown: str) -> None:
+    if not header.duplicates:
+        return
+    column, names = next(iter(header.duplicates.items()))
+    listed = " et ".join(f"« {n} »" for n in names)
+    raise SourceFileError(
+        shown,
+        f"Dans le fichier {shown}{_sheet_note(header)}, les colonnes {listed} correspondent "
+        f"toutes à la colonne « {column} » (ligne d'en-tête {header.line}) : en-tête en double. "
+        "Gardez-en une seule ou renommez l'autre.",
+        line=header.line, column=column,
+    )
+
+
+def _missing_columns(best: _Header | None, contract: Contract, shown: str) -> SourceFileError:
+    if best is None or not best.positions:
+        required = ", ".join(f"« {c} »" for c in contract.required)
+        return SourceFileError(
+            shown,
+            f"Le fichier {shown} n'a pas de ligne d'en-tête reconnaissable dans ses "
+            f"{HEADER_SEARCH_ROWS} premières lignes ({contract.label}). Colonnes obligatoires "
+            f"attendues : {required}. Vérifiez qu'il s'agit du bon fichier et que la ligne "
+            "d'en-tête est présente.",
+        )
+    missing = best.missing(contract)
+    accepted = " ; ".join(
+        f"pour « {name} » : {', '.join(contract.column(name).accepted_names)}" for name in missing
+    )
+    if len(missing) == 1:
+        what = f"la colonne obligatoire « {missing[0]} »"
+        advice = "Ajoutez cette colonne ou renommez l'en-tête correspondant."
+    else:
+        what = "les colonnes obligatoires " + ", ".join(f"« {m} »" for m in missing)
+        advice = "Ajoutez ces colonnes ou renommez les en-têtes correspondants."
+    return SourceFileError(
+        shown,
+        f"Le fichier {shown}{_sheet_note(best)} ne contient pas {what} (ligne d'en-tête "
+        f"{best.line}). Noms acceptés {accepted}. {advice}",
+        line=best.line, column=missing[0],
+    )
+
+
+def _sheet_note(header: _Header) -> str:
+    return f" (feuille « {header.sheet} »)" if header.sheet else ""
+
+
+def _empty_file(shown: str) -> SourceFileError:
+    return SourceFileError(
+        shown,
+        f"Le fichier {shown} est vide. Déposez un fichier contenant au moins la ligne d'en-tête, "
+        "ou retirez-le du dossier de dépôt.",
+    )
+
+
+def _expected_fields(header: _Header) -> tuple[int, int]:
+    """Field counts a data row may have: a trailing separator on the header, or on the data
+    rows only, is tolerated."""
+    named = len(header.cells)
+    while named and not header.cells[named - 1].strip():
+        named -= 1
+    return named, len(header.cells)
+
+
+def _field_count_reason(count: int, expected: int, separator: str) -> str:
+    if count < expected:
+        return (f"{count} champ(s) au lieu de {expected} : ligne incomplète ou tronquée, "
+                "écartée")
+    return (f"{count} champs au lieu de {expected} : un séparateur "
+            f"({_SEPARATOR_NAMES[separator]}) figure sans doute dans une valeur, ligne écartée")
+
+
+def _split_plain(body: str, header: _Header,
+                 first_line: int) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """Fast path for text without quotes: split every line in polars."""
+    sep = header.separator
+    low, high = _expected_fields(header)
+    overflow = pl.col(f"field_{high}")
+    empty_overflow = overflow.str.replace_all(sep, "", literal=True).str.strip_chars() == ""
+    split = (
+        pl.LazyFrame({"line": [body]})
+        .select(pl.col("line").str.split("\n").explode())
+        .with_row_index(SOURCE_ROW, offset=first_line)
+        .with_columns(pl.col(SOURCE_ROW).cast(pl.Int64), pl.col("line").str.strip_suffix("\r"))
+        .filter(pl.col("line").str.replace_all(sep, "", literal=True).str.strip_chars() != "")
+        .with_columns(
+            fields=pl.col("line").str.count_matches(sep, literal=True) + 1,
+            parts=pl.col("line").str.splitn(sep, high + 1),
+        )
+        .unnest("parts")
+        .with_columns(
+            good=pl.col("fields").is_between(low, high)
+            | ((pl.col("fields") > high) & empty_overflow)
+        )
+        .collect()
+    )
+    bad = split.filter(~pl.col("good")).select(SOURCE_ROW, "fields")
+    bad_rows = [(row, _field_count_reason(n, low, sep)) for row, n in bad.iter_rows()]
+    raw = split.filter("good").select(
+        SOURCE_ROW, *(pl.col(f"field_{i}").alias(str(i)) for i in range(high))
+    )
+    return raw, bad_rows
+
+
+def _split_quoted(body: str, header: _Header,
+                  first_line: int) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """Slow path for text with quotes (a quoted value may hold separators or line breaks)."""
+    low, high = _expected_fields(header)
+    reader = csv.reader(io.StringIO(body), delimiter=header.separator)
+    columns: list[list[str | None]] = [[] for _ in range(high)]
+    source_rows: list[int] = []
+    bad_rows = []
+    previous_end = 0
+    for record in reader:
+        start, previous_end = first_line + previous_end, reader.line_num
+        if not "".join(record).strip():
+            continue
+        count = len(record)
+        if count > high and not "".join(record[high:]).strip():
+            count = high
+        if not low <= count <= high:
+            bad_rows.append((start, _field_count_reason(len(record), low, header.separator)))
+            continue
+        source_rows.append(start)
+        for i in range(high):
+            columns[i].append(record[i] if i < count else None)
+    raw = pl.DataFrame(
+        {SOURCE_ROW: source_rows} | {str(i): col for i, col in enumerate(columns)},
+        schema={SOURCE_ROW: pl.Int64} | {str(i): pl.String for i in range(high)},
+    )
+    return raw, bad_rows
+
+
+def _contract_frame(raw: pl.DataFrame, header: _Header, contract: Contract) -> pl.DataFrame:
+    """Keep the contract's columns under their canonical names, trimmed, empty → null."""
+    values = []
+    for name in contract.names:
+        if name not in header.positions:
+            continue
+        trimmed = pl.col(str(header.positions[name])).cast(pl.String).str.strip_chars()
+        values.append(pl.when(trimmed != "").then(trimmed).alias(name))
+    return raw.select(*values, pl.col(SOURCE_ROW).cast(pl.Int64))
+
+
+def _read_spreadsheet(
+    path: Path, shown: str, sha256: str, contract: Contract, kind: str,
+    sheets: Callable[[Path, str], list[tuple[str, pl.DataFrame]]],
+) -> SourceTable:
+    grids = sheets(path, shown)
+    candidates = (
+        _match_header([cell or "" for cell in grid.row(i)], contract, i + 1, sheet=name)
+        for name, grid in grids
+        for i in range(min(grid.height, HEADER_SEARCH_ROWS))
+    )
+    if not any(grid.height for _, grid in grids):
+        raise _empty_file(shown)
+    header = _choose_header(candidates, contract, shown)
+    grid = dict(grids)[header.sheet]
+    raw = (
+        grid.with_row_index(SOURCE_ROW, offset=1)
+        .slice(header.line)
+        .rename({c: str(i) for i, c in enumerate(grid.columns)})
+        .filter(pl.any_horizontal(pl.exclude(SOURCE_ROW).str.strip_chars() != ""))
+    )
+    return SourceTable(
+        path=path, sha256=sha256, encoding=kind, separator=None, sheet=header.sheet,
+        header_line=header.line, frame=_contract_frame(raw, header, contract),
+        ignored_columns=header.ignored,
+    )
+
+
+def _unreadable_workbook(shown: str, kind: str, exc: Exception) -> SourceFileError:
+    return SourceFileError(
+        shown,
+        f"Le fichier {shown} n'est pas un classeur {kind.upper()} lisible ({exc}). "
+        "Ouvrez-le dans votre tableur et réenregistrez-le au format Excel (.xlsx) ou en CSV.",
+    )
+
+
+def _xlsx_sheets(path: Path, shown: str) -> list[tuple[str, pl.DataFrame]]:
+    """Every sheet as text cells; skip_rows=0 keeps leading empty rows so that row i of the
+    frame is sheet row i + 1."""
+    try:
+        workbook = fastexcel.read_excel(path)
+        grids = [
+            (name, workbook.load_sheet(name, header_row=None, skip_rows=0,
+                                       dtypes="string").to_polars())
+            for name in workbook.sheet_names
+        ]
+    except Exception as exc:  # fastexcel raises its own hierarchy for every kind of damage
+        raise _unreadable_workbook(shown, "xlsx", exc) from exc
+    return [(name, grid.with_columns(pl.all().cast(pl.String).str.strip_suffix(" 00:00:00")))
+            for name, grid in grids]
+
+
+def _xls_sheets(path: Path, shown: str) -> list[tuple[str, pl.DataFrame]]:
+    try:
+        workbook = xlrd.open_workbook(path)
+    except Exception as exc:  # xlrd raises XLRDError, struct.error, AssertionError…
+        raise _unreadable_workbook(shown, "xls", exc) from exc
+    grids = []
+    for sheet in workbook.sheets():
+        rows = [[_xls_text(cell, workbook.datemode) for cell in sheet.row(r)]
+                for r in range(sheet.nrows)]
+        schema = {f"column_{i}": pl.String for i in range(sheet.ncols)}
+        grids.append((sheet.name, pl.DataFrame(rows, schema=schema, orient="row")))
+    return grids
+
+
+def _xls_text(cell: xlrd.sheet.Cell, datemode: int) -> str | None:
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    if cell.ctype == xlrd.XL_CELL_NUMBER:
+        return str(int(cell.value)) if float(cell.value).is_integer() else repr(cell.value)
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        moment = xlrd.xldate_as_datetime(cell.value, datemode)
+        return moment.date().isoformat() if moment.time() == dt.time() else moment.isoformat()
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return "true" if cell.value else "false"
+    if cell.ctype == xlrd.XL_CELL_ERROR:
+        return xlrd.error_text_from_code.get(cell.value)
+    return str(cell.value)

@@ -1,0 +1,255 @@
+"""Intervals, comparison flags and small-count suppression (DESIGN §6).
+
+Every interval function is vectorised: it takes scalars or array-likes (None and NaN meaning
+"unknown") and returns a (lower, upper) pair of NumPy values, NaN where the interval is undefined.
+The same functions are registered as DuckDB scalar UDFs so that the SQL marts compute exactly
+what the tests check here.
+"""
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from duckdb.sqltypes import DOUBLE, VARCHAR
+from scipy import stats as sps
+
+Z95 = 1.959963984540054
+
+NOT_COMPARABLE = "non comparable"
+SIMILAR = "similaire"
+# polarity -> (label when the territory is above the reference, label when it is below)
+_FLAG_LABELS = {
+    "higher_is_better": ("meilleur", "moins bon"),
+    "lower_is_better": ("moins bon", "meilleur"),
+    "neutral": ("supérieur", "inférieur"),
+}
+
+DEFAULT_GROUP_COLS = ("indicator_id", "geo_level", "geo_code", "period", "dimension")
+_HIDDEN_WHEN_SUPPRESSED = ("value", "numerator", "ci_low", "ci_high")
+
+
+def _as_float(x) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+def _z(confidence: float) -> float:
+    return Z95 if confidence == 0.95 else float(sps.norm.ppf(0.5 + confidence / 2))
+
+
+def _unwrap(*arrays: np.ndarray):
+    """0-d results become NumPy scalars, so that a scalar call gives scalars back."""
+    return tuple(a[()] for a in arrays)
+
+
+def wilson_interval(successes, trials, confidence: float = 0.95):
+    """Wilson score interval without continuity correction (Newcombe 1998, method 3)."""
+    k, n = np.broadcast_arrays(_as_float(successes), _as_float(trials))
+    z = _z(confidence)
+    valid = (n > 0) & (k >= 0) & (k <= n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        centre = p + z * z / (2 * n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        denominator = 1 + z * z / n
+        low = np.clip((centre - half) / denominator, 0.0, 1.0)
+        high = np.clip((centre + half) / denominator, 0.0, 1.0)
+    # The closed forms are exactly 0 and 1 at the edges; rounding must not push p outside.
+    low = np.where(k == 0, 0.0, low)
+    high = np.where(k == n, 1.0, high)
+    return _unwrap(np.where(valid, low, np.nan), np.where(valid, high, np.nan))
+
+
+def poisson_interval(count, confidence: float = 0.95, exact_below: float = 10):
+    """Interval for a Poisson count: exact (gamma quantiles) below `exact_below`, Byar above.
+
+    Byar's approximation is the one APHO Technical Briefing 3 (2008) recommends for counts;
+    it is within a few tenths of a percent of the exact limits from about 10 events on.
+    """
+    o = _as_float(count)
+    alpha = 1 - confidence
+    z = _z(confidence)
+    valid = o >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact_low = np.where(o > 0, sps.gamma.ppf(alpha / 2, np.where(o > 0, o, 1)), 0.0)
+        exact_high = sps.gamma.ppf(1 - alpha / 2, o + 1)
+        byar_low = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
+        byar_high = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
+    use_exact = o < exact_below
+    low = np.where(use_exact, exact_low, np.maximum(byar_low, 0.0))
+    high = np.where(use_exact, exact_high, byar_high)
+    return _unwrap(np.where(valid, low, np.nan), np.where(valid, high, np.nan))
+
+
+def rate_interval(count, population, per: float = 10_000, confidence: float = 0.95):
+    """Interval of count / population × per, the count being Poisson (DESIGN §6)."""
+    low, high = poisson_interval(count, confidence)
+    population = _as_float(population)
+    scale = np.where(population > 0, per / np.where(population > 0, population, 1), np.nan)
+    return _unwrap(_as_float(low) * scale, _as_float(high) * scale)
+
+
+def comparison_flags(value, ci_low, ci_high, reference_value, polarity) -> np.ndarray:
+    """Vectorised comparison of a territory with its reference, from the territory's CI.
+
+    The reference inside [ci_low, ci_high] gives "similaire"; otherwise the side of the
+    reference and the indicator's polarity give the label. A missing value, bound, reference
+    or polarity gives "non comparable".
+    """
+    value, low, high, reference = (_as_float(x) for x in (value, ci_low, ci_high, reference_value))
+    polarity = np.asarray(polarity, dtype=object)
+    value, low, high, reference, polarity = np.broadcast_arrays(
+        value, low, high, reference, polarity
+    )
+    known = np.array([isinstance(p, str) for p in polarity.ravel()], dtype=bool).reshape(
+        polarity.shape
+    )
+    unknown = set(polarity[known].tolist()) - set(_FLAG_LABELS)
+    if unknown:
+        raise ValueError(
+            f"Polarité inconnue : {sorted(unknown)} "
+            f"(valeurs attendues : {', '.join(_FLAG_LABELS)})."
+        )
+    above = np.full(polarity.shape, NOT_COMPARABLE, dtype=object)
+    below = above.copy()
+    for name, (above_label, below_label) in _FLAG_LABELS.items():
+        is_name = known & (polarity == name)
+        above[is_name] = above_label
+        below[is_name] = below_label
+    missing = ~known | np.isnan(value) | np.isnan(low) | np.isnan(high) | np.isnan(reference)
+    with np.errstate(invalid="ignore"):
+        flags = np.select(
+            [missing, (low <= reference) & (reference <= high), reference < low],
+            [NOT_COMPARABLE, SIMILAR, above],
+            default=below,
+        )
+    return flags.astype(str)
+
+
+def comparison_flag(value, ci_low, ci_high, reference_value, polarity) -> str:
+    return str(comparison_flags(value, ci_low, ci_high, reference_value, polarity)[()])
+
+
+def suppress(
+    frame: pl.DataFrame,
+    threshold: int,
+    count_col: str = "numerator",
+    group_cols: Sequence[str] = DEFAULT_GROUP_COLS,
+    margin_category: str = "ensemble",
+    category_col: str = "category",
+) -> pl.DataFrame:
+    """Mark and blank the cells that would disclose a count under `threshold`.
+
+    Primary: 0 < count < threshold. A zero is published: it describes nobody, and disclosure
+    rules of public health data holders count it as allowed ("A value of zero does not violate
+    the minimum cell size policy", CMS Cell Size Suppression Policy, ResDAC 2017/2024; Washington
+    DOH small numbers guidelines: "suppress all non-zero counts which are less than ten").
+    Rows already marked `suppressed` stay suppressed; a null count is never disclosive by itself.
+
+    Secondary, within each group (the rows sharing `group_cols`, i.e. one breakdown and its
+    margin row whose category is `margin_category`): a margin under the threshold suppresses
+    the whole group; if exactly one breakdown cell is hidden while the margin is published,
+    the smallest other published cell is hidden too (or the margin, if there is none), so that
+    no hidden count equals the margin minus published counts. Groups are disjoint, so one pass
+    leaves every group with a hidden margin or zero or at least two hidden cells: it is stable.
+    Territorial margins (communes summing to an EPCI) are other groups and are not linked here.
+
+    Suppressed rows get null value, numerator, ci_low, ci_high (and count_col), and a
+    comparison flag, if any, of "non comparable", since it is read from the hidden value.
+    """
+    group = list(group_cols)
+    count = pl.col(count_col)
+    primary = ((count > 0) & (count < threshold)).fill_null(False)
+    if "suppressed" in frame.columns:
+        primary = primary | pl.col("suppressed").fill_null(False)
+    hidden = pl.col("_hidden")
+    margin = pl.col("_margin")
+
+    marked = (
+        frame.with_row_index("_row")
+        .with_columns(
+            _margin=(pl.col(category_col) == margin_category).fill_null(False),
+            _hidden=primary,
+        )
+        .with_columns(_hidden=hidden | (margin & hidden).any().over(group))
+        .with_columns(
+            _needs_complement=(margin & ~hidden).any().over(group)
+            & ((~margin & hidden).sum().over(group) == 1),
+            _candidate=~margin & ~hidden & count.is_not_null(),
+        )
+        .sort([*group, count_col, category_col, "_row"], nulls_last=True)
+        .with_columns(_candidate_rank=pl.col("_candidate").cast(pl.Int64).cum_sum().over(group))
+    )
+    complement = pl.col("_candidate") & (pl.col("_candidate_rank") == 1)
+    no_candidate = ~pl.col("_candidate").any().over(group)
+    suppressed = hidden | (
+        pl.col("_needs_complement") & (complement | (margin & no_candidate))
+    )
+    marked = marked.with_columns(suppressed=suppressed).sort("_row")
+
+    blanked = [
+        pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
+        for c in dict.fromkeys([count_col, *_HIDDEN_WHEN_SUPPRESSED])
+        if c in frame.columns
+    ]
+    if "comparison_flag" in frame.columns:
+        blanked.append(
+            pl.when(pl.col("suppressed"))
+            .then(pl.lit(NOT_COMPARABLE))
+            .otherwise(pl.col("comparison_flag"))
+            .alias("comparison_flag")
+        )
+    columns = [*frame.columns, *([] if "suppressed" in frame.columns else ["suppressed"])]
+    return marked.with_columns(blanked).select(columns)
+
+
+def _doubles(values) -> pa.Array:
+    return pa.array(_as_float(values), type=pa.float64(), from_pandas=True)
+
+
+def _udfs():
+    def wilson(bound: int):
+        return lambda k, n: _doubles(wilson_interval(k.to_numpy(), n.to_numpy())[bound])
+
+    def poisson(bound: int):
+        return lambda count: _doubles(poisson_interval(count.to_numpy())[bound])
+
+    def rate(bound: int):
+        return lambda count, population, per: _doubles(
+            rate_interval(count.to_numpy(), population.to_numpy(), per.to_numpy())[bound]
+        )
+
+    def flag(value, ci_low, ci_high, reference_value, polarity):
+        flags = comparison_flags(
+            value.to_numpy(), ci_low.to_numpy(), ci_high.to_numpy(), reference_value.to_numpy(),
+            polarity.to_numpy(),
+        )
+        return pa.array(np.atleast_1d(flags).tolist(), type=pa.string())
+
+    return {
+        "wilson_low": (wilson(0), [DOUBLE, DOUBLE], DOUBLE),
+        "wilson_high": (wilson(1), [DOUBLE, DOUBLE], DOUBLE),
+        "poisson_low": (poisson(0), [DOUBLE], DOUBLE),
+        "poisson_high": (poisson(1), [DOUBLE], DOUBLE),
+        "rate_low": (rate(0), [DOUBLE, DOUBLE, DOUBLE], DOUBLE),
+        "rate_high": (rate(1), [DOUBLE, DOUBLE, DOUBLE], DOUBLE),
+        "comparison_flag": (flag, [DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR], VARCHAR),
+    }
+
+
+def register_duckdb_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """Register the interval and flag UDFs on `con`; calling it again replaces them.
+
+    Null handling is "special" because an undefined interval (no trials, no population) is a
+    NULL computed from non-null inputs; NULL inputs become NaN in NumPy and NULL again on return.
+    """
+    for name, (function, parameters, return_type) in _udfs().items():
+        try:
+            con.remove_function(name)
+        except duckdb.InvalidInputException:
+            pass
+        con.create_function(
+            name, function, parameters, return_type,
+            type="arrow", null_handling="special", side_effects=False,
+        )

@@ -1,0 +1,160 @@
+"""Marts: wide tables (one SQL model each) and the long indicator table built from the catalogue."""
+
+import dagster as dg
+import duckdb
+import polars as pl
+import yaml
+
+from pipelines import stats
+from pipelines.settings import MODELS_DIR, Settings
+from pipelines.sql import macros_sql, model_sql, models_in, referenced_tables
+from pipelines.warehouse import WarehouseResource
+
+CATALOGUE_PATH = MODELS_DIR / "indicators.yaml"
+INDICATOR_COLUMNS = (
+    "indicator_id", "geo_level", "geo_code", "geo_name", "period", "dimension", "category",
+    "value", "numerator", "denominator", "ci_low", "ci_high", "reference_geo_level",
+    "reference_geo_code", "reference_value", "comparison_flag", "suppressed", "unit",
+)
+
+
+def load_catalogue() -> list[dict]:
+    return yaml.safe_load(CATALOGUE_PATH.read_text())["indicators"]
+
+
+def _deps(sql: str) -> list[list[str]]:
+    return sorted([schema, table] for schema, table in referenced_tables(sql))
+
+
+def _mart_asset(table: str) -> dg.AssetsDefinition:
+    sql = model_sql("marts", table)
+
+    @dg.asset(key=["marts", table], group_name="marts", deps=_deps(sql),
+              description=sql.splitlines()[0].removeprefix("-- "))
+    def _mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        with warehouse.connect(context) as con:
+            con.execute(macros_sql())
+            con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+            con.execute(f"CREATE OR REPLACE TABLE marts.{table} AS {sql}")
+            rows = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0]
+        return dg.MaterializeResult(metadata={"rows": rows})
+
+    return _mart
+
+
+mart_assets = [_mart_asset(table) for table in models_in("marts")]
+
+
+@dg.asset(key=["marts", "indicator_catalogue"], group_name="marts",
+          description="Le catalogue des indicateurs (models/indicators.yaml).")
+def indicator_catalogue(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    catalogue = load_catalogue()
+    frame = pl.DataFrame(
+        {
+            "indicator_id": [e["id"] for e in catalogue],
+            "label": [e["label"] for e in catalogue],
+            "definition": [e["definition"] for e in catalogue],
+            "numerator": [e["numerator"] for e in catalogue],
+            "denominator": [e["denominator"] for e in catalogue],
+            "unit": [e["unit"] for e in catalogue],
+            "source": [e["source"] for e in catalogue],
+            "geo_levels": [", ".join(e["geo_levels"]) for e in catalogue],
+            "polarity": [e["polarity"] for e in catalogue],
+            "suppression_rule": [e["suppression_note"] for e in catalogue],
+            "seed_reference": [e["seed"] for e in catalogue],
+        }
+    )
+    with warehouse.connect(context) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        con.register("incoming", frame.to_arrow())
+        con.execute("CREATE OR REPLACE TABLE marts.indicator_catalogue AS SELECT * FROM incoming")
+    return dg.MaterializeResult(metadata={"indicators": frame.height})
+
+
+def _indicator_sql() -> dict[str, str]:
+    return {entry["id"]: model_sql("indicators", entry["id"]) for entry in load_catalogue()}
+
+
+def build_indicator_values(con: duckdb.DuckDBPyConnection, settings: Settings) -> pl.DataFrame:
+    """Run every indicator model, then apply suppression and comparison flags per the catalogue.
+
+    Suppression happens before the flags and before reference values are attached, so a hidden
+    cell can never leak through another row's reference_value.
+    """
+    con.execute(macros_sql())
+    thresholds = {
+        "none": None,
+        "count": settings.count_threshold,
+        "activity": settings.activity_threshold,
+    }
+    parts = []
+    for entry in load_catalogue():
+        part = con.sql(model_sql("indicators", entry["id"])).pl()
+        part = part.with_columns(
+            pl.col("value", "numerator", "denominator", "ci_low", "ci_high", "reference_value")
+            .cast(pl.Float64),
+            pl.col("geo_level", "geo_code", "geo_name", "period", "dimension", "category",
+                   "reference_geo_level", "reference_geo_code").cast(pl.String),
+            pl.lit(entry["unit"]).alias("unit"),
+            pl.lit(entry["polarity"]).alias("polarity"),
+        )
+        threshold = thresholds[entry["suppression"]]
+        if threshold is None:
+            part = part.with_columns(pl.lit(False).alias("suppressed"))
+        else:
+            # the margin (dimension 'ensemble') shares the group of its breakdown
+            part = stats.suppress(
+                part, threshold, group_cols=("indicator_id", "geo_level", "geo_code", "period")
+            )
+        parts.append(part)
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    hidden = frame.filter(pl.col("suppressed")).select(
+        "indicator_id",
+        pl.col("geo_level").alias("reference_geo_level"),
+        pl.col("geo_code").alias("reference_geo_code"),
+        "period", "category", pl.lit(True).alias("_reference_hidden"),
+    )
+    frame = frame.join(
+        hidden,
+        on=["indicator_id", "reference_geo_level", "reference_geo_code", "period", "category"],
+        how="left", nulls_equal=False,
+    ).with_columns(
+        pl.when(pl.col("_reference_hidden")).then(None).otherwise(pl.col("reference_value"))
+        .alias("reference_value")
+    )
+    flags = stats.comparison_flags(
+        frame["value"].to_numpy(), frame["ci_low"].to_numpy(), frame["ci_high"].to_numpy(),
+        frame["reference_value"].to_numpy(), frame["polarity"].to_numpy(),
+    )
+    return frame.with_columns(pl.Series("comparison_flag", flags, dtype=pl.String)).select(
+        INDICATOR_COLUMNS
+    ).sort("indicator_id", "geo_level", "geo_code", "period", "dimension", "category")
+
+
+def _indicator_deps() -> list[list[str]]:
+    tables = set()
+    for sql in _indicator_sql().values():
+        tables |= referenced_tables(sql)
+    return sorted([s, t] for s, t in tables)
+
+
+@dg.asset(
+    key=["marts", "indicator_values"],
+    group_name="marts",
+    deps=[["marts", "indicator_catalogue"], *_indicator_deps()],
+    description="Tous les indicateurs en format long, avec IC, comparaison et secret statistique.",
+)
+def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        frame = build_indicator_values(con, warehouse.settings)
+        con.register("incoming", frame.to_arrow())
+        con.execute("CREATE OR REPLACE TABLE marts.indicator_values AS SELECT * FROM incoming")
+        con.unregister("incoming")
+    counts = frame.group_by("indicator_id").len().sort("indicator_id")
+    return dg.MaterializeResult(
+        metadata={
+            "rows": frame.height,
+            "suppressed": int(frame["suppressed"].sum()),
+            "rows_by_indicator": dg.MetadataValue.json(dict(counts.iter_rows())),
+        }
+    )

@@ -1,0 +1,369 @@
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlrd
+import xlsxwriter
+
+from pipelines.settings import REPO_ROOT
+from pipelines.sources.contracts import Column, Contract
+from pipelines.sources.reader import SourceFileError, read_source_file
+
+REAL = REPO_ROOT.parent / "shared" / "data" / "real"
+
+ACTIVITY_HEADER = ["Période", "RPPS", "Profession", "Code commune INSEE", "ETP", "Nombre d'actes"]
+ACTIVITY_ROWS = [
+    ["2024-01", "10001234567", "Médecin généraliste", "01001", "0,85", "412"],
+    ["2024-01", "00012345678", "Infirmière", "2A004", "1", "903"],
+]
+CENSUS_HEADER = ["Date du recensement", "Région", "Territoire de santé", "Nom du projet",
+                 "Type de structure", "Commune(s)", "Stade"]
+CENSUS_ROW = ["2013-05", "Nord-Pas-de-Calais", "Littoral", "Fruges", "MSP", "Fruges",
+              "En fonctionnement"]
+
+
+def shared_file(path: Path) -> Path:
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is missing (CI=true: real files are required)")
+        pytest.skip(f"{path} is not available on this machine")
+    return path
+
+
+def write_lines(path: Path, lines: list[str], sep: str = ";", encoding: str = "utf-8",
+                newline: str = "\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(newline.join(lines).encode(encoding) + newline.encode())
+    return path
+
+
+def activity_csv(path: Path, sep: str = ";", **kwargs) -> Path:
+    lines = [sep.join(r) for r in [ACTIVITY_HEADER, *ACTIVITY_ROWS]]
+    return write_lines(path, lines, **kwargs)
+
+
+def expected_activity_frame() -> list[dict]:
+    return [
+        {"periode": r[0], "id_professionnel": r[1], "profession": r[2],
+         "code_commune_exercice": r[3], "etp": r[4], "nb_actes": r[5], "_source_row": i + 2}
+        for i, r in enumerate(ACTIVITY_ROWS)
+    ]
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t", "|"])
+def test_each_separator_is_detected(tmp_path, sep):
+    rows = [[v.replace(",", ".") if sep == "," else v for v in r] for r in ACTIVITY_ROWS]
+    write_lines(tmp_path / "activity" / "a.csv", [sep.join(r) for r in [ACTIVITY_HEADER, *rows]])
+    table = read_source_file(tmp_path / "activity" / "a.csv", "activity")
+    assert table.separator == sep
+    assert table.frame["etp"].to_list() == [r[4] for r in rows]
+    assert table.frame["code_commune_exercice"].to_list() == ["01001", "2A004"]
+
+
+def test_values_are_kept_as_written_text(tmp_path):
+    table = read_source_file(activity_csv(tmp_path / "a.csv"), "activity")
+    assert table.encoding == "utf-8"
+    assert table.header_line == 1
+    assert table.frame.to_dicts() == expected_activity_frame()
+    assert all(dtype == pl.String for name, dtype in table.frame.schema.items()
+               if name != "_source_row")
+    assert table.frame.schema["_source_row"] == pl.Int64
+
+
+def test_windows_1252_is_detected(tmp_path):
+    path = activity_csv(tmp_path / "a.csv", encoding="cp1252")
+    assert "é".encode("cp1252") in path.read_bytes()
+    table = read_source_file(path, "activity")
+    assert table.encoding == "cp1252"
+    assert table.frame["profession"].to_list() == ["Médecin généraliste", "Infirmière"]
+
+
+def test_utf8_bom_does_not_stick_to_the_first_header(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + activity_csv(tmp_path / "plain.csv").read_bytes())
+    table = read_source_file(path, "activity")
+    assert table.encoding == "utf-8-sig"
+    assert table.frame.to_dicts() == expected_activity_frame()
+
+
+def test_crlf_line_endings(tmp_path):
+    table = read_source_file(activity_csv(tmp_path / "a.csv", newline="\r\n"), "activity")
+    assert table.frame.to_dicts() == expected_activity_frame()
+
+
+def test_trailing_separator_on_every_line(tmp_path):
+    lines = ["|".join(r) + "|" for r in [ACTIVITY_HEADER, *ACTIVITY_ROWS]]
+    table = read_source_file(write_lines(tmp_path / "a.txt", lines), "activity")
+    assert table.bad_rows == []
+    assert table.frame.to_dicts() == expected_activity_frame()
+
+
+def test_trailing_separator_on_data_rows_only(tmp_path):
+    lines = [";".join(ACTIVITY_HEADER)] + [";".join(r) + ";" for r in ACTIVITY_ROWS]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), "activity")
+    assert table.bad_rows == []
+    assert table.frame.to_dicts() == expected_activity_frame()
+
+
+def test_whitespace_is_trimmed_and_empty_values_are_null(tmp_path):
+    header = ACTIVITY_HEADER + ["Structure"]
+    lines = [";".join(header), "  2024-02 ; 10001234567;Infirmier;16292; 0,5 ;  ;   "]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), "activity")
+    row = table.frame.row(0, named=True)
+    assert (row["periode"], row["etp"], row["nb_actes"], row["structure"]) == (
+        "2024-02", "0,5", None, None)
+
+
+def test_extra_columns_are_ignored_and_reported(tmp_path):
+    header = ["Couleur"] + ACTIVITY_HEADER + ["Remarque interne"]
+    lines = [";".join(header), ";".join(["bleu", *ACTIVITY_ROWS[0], "rien"])]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), "activity")
+    assert table.ignored_columns == ["Couleur", "Remarque interne"]
+    assert "Couleur" not in table.frame.columns
+    assert table.frame.drop("_source_row").row(0) == tuple(ACTIVITY_ROWS[0])
+
+
+def test_title_rows_above_the_header_and_line_numbers(tmp_path):
+    lines = ["Statistiques d'activité;;", "Extraction du 3 janvier 2025", "",
+             ";".join(ACTIVITY_HEADER), ";".join(ACTIVITY_ROWS[0]), "",
+             ";".join(ACTIVITY_ROWS[1])]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), "activity")
+    assert table.header_line == 4
+    assert table.frame["_source_row"].to_list() == [5, 7]
+    assert table.frame["id_professionnel"].to_list() == [ACTIVITY_ROWS[0][1], ACTIVITY_ROWS[1][1]]
+
+
+def test_truncated_last_line_is_set_aside_with_its_line_number(tmp_path):
+    lines = [";".join(r) for r in [ACTIVITY_HEADER, *ACTIVITY_ROWS]] + ["2024-01;1000"]
+    path = tmp_path / "a.csv"
+    path.write_text("\n".join(lines))  # no final newline: the export stopped mid-row
+    table = read_source_file(path, "activity")
+    assert table.frame.to_dicts() == expected_activity_frame()
+    assert [line for line, _ in table.bad_rows] == [4]
+    assert "2 champ(s) au lieu de 6" in table.bad_rows[0][1]
+
+
+def test_row_with_too_many_fields_is_not_shifted_into_wrong_columns(tmp_path):
+    bad = ["2024-01", "10001234567", "Médecin", "généraliste", "01001", "0,85", "412"]
+    lines = [";".join(r) for r in [ACTIVITY_HEADER, ACTIVITY_ROWS[0], bad, ACTIVITY_ROWS[1]]]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), "activity")
+    assert table.frame["_source_row"].to_list() == [2, 4]
+    assert [line for line, _ in table.bad_rows] == [3]
+    assert "7 champs au lieu de 6" in table.bad_rows[0][1]
+
+
+def test_quoted_values_with_separators_and_line_breaks(tmp_path):
+    header = ",".join(CENSUS_HEADER)
+    lines = [header,
+             '2013-05,"Nord, Pas-de-Calais",Littoral,"Fruges\n(site principal)",MSP,Fruges,'
+             "En fonctionnement",
+             "2013-05,Nord-Pas-de-Calais,Littoral",
+             ",".join(CENSUS_ROW)]
+    table = read_source_file(write_lines(tmp_path / "c.csv", lines), "census")
+    assert table.frame["_source_row"].to_list() == [2, 5]
+    assert table.frame["region"].to_list() == ["Nord, Pas-de-Calais", "Nord-Pas-de-Calais"]
+    assert table.frame["nom_projet"][0] == "Fruges\n(site principal)"
+    assert [line for line, _ in table.bad_rows] == [4]
+
+
+def test_header_only_gives_an_empty_table(tmp_path):
+    table = read_source_file(write_lines(tmp_path / "a.csv", [";".join(ACTIVITY_HEADER)]),
+                             "activity")
+    assert table.frame.height == 0
+    assert table.frame.columns == ["periode", "id_professionnel", "profession",
+                                   "code_commune_exercice", "etp", "nb_actes", "_source_row"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \r\n"])
+def test_empty_file_is_an_error(tmp_path, content):
+    path = tmp_path / "activity" / "vide.csv"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(SourceFileError, match="activity/vide.csv est vide"):
+        read_source_file(path, "activity")
+
+
+def test_missing_required_column_is_named_with_accepted_synonyms(tmp_path):
+    header = [h for h in CENSUS_HEADER if h != "Stade"]
+    path = write_lines(tmp_path / "census" / "recensement.csv",
+                       ["Recensement;;", "", "", ";".join(header)])
+    with pytest.raises(SourceFileError) as caught:
+        read_source_file(path, "census")
+    error = caught.value
+    assert (error.file, error.line, error.column) == ("census/recensement.csv", 4, "stade")
+    message = str(error)
+    assert "census/recensement.csv" in message
+    assert "« stade »" in message and "ligne d'en-tête 4" in message
+    assert "stade_projet" in message and "maturite" in message
+    assert "Ajoutez cette colonne" in message
+
+
+def test_a_file_without_any_recognisable_header(tmp_path):
+    path = write_lines(tmp_path / "a.csv", ["x;y;z", "1;2;3"])
+    with pytest.raises(SourceFileError, match="pas de ligne d'en-tête reconnaissable"):
+        read_source_file(path, "activity")
+
+
+def test_duplicated_header_is_an_error(tmp_path):
+    header = ACTIVITY_HEADER + ["CODGEO"]
+    path = write_lines(tmp_path / "a.csv", [";".join(header)])
+    with pytest.raises(SourceFileError) as caught:
+        read_source_file(path, "activity")
+    assert caught.value.column == "code_commune_exercice"
+    assert "« Code commune INSEE » et « CODGEO »" in str(caught.value)
+
+
+def test_bytes_neither_utf8_nor_windows_1252(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(";".join(ACTIVITY_HEADER).encode() + b"\n2024-01;\x81\x8d;x;01001;1;2\n")
+    with pytest.raises(SourceFileError) as caught:
+        read_source_file(path, "activity")
+    assert caught.value.line == 2
+
+
+def test_unknown_family_is_a_programming_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown source family"):
+        read_source_file(activity_csv(tmp_path / "a.csv"), "pharmacie")
+
+
+def write_workbook(path: Path, sheets: dict[str, list[tuple[int, list]]]) -> Path:
+    """sheets: name → [(0-based row, values)]."""
+    workbook = xlsxwriter.Workbook(path)
+    date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    for name, rows in sheets.items():
+        sheet = workbook.add_worksheet(name)
+        for row, values in rows:
+            for column, value in enumerate(values):
+                if isinstance(value, dt.datetime):
+                    sheet.write_datetime(row, column, value, date_format)
+                elif value is not None:
+                    sheet.write(row, column, value)
+    workbook.close()
+    return path
+
+
+def test_xlsx_with_title_rows_on_the_first_matching_sheet(tmp_path):
+    (tmp_path / "census").mkdir()
+    path = write_workbook(tmp_path / "census" / "recensement.xlsx", {
+        "Lisez-moi": [(0, ["Ce classeur recense les projets"]), (2, ["Contact : ARS"])],
+        "Recensement": [
+            (0, ["Recensement des maisons et pôles de santé — Mai 2013"]),
+            (1, ["Source : ARS Nord-Pas-de-Calais"]),
+            (3, [*CENSUS_HEADER, "Nombre de professionnels"]),
+            (4, [dt.datetime(2013, 5, 1), *CENSUS_ROW[1:], 12]),
+            (6, [dt.datetime(2013, 5, 1), *CENSUS_ROW[1:3], "  Marquise ", "MSP", "Marquise",
+                 "En fonctionnement", 7.5]),
+        ],
+    })
+    table = read_source_file(path, "census")
+    assert (table.sheet, table.header_line, table.encoding) == ("Recensement", 4, "xlsx")
+    assert table.separator is None
+    assert table.ignored_columns == ["Nombre de professionnels"]
+    assert table.frame["_source_row"].to_list() == [5, 7]
+    assert table.frame["date_recensement"].to_list() == ["2013-05-01", "2013-05-01"]
+    assert table.frame["nom_projet"].to_list() == ["Fruges", "Marquise"]
+    assert table.frame["stade"].to_list() == ["En fonctionnement"] * 2
+
+
+def test_xlsx_missing_column_names_the_sheet(tmp_path):
+    path = write_workbook(tmp_path / "r.xlsx", {"Feuil1": [(2, CENSUS_HEADER[:-1])]})
+    with pytest.raises(SourceFileError) as caught:
+        read_source_file(path, "census")
+    assert caught.value.line == 3
+    assert "feuille « Feuil1 »" in str(caught.value)
+
+
+def test_xlsx_header_only(tmp_path):
+    path = write_workbook(tmp_path / "r.xlsx", {"Feuil1": [(0, CENSUS_HEADER)]})
+    assert read_source_file(path, "census").frame.height == 0
+
+
+@pytest.mark.parametrize("content", [b"PK\x03\x04 not really a zip", b"plain text, not excel"])
+def test_corrupt_xlsx_is_a_source_file_error(tmp_path, content):
+    path = tmp_path / "census" / "abime.xlsx"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(SourceFileError, match="census/abime.xlsx n'est pas un classeur XLSX"):
+        read_source_file(path, "census")
+
+
+def test_truncated_xlsx_is_a_source_file_error(tmp_path):
+    good = write_workbook(tmp_path / "ok.xlsx", {"Feuil1": [(0, CENSUS_HEADER), (1, CENSUS_ROW)]})
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(SourceFileError):
+        read_source_file(broken, "census")
+
+
+def test_real_xls_reads_the_first_sheet_holding_the_contract():
+    path = shared_file(REAL / "ameli" / "Effectif_et_densite_par_departement_en_2018.xls")
+    contract = Contract("ameli_2018", "effectifs 2018", (
+        Column("departement", True, "Département"),
+        Column("effectif", True, "Effectif"),
+        Column("densite", False, "Densité", ("DENSITE /100 000 hab.",)),
+    ))
+    table = read_source_file(path, contract)
+    book = xlrd.open_workbook(path)
+    first_matching = next(s for s in book.sheets()
+                          if "DEPARTEMENT" in [str(c.value) for c in s.row(0)])
+    assert table.sheet == first_matching.name
+    assert (table.encoding, table.header_line) == ("xls", 1)
+    assert table.frame.height == first_matching.nrows - 1
+    first = table.frame.row(0, named=True)
+    assert first["departement"] == first_matching.cell_value(1, 1)
+    assert first["effectif"] == str(int(first_matching.cell_value(1, 2)))
+    assert table.frame["_source_row"][-1] == first_matching.nrows
+
+
+def test_real_cartosante_export_with_bom_and_title_lines():
+    path = shared_file(REAL / "cartosante" / "zonage-raw.csv")
+    contract = Contract("zonage", "zonage infirmiers", (
+        Column("code", True, "Code commune"),
+        Column("libelle", True, "Libellé"),
+        Column("zonage", True, "Zonage", ("Zonage infirmiers",)),
+    ))
+    table = read_source_file(path, contract)
+    raw = path.read_bytes()
+    physical_lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    title_and_header_lines = 3  # "CartoSanté; ; ", "Référentiel géographique…", the header
+    assert (table.encoding, table.separator, table.header_line) == ("utf-8-sig", ";", 3)
+    assert table.bad_rows == []
+    assert table.frame.height == physical_lines - title_and_header_lines
+    ruffec = table.frame.filter(pl.col("code") == "16292").row(0, named=True)
+    assert (ruffec["libelle"], ruffec["zonage"]) == ("Ruffec", "3_intermediaire")
+    assert table.frame["_source_row"].to_list()[:2] == [4, 5]
+
+
+def test_500k_row_activity_csv_reads_in_under_3_seconds(tmp_path):
+    rows = 500_000
+    index = pl.int_range(0, rows, eager=True)
+    frame = pl.DataFrame({
+        "periode": "2024-" + (index % 12 + 1).cast(pl.String).str.zfill(2),
+        "id_professionnel": "10" + (index * 7919 % 1_000_000_000).cast(pl.String).str.zfill(9),
+        "profession": pl.Series(["Médecin généraliste", "Infirmier"] * (rows // 2)),
+        "code_commune_exercice": (index % 95_000 + 1000).cast(pl.String).str.zfill(5),
+        "structure": pl.Series(["MSP de Ruffec", "", "", "", ""] * (rows // 5)),
+        "annee_naissance": (index % 40 + 1955).cast(pl.String),
+        "etp": pl.Series(["0,85", "1", "0,5", "1,2"] * (rows // 4)),
+        "nb_actes": (index % 600).cast(pl.String),
+        "nb_consultations": (index % 400).cast(pl.String),
+        "nb_visites": (index % 30).cast(pl.String),
+        "nb_patients": (index % 900).cast(pl.String),
+        "nb_patients_medecin_traitant": (index % 1000).cast(pl.String),
+        "nb_soins_non_programmes": (index % 50).cast(pl.String),
+    })
+    path = tmp_path / "activity" / "activite_2024.csv"
+    path.parent.mkdir()
+    frame.write_csv(path, separator=";", quote_style="never")
+    start = time.perf_counter()
+    table = read_source_file(path, "activity")
+    elapsed = time.perf_counter() - start
+    assert table.frame.height == rows
+    assert table.frame["_source_row"][-1] == rows + 1
+    for i in (0, rows - 1):
+        assert table.frame.row(i)[:-1] == tuple(value or None for value in frame.row(i))
+    print(f"read {rows} rows in {elapsed:.2f} s")
+    assert elapsed < 3, f"reading {rows} rows took {elapsed:.2f} s"
