@@ -5,6 +5,7 @@ holds, so that a masked cell can never reach a trace, a label or a tooltip.
 """
 
 import textwrap
+import unicodedata
 
 import plotly.graph_objects as go
 import polars as pl
@@ -35,6 +36,11 @@ MASKED_KEY = ("Certains effectifs sont masqués (secret statistique) : une barre
               "plus basse que le total inscrit au-dessus.")
 
 
+def _alphabetical(name: str) -> str:
+    """Dictionary order: 'CA d'Hénin' between 'CA de Cambrai' and 'CA Douaisis'."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+
+
 def _visible(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~pl.col("suppressed").fill_null(False) & pl.col("value").is_not_null())
 
@@ -62,7 +68,8 @@ def projects_by_stage_figure(counts: pl.DataFrame) -> go.Figure:
     `category_order`, `period`, `value`, `suppressed`.
     """
     visible = _visible(counts)
-    totals = visible.filter(pl.col("category") == "ensemble").sort("value", descending=True)
+    totals = (visible.filter(pl.col("category") == "ensemble")
+              .unique(subset="geo_name", keep="first").sort("value", descending=True))
     stages = visible.filter(pl.col("category") != "ensemble")
     territories = totals["geo_name"].to_list()
     territories += sorted(set(stages["geo_name"]) - set(territories))
@@ -115,7 +122,7 @@ def density_figure(density: pl.DataFrame, level_label: str) -> go.Figure:
     visible = _visible(density).sort("geo_name")
     professions = (visible.select("category_order", "category_label").unique()
                    .sort("category_order")["category_label"].to_list())
-    territories = sorted(set(density["geo_name"]))
+    territories = sorted(set(density["geo_name"]), key=_alphabetical)
     unit = density["unit"].drop_nulls().first() or ""
     period = format_period(density["period"].max()) if density.height else ""
     fig = go.Figure()
@@ -141,10 +148,11 @@ def density_figure(density: pl.DataFrame, level_label: str) -> go.Figure:
     if len(professions) > 1:
         fig.update_layout(updatemenus=[_profession_menu(professions, ranges)])
     fig.update_xaxes(title_text=f"Professionnels {unit}", range=ranges[0] if ranges else None)
-    fig.update_yaxes(categoryorder="array", categoryarray=territories, autorange="reversed")
+    fig.update_yaxes(categoryorder="array", categoryarray=territories,
+                     range=[len(territories) - 0.5, -0.5])  # first name at the top
     fig.add_annotation(text=COMPARISON_KEY, xref="paper", yref="paper", x=0, y=-0.02,
                        yanchor="top", xanchor="left", align="left", showarrow=False,
-                       yshift=-40,
+                       yshift=-50,
                        font={"size": 12, "color": "#555555"})
     fig = _french_layout(fig, title, 210 + 34 * len(territories))
     fig.update_layout(margin={"b": 110, "t": 90})

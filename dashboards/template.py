@@ -161,7 +161,6 @@ def render_page(filename: str, title: str, content: str, published_at: str, nigh
 
 
 def figure_html(fig: go.Figure, div_id: str) -> str:
-    height = f"{fig.layout.height}px" if fig.layout.height else "450px"
     div = pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
-                      config=PLOTLY_CONFIG, default_height=height)
+                      config=PLOTLY_CONFIG)
     return f'<div class="panel">{div}</div>'

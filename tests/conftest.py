@@ -4,57 +4,11 @@ The night runs once per session (it is the expensive part) and tests read what i
 Tests that need to change inputs copy the home first.
 """
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from pipelines.settings import DEMO_DIR
-
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
-
-def real_data(relative: str) -> Path:
-    """A file of ../shared/data/real; skip where the folder is absent, fail under CI=true."""
-    path = REAL_DATA / relative
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is required in CI (shared/ lies beside the clone)")
-        pytest.skip(f"{REAL_DATA} is absent (a contributor's clone without shared/)")
-    return path
-
-
-def make_landing(folder: Path, seed: int = 7) -> Path:
-    """Demo census and follow-up files plus a tiny synthetic activity panel."""
-    from pipelines.synth import generate_activity
-
-    for family in ("census", "followup"):
-        shutil.copytree(DEMO_DIR / family, folder / family,
-                        ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    generate_activity(folder, scale="tiny", seed=seed)
-    return folder
-
-
-def run_night(home: Path, landing: Path):
-    """Run the `nightly` job in process, as the CLI does, with this home and landing."""
-    import dagster as dg
-
-    from pipelines.definitions import defs
-
-    previous = {k: os.environ.get(k) for k in ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING")}
-    os.environ["OBSERVATOIRE_HOME"] = str(home)
-    os.environ["OBSERVATOIRE_LANDING"] = str(landing)
-    try:
-        return defs.resolve_job_def("nightly").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-        )
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+from support import make_landing, run_night
 
 
 @pytest.fixture(scope="session")

@@ -88,6 +88,12 @@ def _census_rows() -> list[tuple]:
                                        100 * count / total, count, total,
                                        _wilson_percent(count, total), suppressed=hidden,
                                        unit="%"))
+            stage_total = sum(by_stage[stage] for by_stage in SEED_002_STAGE_COUNTS.values())
+            rows.append(_indicator_row("projets_part_territoire", "territoire_sante", code,
+                                       territory, CENSUS_PERIOD, "stade", stage,
+                                       100 * count / stage_total, count, stage_total,
+                                       _wilson_percent(count, stage_total), suppressed=hidden,
+                                       unit="%"))
     rows.append(_indicator_row("projets_nombre", "region", *REGION, CENSUS_PERIOD, "ensemble",
                                "ensemble", region_total))
     for stage, _, _ in STAGES:
@@ -212,28 +218,28 @@ CATALOGUE = [
     ("projets_nombre", "Nombre de projets de maisons et pôles de santé",
      "Projets recensés par l'ARS, en fonctionnement ou en projet, à la date du recensement.",
      "Projets recensés", None, "nombre", "Recensement régional des projets (ARS)",
-     "territoire_sante, region", "neutre", "Effectif inférieur à 2 : masqué",
+     "territoire_sante, region", "neutral", "Effectif inférieur à 2 : masqué",
      "Seed 002, fiches 4 et 6"),
     ("projets_part_stade", "Part des projets à chaque stade",
      "Part des projets d'un territoire qui sont à un stade donné.", "Projets au stade",
      "Projets du territoire", "%", "Recensement régional des projets (ARS)",
-     "territoire_sante", "neutre", "Effectif inférieur à 2 : masqué", "Seed 002, fiche 6"),
+     "territoire_sante", "neutral", "Effectif inférieur à 2 : masqué", "Seed 002, fiche 6"),
     ("projets_part_territoire", "Part des projets de la région dans chaque territoire",
      "Part des projets de la région situés dans le territoire de santé.",
      "Projets du territoire", "Projets de la région", "%",
-     "Recensement régional des projets (ARS)", "territoire_sante", "neutre",
+     "Recensement régional des projets (ARS)", "territoire_sante", "neutral",
      "Effectif inférieur à 2 : masqué", "Seed 002, fiche 4"),
     ("densite_professionnels", "Densité de professionnels de santé",
      "Professionnels en exercice pour 10 000 habitants.", "Professionnels en exercice",
      "Population municipale", DENSITY_UNIT, "Statistiques d'activité (synthétiques) ; INSEE",
-     "epci, departement, region", "plus élevé = meilleur",
+     "epci, departement, region", "higher_is_better",
      "Moins de 5 professionnels : masqué", "Seed 000, observatoire local"),
     ("suivi_valeur", "Valeur d'un critère de suivi", "Valeur déclarée pour la période.",
      "Valeur déclarée", None, "selon le critère", "Fichiers de suivi des programmes",
-     "programme", "neutre", "Aucune", "Seed 004, critères de suivi"),
+     "programme", "neutral", "Aucune", "Seed 004, critères de suivi"),
     ("suivi_taux_realisation", "Taux de réalisation d'un critère",
      "Valeur rapportée à la cible du critère.", "Valeur déclarée", "Cible", "%",
-     "Fichiers de suivi des programmes", "programme", "plus élevé = meilleur", "Aucune",
+     "Fichiers de suivi des programmes", "programme", "higher_is_better", "Aucune",
      "Seed 004, critères de suivi"),
 ]
 

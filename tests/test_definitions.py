@@ -23,7 +23,7 @@ def describe_definitions() -> str:
                     if not job.name.startswith("__"))
     lines += sorted(
         f"schedule {s.name} {s.cron_schedule} {s.execution_timezone} -> {s.job_name}"
-        for s in defs.resolve_schedule_defs()
+        for s in (defs.resolve_schedule_def(name) for name in ("nightly_schedule",))
     )
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,7 @@ import shutil
 
 import duckdb
 
-from tests.conftest import run_night
+from support import run_night
 
 # Seed 002 (ARS Nord-Pas-de-Calais, May 2013), fiche 4 and fiche 6.
 SEED_002_TERRITORIES = {

@@ -281,6 +281,12 @@ def test_xlsx_header_only(tmp_path):
     assert read_source_file(path, "census").frame.height == 0
 
 
+def test_workbook_with_only_empty_sheets_is_empty(tmp_path):
+    path = write_workbook(tmp_path / "r.xlsx", {"Feuil1": [], "Feuil2": []})
+    with pytest.raises(SourceFileError, match="est vide"):
+        read_source_file(path, "census")
+
+
 @pytest.mark.parametrize("content", [b"PK\x03\x04 not really a zip", b"plain text, not excel"])
 def test_corrupt_xlsx_is_a_source_file_error(tmp_path, content):
     path = tmp_path / "census" / "abime.xlsx"
@@ -365,5 +371,4 @@ def test_500k_row_activity_csv_reads_in_under_3_seconds(tmp_path):
     assert table.frame["_source_row"][-1] == rows + 1
     for i in (0, rows - 1):
         assert table.frame.row(i)[:-1] == tuple(value or None for value in frame.row(i))
-    print(f"read {rows} rows in {elapsed:.2f} s")
     assert elapsed < 3, f"reading {rows} rows took {elapsed:.2f} s"

@@ -3,18 +3,17 @@
 import csv
 import hashlib
 import io
-import os
 import re
 from pathlib import Path
 
 import polars as pl
 import pytest
+from support import real_data
 
-from pipelines.settings import REFERENCE_DIR, REPO_ROOT
+from pipelines.settings import REFERENCE_DIR
 from pipelines.synth import SCALES, generate_activity, generate_landing
 from pipelines.synth.calibration import AMELI_2024
 
-REAL_AMELI = REPO_ROOT.parent / "shared" / "data" / "real" / "ameli"
 ACTIVITY_HEADER = (
     "periode;id_professionnel;profession;code_commune_exercice;structure;annee_naissance;etp;"
     "nb_actes;nb_consultations;nb_visites;nb_patients;nb_patients_medecin_traitant;"
@@ -178,11 +177,7 @@ def test_densities_match_the_ameli_figures(tiny, communes):
 
 
 def test_copied_ameli_figures_match_the_published_file():
-    path = REAL_AMELI / "toutes_specialites_departement.csv"
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is missing")
-        pytest.skip("the real data.ameli file is not available on this machine")
+    path = real_data("ameli/toutes_specialites_departement.csv")
     labels = (
         "Médecins généralistes (hors médecins à expertise particulière - MEP)",
         "Infirmiers",
@@ -274,7 +269,9 @@ def test_national_scale_every_third_month_is_windows_1252(tmp_path, communes):
 @pytest.fixture(scope="module")
 def region_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("region")
-    generate_landing(out, "region", 2026)
+    summary = generate_landing(out, "region", 2026)
+    assert summary.rows == sum(1 for _ in _data_lines(out))
+    assert {p.parent.name for p in summary.files} == {"activity", "census", "followup"}
     return out
 
 

@@ -43,6 +43,11 @@ def latest_period(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(pl.col("period") == frame["period"].max())
 
 
+def latest_period_by_level(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each geographic level at its own latest period (an EPCI file may lag a year)."""
+    return frame.filter(pl.col("period") == pl.col("period").max().over("geo_level"))
+
+
 def masked_note(snapshot: Snapshot, indicator_id: str, subject: str) -> str:
     rules = snapshot.catalogue.filter(pl.col("indicator_id") == indicator_id)["suppression_rule"]
     return suppression_note(rules.first() if rules.len() else None, subject)

@@ -7,7 +7,7 @@ import polars as pl
 from dashboards.figures import followup_figure
 from dashboards.formatting import format_period
 from dashboards.pages.common import EMPTY, Page, heading, paragraph, slugify, tables_html
-from dashboards.tables import Table
+from dashboards.tables import Table, without_empty_columns
 from dashboards.template import figure_html
 from dashboards.warehouse import Snapshot
 
@@ -28,7 +28,7 @@ def followup_page(snapshot: Snapshot) -> Page:
     for index, programme in enumerate(programmes, start=1):
         rows = followup.filter(pl.col("programme") == programme)
         territory = ", ".join(rows["territory"].drop_nulls().unique(maintain_order=True))
-        table = _criteria_table(rows, programme)
+        table = without_empty_columns(_criteria_table(rows, programme))
         tables.append(table)
         parts += [
             heading(programme, slugify(programme)),

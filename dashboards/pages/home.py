@@ -6,7 +6,13 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboards.formatting import MASKED_TEXT, format_number, format_period
-from dashboards.pages.common import Page, indicator_rows, latest_period, paragraph
+from dashboards.pages.common import (
+    Page,
+    indicator_rows,
+    latest_period,
+    latest_period_by_level,
+    paragraph,
+)
 from dashboards.warehouse import Snapshot
 
 TITLE = "Accueil"
@@ -39,9 +45,9 @@ def home_page(snapshot: Snapshot) -> Page:
         "<ul>"
         "<li>Une valeur calculée sur trop peu de professionnels ou de projets est remplacée "
         "par « &lt; seuil » (secret statistique) ; survolez-la pour connaître le seuil.</li>"
-        "<li>Les intervalles de confiance à 95 % indiquent la précision d'un taux : deux "
-        "territoires dont les intervalles se chevauchent ne sont pas réellement différents."
-        "</li>"
+        "<li>Les intervalles de confiance à 95 % indiquent la précision d'un taux ; la "
+        "comparaison au territoire de référence (meilleur, similaire, moins bon) en tient "
+        "compte.</li>"
         "<li>Les graphiques sont interactifs : survol pour les valeurs, double clic pour "
         "revenir à la vue d'ensemble, appareil photo pour enregistrer une image.</li>"
         "</ul>",
@@ -77,7 +83,7 @@ def _projects_card(snapshot: Snapshot) -> KeyFigure | None:
 
 
 def _density_card(snapshot: Snapshot) -> KeyFigure | None:
-    density = latest_period(indicator_rows(snapshot, "densite_professionnels"))
+    density = latest_period_by_level(indicator_rows(snapshot, "densite_professionnels"))
     for level in BROAD_TO_NARROW:
         rows = density.filter(pl.col("geo_level") == level).sort("category_order", "geo_name")
         if not rows.is_empty():

@@ -84,6 +84,7 @@ def _pivot(frame: pl.DataFrame, territory_order: list[str], note: str, slug: str
 
 def _territory_shares(snapshot: Snapshot, territory_order: list[str]) -> Table:
     shares = latest_period(indicator_rows(snapshot, "projets_part_territoire"))
+    shares = shares.filter(pl.col("category") == "ensemble")  # not the per-stage breakdown
     note = masked_note(snapshot, "projets_part_territoire", "projets")
     by_name = {r["geo_name"]: r for r in shares.iter_rows(named=True)}
     rows = [[name, value_cell(r, note, "numerator"), value_cell(r, note),

@@ -15,6 +15,11 @@ from dashboards.tables import Table
 from dashboards.warehouse import Snapshot
 
 TITLE = "Fiches indicateurs"
+POLARITY_LABELS = {
+    "higher_is_better": "une valeur plus élevée est meilleure",
+    "lower_is_better": "une valeur plus basse est meilleure",
+    "neutral": "neutre (ni meilleur ni moins bon)",
+}
 SHEET_FIELDS = [
     ("definition", "Définition"),
     ("numerator", "Numérateur"),
@@ -37,6 +42,7 @@ def sheets_page(snapshot: Snapshot) -> Page:
         return Page("fiches.html", TITLE, EMPTY)
     joined = snapshot.catalogue.join(snapshot.coverage, on="indicator_id", how="left")
     sheets = [dict(s, periods=_periods(s["first_period"], s["last_period"]),
+                   polarity=POLARITY_LABELS.get(s["polarity"], s["polarity"]),
                    geo_levels=_levels(s["geo_levels"]),
                    published_levels=_levels(s["published_levels"]))
               for s in joined.iter_rows(named=True)]

@@ -10,7 +10,7 @@ from dashboards.pages.common import (
     Page,
     heading,
     indicator_rows,
-    latest_period,
+    latest_period_by_level,
     masked_note,
     paragraph,
     tables_html,
@@ -26,12 +26,14 @@ TABLE_LEVELS = ["region", "departement", "epci", "commune"]
 
 
 def supply_page(snapshot: Snapshot) -> Page:
-    density = latest_period(indicator_rows(snapshot, "densite_professionnels"))
+    density = latest_period_by_level(indicator_rows(snapshot, "densite_professionnels"))
+    density = density.with_columns(
+        category_label=pl.when(pl.col("category") == "ensemble")
+        .then(pl.lit("Ensemble des professions")).otherwise(pl.col("category_label")))
     if density.is_empty():
         return Page("offre.html", TITLE, EMPTY)
-    period = format_period(density["period"].max())
     parts = [paragraph(
-        f"Densité de professionnels de santé en exercice pour 10 000 habitants ({period}), "
+        "Densité de professionnels de santé en exercice pour 10 000 habitants, "
         "avec son intervalle de confiance à 95 % (trait noir) et la valeur du territoire de "
         "référence (losange) : le département pour un EPCI, la région pour un département. "
         "Le menu en haut à droite de chaque graphique change de profession.")]
@@ -41,23 +43,26 @@ def supply_page(snapshot: Snapshot) -> Page:
             parts.append(heading(f"Par {label}"))
             parts.append(figure_html(density_figure(rows, label), f"figure-densite-{level}"))
     table = _density_table(density, masked_note(snapshot, "densite_professionnels",
-                                                "professionnels"), period)
+                                                "professionnels"))
     parts += [heading("Tableau"), tables_html([table])]
     return Page("offre.html", TITLE, "\n".join(parts), [table], with_plotly=True)
 
 
-def _density_table(density: pl.DataFrame, note: str, period: str) -> Table:
+def _density_table(density: pl.DataFrame, note: str) -> Table:
     rank = {level: index for index, level in enumerate(TABLE_LEVELS)}
     ordered = density.sort(
         pl.col("geo_level").replace_strict(rank, default=len(rank), return_dtype=pl.Int32),
         "geo_name", "category_order")
     rows = [
         [r["geo_name"], GEO_LEVEL_LABELS.get(r["geo_level"], r["geo_level"]), r["category_label"],
-         value_cell(r, note), value_cell(r, note, "ci_low"), value_cell(r, note, "ci_high"),
-         r["reference_geo_name"], r["reference_value"], r["comparison_flag"]]
+         format_period(r["period"]), value_cell(r, note), value_cell(r, note, "ci_low"),
+         value_cell(r, note, "ci_high"), r["reference_geo_name"], r["reference_value"],
+         r["comparison_flag"]]
         for r in ordered.iter_rows(named=True)
     ]
     return Table(
-        "densite-professionnels", f"Densité de professionnels pour 10 000 habitants ({period})",
-        ["Territoire", "Niveau", "Profession", "Densité", "IC 95 % bas", "IC 95 % haut",
-         "Territoire de référence", "Densité de référence", "Comparaison"], rows)
+        "densite-professionnels",
+        "Densité de professionnels pour 10 000 habitants, dernière période publiée",
+        ["Territoire", "Niveau", "Profession", "Période", "Densité", "IC 95 % bas",
+         "IC 95 % haut", "Territoire de référence", "Densité de référence", "Comparaison"],
+        rows)

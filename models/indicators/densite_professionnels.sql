@@ -82,9 +82,10 @@ SELECT
     rate_high(r.professionals, r.population, 1e4) AS ci_high,
     p.parent_level AS reference_geo_level,
     p.parent_code AS reference_geo_code,
-    ref.rate AS reference_value
+    parent_rate.rate AS reference_value
 FROM rates r
 JOIN names n USING (geo_level, geo_code)
 LEFT JOIN parents p USING (geo_level, geo_code)
-LEFT JOIN rates ref ON ref.geo_level = p.parent_level AND ref.geo_code = p.parent_code
-                   AND ref.year = r.year AND ref.category = r.category
+LEFT JOIN rates parent_rate ON parent_rate.geo_level = p.parent_level
+                           AND parent_rate.geo_code = p.parent_code
+                           AND parent_rate.year = r.year AND parent_rate.category = r.category

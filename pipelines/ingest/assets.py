@@ -178,7 +178,7 @@ def resolve_census_communes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         for code in res.commune_codes:
             links.append((text, region, code, res.epci_code, res.status, res.method))
         if res.status not in ("resolved", "epci"):
-            candidates = "; ".join(f"{c} {n} ({s:.0f})" for c, n, s in res.candidates)
+            candidates = "; ".join(f"{c} {n} ({s:.2f})" for c, n, s in res.candidates)
             unresolved.append((text, region, res.status, candidates))
     link_frame = pl.DataFrame(
         links,

@@ -82,7 +82,7 @@ def read_source_file(path: Path, family: str | Contract) -> SourceTable:
         raise ValueError(f"unknown source family {family!r}; expected one of {list(CONTRACTS)}")
     contract = family if isinstance(family, Contract) else CONTRACTS[family]
     path = Path(path)
-    shown = f"{path.parent.name}/{path.name}"
+    shown = f"{path.resolve().parent.name}/{path.name}"
     data = path.read_bytes()
     if not data.strip():
         raise _empty_file(shown)
@@ -376,6 +376,7 @@ def _xlsx_sheets(path: Path, shown: str) -> list[tuple[str, pl.DataFrame]]:
         ]
     except Exception as exc:  # fastexcel raises its own hierarchy for every kind of damage
         raise _unreadable_workbook(shown, "xlsx", exc) from exc
+    # Date cells come as "2013-05-01 00:00:00": keep the date alone when there is no time.
     return [(name, grid.with_columns(pl.all().cast(pl.String).str.strip_suffix(" 00:00:00")))
             for name, grid in grids]
 

@@ -29,9 +29,9 @@ Mois : {first} à {last}
 
 @dataclass
 class GenerationSummary:
-    files: list[Path]
-    rows: int
-    professionals: int
+    files: list[Path]  # every file written
+    rows: int  # activity rows (professional × month)
+    professionals: int  # distinct synthetic professionals over the period
     seconds: float
 
 
@@ -80,10 +80,8 @@ def generate_landing(out_dir: Path, scale: str, seed: int) -> GenerationSummary:
     if definition.projects:
         rng = definition.rng(seed + 1)
         communes = definition.communes()
-        for written in (write_census(rng, definition, communes, Path(out_dir)),
-                        write_followup(rng, definition, communes, Path(out_dir))):
-            summary.files += written.files
-            summary.rows += written.rows
+        summary.files += write_census(rng, definition, communes, Path(out_dir))
+        summary.files += write_followup(rng, definition, communes, Path(out_dir))
     summary.seconds = time.perf_counter() - started
     return summary
 

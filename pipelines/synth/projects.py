@@ -4,7 +4,6 @@ Shapes follow the seeds (002: census of maisons and pôles de santé by stage; 0
 follow-up criteria of a pôle roadmap and a contrat local de santé); every figure is made up.
 """
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,19 +59,13 @@ CRITERIA = (
 CRITERIA_PER_PROGRAMME = (4, 8)
 
 
-@dataclass
-class Written:
-    files: list[Path] = field(default_factory=list)
-    rows: int = 0
-
-
-def write_census(rng, scale: Scale, communes: pl.DataFrame, out_dir: Path) -> Written:
+def write_census(rng, scale: Scale, communes: pl.DataFrame, out_dir: Path) -> list[Path]:
     """`census/recensement_<YYYY-MM>.csv`, one file per census date."""
     projects = _projects(rng, scale.projects, communes)
     stages = _stage_history(rng, scale.projects)
     folder = out_dir / "census"
     folder.mkdir(parents=True, exist_ok=True)
-    written = Written()
+    files = []
     for index, date in enumerate(CENSUS_DATES):
         present = stages[:, index] >= 0
         stage = stages[present, index]
@@ -87,9 +80,8 @@ def write_census(rng, scale: Scale, communes: pl.DataFrame, out_dir: Path) -> Wr
             "date_recensement", "region", "territoire", "nom_projet", "type_structure",
             "communes", "stade", "zone_fragile", "zus", "modules_nmr", "commentaire",
         ).write_csv(path, separator=";")
-        written.files.append(path)
-        written.rows += frame.height
-    return written
+        files.append(path)
+    return files
 
 
 def _projects(rng, n: int, communes: pl.DataFrame) -> pl.DataFrame:
@@ -179,7 +171,7 @@ def _place_names(communes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_followup(rng, scale: Scale, communes: pl.DataFrame, out_dir: Path) -> Written:
+def write_followup(rng, scale: Scale, communes: pl.DataFrame, out_dir: Path) -> list[Path]:
     """`followup/criteres_programmes.csv`: every programme × criterion × year, illustrative."""
     epci_names = pl.read_parquet(REFERENCE_DIR / "epci.parquet").select("epci_code", "epci_name")
     territories = (
@@ -222,7 +214,7 @@ def write_followup(rng, scale: Scale, communes: pl.DataFrame, out_dir: Path) -> 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "criteres_programmes.csv"
     frame.write_csv(path, separator=";")
-    return Written([path], frame.height)
+    return [path]
 
 
 def _french_numbers(values: np.ndarray, one_decimal: np.ndarray) -> list[str]:
