@@ -29,7 +29,8 @@ def _lock_digest() -> str:
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    # this file runs under whatever python3 the user has, before the project's own checks
+    if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit("observatoire demande Python 3.11 ou plus récent.")
     if STAMP.exists() and STAMP.read_text() == _lock_digest():
         return

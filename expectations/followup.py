@@ -8,7 +8,9 @@ def expectations(gx, reference):
     return [
         e.ExpectColumnValuesToNotBeNull(column="programme"),
         e.ExpectColumnValuesToNotBeNull(column="criterion"),
-        e.ExpectColumnValuesToMatchRegex(column="period", regex=r"^\d{4}(?:-(?:0[1-9]|1[0-2]|T[1-4]))?$"),
+        e.ExpectColumnValuesToMatchRegex(
+            column="period", regex=r"^\d{4}(?:-(?:0[1-9]|1[0-2]|T[1-4]))?$"
+        ),
         e.ExpectColumnValuesToNotBeNull(column="value"),
         e.ExpectColumnValuesToBeBetween(column="value", min_value=0, severity="warning"),
         e.ExpectColumnValuesToBeInSet(

@@ -16,7 +16,9 @@ DEMO_SEED = 2026
 DEMO_SCALE = "demo"
 
 
-def prepare_demo_landing(settings: Settings, scale: str = DEMO_SCALE, seed: int = DEMO_SEED) -> Path:
+def prepare_demo_landing(
+    settings: Settings, scale: str = DEMO_SCALE, seed: int = DEMO_SEED
+) -> Path:
     landing = settings.home / "demo-landing"
     for family in ("census", "followup"):
         for source in (DEMO_DIR / family).iterdir():

@@ -88,7 +88,9 @@ def get_settings() -> Settings:
     return Settings(
         home=home,
         landing=landing,
-        count_threshold=int(os.environ.get("OBSERVATOIRE_COUNT_THRESHOLD", DEFAULT_COUNT_THRESHOLD)),
+        count_threshold=int(
+            os.environ.get("OBSERVATOIRE_COUNT_THRESHOLD", DEFAULT_COUNT_THRESHOLD)
+        ),
         activity_threshold=int(
             os.environ.get("OBSERVATOIRE_ACTIVITY_THRESHOLD", DEFAULT_ACTIVITY_THRESHOLD)
         ),

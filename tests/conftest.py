@@ -7,7 +7,6 @@ Tests that need to change inputs copy the home first.
 from pathlib import Path
 
 import pytest
-
 from support import make_landing, run_night
 
 

@@ -1,4 +1,4 @@
-"""`dagster dev -w workspace.yaml` starts, and its webserver shows the job, schedule, assets and checks."""
+"""`dagster dev -w workspace.yaml` starts; its webserver shows the job, schedule, assets, checks."""
 
 import json
 import os

@@ -110,6 +110,10 @@ def test_density_figure_has_ci_bars_and_reference_per_profession():
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == ["Médecin généraliste", "Infirmier"]
     assert buttons[1].args[0]["visible"] == [False, False, True, True]
+    # Dictionary order, first territory at the top, no empty band above it.
+    assert list(fig.layout.yaxis.categoryarray) == ["CC du Pays de Duras",
+                                                    "CC du Pays de Lauzun"]
+    assert list(fig.layout.yaxis.range) == [1.5, -0.5]
     assert fig.layout.title.text == "Densité de professionnels par EPCI (2024)"
     assert fig.layout.xaxis.title.text == "Professionnels pour 10 000 habitants"
 

@@ -4,7 +4,6 @@ import re
 import shutil
 
 import duckdb
-
 from support import run_night
 
 # Seed 002 (ARS Nord-Pas-de-Calais, May 2013), fiche 4 and fiche 6.

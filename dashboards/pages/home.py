@@ -7,6 +7,7 @@ import polars as pl
 
 from dashboards.formatting import MASKED_TEXT, format_number, format_period
 from dashboards.pages.common import (
+    GEO_LEVEL_LABELS,
     Page,
     indicator_rows,
     latest_period,
@@ -83,15 +84,25 @@ def _projects_card(snapshot: Snapshot) -> KeyFigure | None:
 
 
 def _density_card(snapshot: Snapshot) -> KeyFigure | None:
+    """The broadest level published: its value, or the range across its territories."""
     density = latest_period_by_level(indicator_rows(snapshot, "densite_professionnels"))
     for level in BROAD_TO_NARROW:
-        rows = density.filter(pl.col("geo_level") == level).sort("category_order", "geo_name")
-        if not rows.is_empty():
-            row = rows.row(0, named=True)
-            return KeyFigure(
-                f"Densité : {row['category_label'].lower()}", _shown(row),
-                f"{row['unit'] or ''}, {row['geo_name']}, {format_period(row['period'])}",
-                "offre.html", "Voir l'offre de soins par territoire")
+        rows = density.filter(pl.col("geo_level") == level)
+        if rows.is_empty():
+            continue
+        first = rows.sort("category_order").row(0, named=True)
+        rows = rows.filter(pl.col("category") == first["category"])
+        profession = ("toutes professions" if first["category"] == "ensemble"
+                      else first["category_label"].lower())
+        shown = rows.filter(~pl.col("suppressed") & pl.col("value").is_not_null())["value"]
+        if rows.height == 1 or shown.is_empty():
+            figure, where = _shown(first), first["geo_name"]
+        else:
+            figure = f"{format_number(shown.min())} à {format_number(shown.max())}"
+            where = f"selon le territoire ({GEO_LEVEL_LABELS.get(level, level).lower()})"
+        return KeyFigure(f"Densité de professionnels, {profession}", figure,
+                         f"{first['unit'] or ''}, {where}, {format_period(first['period'])}",
+                         "offre.html", "Voir l'offre de soins par territoire")
     return None
 
 

@@ -51,7 +51,7 @@ def _raw_asset(family: str) -> dg.AssetsDefinition:
         with warehouse.connect(context) as con:
             load = load_family(con, settings.landing, family, context.run_id, settings.hmac_key())
             total = con.execute(f"SELECT count(*) FROM raw.{family}").fetchone()[0]
-        for name, message in load.refused.items():
+        for message in load.refused.values():
             context.log.error(message)
         return dg.MaterializeResult(
             metadata={

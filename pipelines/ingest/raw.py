@@ -6,6 +6,7 @@ analyst re-sending a corrected file); a file the reader refuses is recorded in
 raw.loaded_files with the French message and its rows never enter raw.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,18 +93,18 @@ def load_family(
     )
     for path in landing_files(landing, family):
         name = path.relative_to(landing).as_posix()
+        if known.get(name) == file_sha256(path):
+            result.skipped.append(name)
+            continue
         try:
             table = read_source_file(path, family)
         except SourceFileError as error:
             result.refused[name] = str(error)
             _record(con, family, name, None, load_id, 0, "refusé", str(error))
             continue
-        if known.get(name) == table.sha256:
-            result.skipped.append(name)
-            continue
         if name in known:
             con.execute(f"DELETE FROM raw.{family} WHERE _source_file = ?", [name])
-            con.execute(f"DELETE FROM raw.malformed_lines WHERE source_file = ?", [name])
+            con.execute("DELETE FROM raw.malformed_lines WHERE source_file = ?", [name])
             con.execute(
                 """UPDATE raw.loaded_files SET status = 'remplacé'
                    WHERE family = ? AND source_file = ? AND status = 'chargé'""",
@@ -124,6 +125,14 @@ def load_family(
         result.loaded.append(name)
         result.rows += frame.height
     return result
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _with_lineage(

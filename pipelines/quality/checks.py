@@ -33,7 +33,8 @@ def record_outcomes(
         [night, table, check],
     )
     con.executemany(
-        "INSERT INTO audit.validation_results VALUES (?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit.validation_results "
+        "VALUES (?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [night, table, check, o.expectation, o.column, o.severity, o.success,
              o.observed_value, o.unexpected_count, json.dumps(o.sample, ensure_ascii=False)]
