@@ -21,14 +21,14 @@ def real_data(relative: str) -> Path:
     return path
 
 
-def make_landing(folder: Path, seed: int = 7) -> Path:
+def make_landing(folder: Path, seed: int = 7, months: int | None = None) -> Path:
     """Demo census and follow-up files plus a tiny synthetic activity panel."""
     from pipelines.synth import generate_activity
 
     for family in ("census", "followup"):
         shutil.copytree(DEMO_DIR / family, folder / family,
                         ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    generate_activity(folder, scale="tiny", seed=seed)
+    generate_activity(folder, scale="tiny", seed=seed, months=months)
     return folder
 
 

@@ -1,5 +1,8 @@
 """Landing → raw → staging, and the reference tables staging joins to."""
 
+import csv
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import polars as pl
@@ -9,6 +12,7 @@ from pipelines.geography.resolve import CommuneResolver
 from pipelines.ingest.raw import load_family
 from pipelines.ingest.vocabularies import load_vocabularies
 from pipelines.settings import SOURCE_FAMILIES
+from pipelines.sources.contracts import normalize_label
 from pipelines.sql import macros_sql, model_sql
 from pipelines.warehouse import WarehouseResource
 
@@ -154,12 +158,35 @@ def staging_followup(context: dg.AssetExecutionContext, warehouse: WarehouseReso
 def staging_census(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect(context) as con:
         counts = build_staging(con, "census")
-        resolution = resolve_census_communes(con)
+        resolution = resolve_census_communes(con, read_corrections(warehouse.settings.landing))
     yield dg.MaterializeResult(asset_key=["staging", "census"], metadata=counts)
     yield dg.MaterializeResult(asset_key=["staging", "census_communes"], metadata=resolution)
 
 
-def resolve_census_communes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+CORRECTIONS_FILE = "reference/corrections_communes.csv"
+
+
+def read_corrections(landing: Path) -> dict[str, tuple[str, ...]]:
+    """Place names an analyst resolved by hand: `nom_ecrit;codes_insee[;commentaire]`.
+
+    The file lives in the landing folder so that the fix travels with the data; the next night
+    applies it. Codes are separated by commas or spaces.
+    """
+    path = landing / CORRECTIONS_FILE
+    if not path.exists():
+        return {}
+    corrections = {}
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f, delimiter=";"):
+            name, codes = row.get("nom_ecrit"), row.get("codes_insee")
+            if name and codes:
+                corrections[normalize_label(name)] = tuple(codes.replace(",", " ").split())
+    return corrections
+
+
+def resolve_census_communes(
+    con: duckdb.DuckDBPyConnection, corrections: dict[str, tuple[str, ...]]
+) -> dict[str, int]:
     """Resolve each distinct place name once, within its région's départements."""
     texts = con.execute(
         """SELECT DISTINCT communes_as_written, region_code FROM staging.census
@@ -172,8 +199,18 @@ def resolve_census_communes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ).fetchall()
     )
     resolver = CommuneResolver(con)
+    current = dict(con.execute("SELECT code, current_code FROM ref.commune_code_lookup").fetchall())
     links, unresolved = [], []
     for text, region in texts:
+        corrected = corrections.get(normalize_label(text))
+        if corrected and all(code in current for code in corrected):
+            for code in corrected:
+                links.append((text, region, current[code], None, "resolved", "correction"))
+            continue
+        if corrected:
+            unknown = ", ".join(c for c in corrected if c not in current)
+            unresolved.append((text, region, "correction invalide", f"codes inconnus : {unknown}"))
+            continue
         res = resolver.resolve(text, departments.get(region))
         for code in res.commune_codes:
             links.append((text, region, code, res.epci_code, res.status, res.method))
@@ -201,10 +238,12 @@ def resolve_census_communes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     )
     con.register("unresolved", unresolved_frame.to_arrow())
     con.execute(
-        """CREATE OR REPLACE TABLE audit.unresolved_communes AS
+        f"""CREATE OR REPLACE TABLE audit.unresolved_communes AS
            SELECT 'staging.census' AS table_name, c._source_file AS source_file,
                   c._source_row AS source_row, 'communes' AS column_name, u.text AS value,
-                  u.region_code, u.status, u.candidates
+                  u.region_code, u.status, u.candidates,
+                  'ajoutez une ligne « nom_ecrit;codes_insee » à {CORRECTIONS_FILE} '
+                  || 'dans le dossier de dépôt' AS fix
            FROM unresolved u
            JOIN staging.census c ON c.communes_as_written = u.text AND c.region_code = u.region_code
            ORDER BY source_file, source_row"""

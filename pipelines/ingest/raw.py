@@ -91,10 +91,22 @@ def load_family(
             [family],
         ).fetchall()
     )
+    name_of = {sha256: name for name, sha256 in known.items()}
+    duplicates = {
+        row[0] for row in con.execute(
+            "SELECT source_file FROM raw.loaded_files WHERE family = ? AND status = 'doublon'",
+            [family],
+        ).fetchall()
+    }
     for path in landing_files(landing, family):
         name = path.relative_to(landing).as_posix()
-        if known.get(name) == file_sha256(path):
+        sha256 = file_sha256(path)
+        if sha256 in name_of:
             result.skipped.append(name)
+            # the same bytes under another name (a file sent twice) are not loaded twice
+            if name_of[sha256] != name and name not in duplicates:
+                _record(con, family, name, sha256, load_id, 0, "doublon",
+                        f"contenu identique à {name_of[sha256]}, déjà chargé")
             continue
         try:
             table = read_source_file(path, family)
@@ -115,12 +127,12 @@ def load_family(
         con.register("incoming", frame.to_arrow())
         con.execute(f"INSERT INTO raw.{family} BY NAME SELECT * FROM incoming")
         con.unregister("incoming")
-        for line, reason in getattr(table, "bad_rows", []):
+        for line, reason in table.bad_rows:
             con.execute(
                 "INSERT INTO raw.malformed_lines VALUES (?, ?, ?, ?, ?, ?)",
                 [family, name, table.sha256, line, reason, load_id],
             )
-        result.bad_rows += len(getattr(table, "bad_rows", []))
+        result.bad_rows += len(table.bad_rows)
         _record(con, family, name, table.sha256, load_id, frame.height, "chargé", None)
         result.loaded.append(name)
         result.rows += frame.height

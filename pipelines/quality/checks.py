@@ -150,7 +150,63 @@ def unresolved_communes(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     )
 
 
+def _readable_files_check(family: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["raw", family]),
+        name="files_readable",
+        blocking=True,
+        description="Chaque fichier déposé respecte le contrat de sa famille ; un fichier refusé "
+        "bloque la publication (sinon un mois ou un territoire manquerait sans bruit).",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        night = run_id_of(context)
+        with warehouse.connect(context) as con:
+            refused = con.execute(
+                """SELECT source_file, message FROM raw.loaded_files
+                   WHERE family = ? AND load_id = ? AND status = 'refusé'
+                   ORDER BY source_file""",
+                [family, night],
+            ).fetchall()
+            outcome = ExpectationOutcome(
+                expectation="landing_files_readable", column=None, severity="ERROR",
+                success=not refused, observed_value=None, unexpected_count=len(refused),
+                sample=[f"{name} : {message}" for name, message in refused[:10]],
+            )
+            record_outcomes(con, night, f"raw.{family}", "files_readable", [outcome])
+        return _result([outcome])
+
+    return _check
+
+
+def _rejected_rows_check(family: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["staging", family]),
+        name="rejected_rows",
+        description="Lignes rejetées au typage (non bloquant) : voir audit.rejected_rows.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        with warehouse.connect(context) as con:
+            rows = con.execute(
+                """SELECT source_file, source_row, column_name, value, reason
+                   FROM audit.rejected_rows WHERE table_name = ?
+                   ORDER BY source_file, source_row""",
+                [f"staging.{family}"],
+            ).fetchall()
+            outcome = ExpectationOutcome(
+                expectation="no_rejected_rows", column=None, severity="WARN",
+                success=not rows, observed_value=None, unexpected_count=len(rows),
+                sample=[f"{f} ligne {r}, {c} = {v!r} : {why}" for f, r, c, v, why in rows[:10]],
+            )
+            record_outcomes(con, run_id_of(context), f"staging.{family}", "rejected_rows",
+                            [outcome])
+        return _result([outcome])
+
+    return _check
+
+
 checks = [
+    *(_readable_files_check(family) for family in SUITES),
+    *(_rejected_rows_check(family) for family in SUITES),
     *(_suite_check(family, suite) for family, suite in SUITES.items()),
     *(_reconciliation_check(family) for family in SUITES),
     unresolved_communes,

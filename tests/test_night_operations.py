@@ -1,0 +1,158 @@
+"""Nights over changing landing folders: re-runs, files sent twice or corrected, bad files,
+unresolved place names and their correction, and no network."""
+
+import shutil
+import socket
+
+import duckdb
+import pytest
+from support import make_landing, run_night
+
+STAGING_TABLES = ("staging.activity", "staging.census", "staging.census_communes",
+                  "staging.followup")
+
+
+@pytest.fixture
+def landing(tmp_path):
+    return make_landing(tmp_path / "landing", months=2)
+
+
+def _connect(home):
+    return duckdb.connect(str(home / "warehouse" / "observatoire.duckdb"), read_only=True)
+
+
+def _content_hash(con, table: str) -> tuple[int, str]:
+    columns = [c for c in con.execute(f"SELECT * FROM {table} LIMIT 0").fetchdf().columns
+               if c != "_load_id"]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    return con.execute(
+        f"SELECT count(*), coalesce(sum(hash({quoted})), 0)::VARCHAR FROM {table}"
+    ).fetchone()
+
+
+def _events(result, kind):
+    return [e.event_specific_data for e in result.all_events if e.event_type_value == kind]
+
+
+def test_rerun_leaves_staging_identical_and_loads_nothing_twice(tmp_path, landing):
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        first = {t: _content_hash(con, t) for t in STAGING_TABLES}
+        raw_rows = con.execute("SELECT count(*) FROM raw.activity").fetchone()[0]
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        assert {t: _content_hash(con, t) for t in STAGING_TABLES} == first
+        assert con.execute("SELECT count(*) FROM raw.activity").fetchone()[0] == raw_rows
+
+
+def test_file_sent_twice_is_loaded_once_and_corrected_file_supersedes(tmp_path, landing):
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    followup = next((landing / "followup").glob("*.csv"))
+    shutil.copyfile(followup, followup.with_name("copie_du_meme_fichier.csv"))
+    lines = followup.read_text(encoding="utf-8").splitlines()
+    corrected = "\n".join(lines[:-2]) + "\n"  # the sender withdrew the last two rows
+    followup.write_text(corrected, encoding="utf-8")
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        staged = con.execute("SELECT count(*) FROM staging.followup").fetchone()[0]
+        statuses = dict(con.execute(
+            """SELECT status, count(*) FROM raw.loaded_files WHERE family = 'followup'
+               GROUP BY 1""").fetchall())
+    assert staged == len(lines) - 3  # header and the two withdrawn rows
+    assert statuses == {"chargé": 1, "remplacé": 1, "doublon": 1}
+
+
+def test_rejected_rows_are_kept_with_file_line_and_reason_and_night_publishes(tmp_path,
+                                                                            landing):
+    home = tmp_path / "home"
+    source = sorted((landing / "activity").glob("*.csv"))[0]
+    lines = source.read_text(encoding="utf-8").splitlines()
+    fields = lines[1].split(";")
+    fields[0] = "2024-13"
+    lines[1] = ";".join(fields)
+    fields = lines[2].split(";")
+    fields[7] = "-4"  # nb_actes
+    lines[2] = ";".join(fields)
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_night(home, landing)
+    assert result.success
+    with _connect(home) as con:
+        rejected = con.execute(
+            """SELECT source_file, source_row, column_name, reason FROM audit.rejected_rows
+               WHERE table_name = 'staging.activity' ORDER BY source_row""").fetchall()
+        raw, staged = con.execute(
+            "SELECT (SELECT count(*) FROM raw.activity), (SELECT count(*) FROM staging.activity)"
+        ).fetchone()
+    name = f"activity/{source.name}"
+    assert [(f, r, c) for f, r, c, _ in rejected] == [(name, 2, "periode"), (name, 3, "nb_actes")]
+    assert "période illisible" in rejected[0][3] and "négatif" in rejected[1][3]
+    assert raw == staged + 2
+    warned = [e for e in _events(result, "ASSET_CHECK_EVALUATION")
+              if e.check_name == "rejected_rows" and not e.passed]
+    assert [tuple(e.asset_key.path) for e in warned] == [("staging", "activity")]
+
+
+def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    published = home / "warehouse" / "observatoire.duckdb"
+    before = published.read_bytes()
+    (landing / "census" / "recensement_incomplet.csv").write_text(
+        "date_recensement;region;territoire;nom_projet\n2014-01;Hauts-de-France;Littoral;X\n",
+        encoding="utf-8")
+    result = run_night(home, landing)
+    assert not result.success
+    failed = [e for e in _events(result, "ASSET_CHECK_EVALUATION") if not e.passed]
+    assert [(tuple(e.asset_key.path), e.check_name) for e in failed] == [
+        (("raw", "census"), "files_readable")]
+    sample = failed[0].metadata["failures"].value[0]["unexpected_values"][0]
+    assert "recensement_incomplet.csv" in sample and "stade" in sample
+    assert published.read_bytes() == before
+
+
+def test_unresolved_place_name_is_listed_then_fixed_by_a_correction_file(tmp_path, landing):
+    home = tmp_path / "home"
+    census = next((landing / "census").glob("*.xlsx"))
+    extra = landing / "census" / "projet_supplementaire.csv"
+    extra.write_text(
+        "date_recensement;region;territoire;nom_projet;type_structure;communes;stade\n"
+        "2013-05;Nord-Pas-de-Calais;Littoral;Pôle des Sept Vallées;PSP;"
+        "Sept Vallées du Ternois;En réflexion\n", encoding="utf-8")
+    assert census.exists()
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        unresolved = con.execute(
+            "SELECT value, source_row, fix FROM audit.unresolved_communes").fetchall()
+    assert [(v, r) for v, r, _ in unresolved] == [("Sept Vallées du Ternois", 2)]
+    assert "corrections_communes.csv" in unresolved[0][2]
+    (landing / "reference").mkdir()
+    (landing / "reference" / "corrections_communes.csv").write_text(
+        "nom_ecrit;codes_insee;commentaire\nSept Vallées du Ternois;62364 62361;Fruges, Frévent\n",
+        encoding="utf-8")
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        assert con.execute("SELECT count(*) FROM audit.unresolved_communes").fetchone()[0] == 0
+        codes = con.execute(
+            """SELECT commune_codes FROM marts.census_projects
+               WHERE project_name = 'Pôle des Sept Vallées'""").fetchone()[0]
+    assert codes == "62361, 62364"
+
+
+def test_a_night_makes_no_network_connection(tmp_path, landing, monkeypatch):
+    attempts = []
+    original = socket.socket.connect
+
+    def loopback_only(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("::1",
+                                                                              "localhost")):
+            attempts.append(address)
+            raise ConnectionRefusedError(f"network refused by the test: {address}")
+        return original(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    result = run_night(tmp_path / "home", landing)
+    assert result.success
+    assert attempts == []
