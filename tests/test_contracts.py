@@ -1,11 +1,9 @@
 import csv
-import os
-from pathlib import Path
 
 import duckdb
 import pytest
+from support import real_data
 
-from pipelines.settings import REPO_ROOT
 from pipelines.sources.contracts import (
     CONTRACTS,
     PROFESSIONS,
@@ -17,17 +15,6 @@ from pipelines.sources.contracts import (
     normalize_label,
     vocabulary_index,
 )
-
-REAL = REPO_ROOT.parent / "shared" / "data" / "real"
-AMELI = REAL / "ameli" / "toutes_specialites_departement.csv"
-
-
-def shared_file(path: Path) -> Path:
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is missing (CI=true: real files are required)")
-        pytest.skip(f"{path} is not available on this machine")
-    return path
 
 
 @pytest.mark.parametrize(
@@ -133,7 +120,7 @@ def test_headers_match_their_canonical_column(family, header, canonical):
 
 
 def test_professions_cover_first_contact_care_of_the_ameli_file():
-    ameli_path = shared_file(AMELI)
+    ameli_path = real_data("ameli/toutes_specialites_departement.csv")
     with ameli_path.open(encoding="utf-8-sig", newline="") as f:
         ameli_labels = {row["profession_sante"] for row in csv.DictReader(f)}
     for code, term in PROFESSIONS.items():

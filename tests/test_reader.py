@@ -1,5 +1,4 @@
 import datetime as dt
-import os
 import time
 from pathlib import Path
 
@@ -7,12 +6,10 @@ import polars as pl
 import pytest
 import xlrd
 import xlsxwriter
+from support import real_data
 
-from pipelines.settings import REPO_ROOT
 from pipelines.sources.contracts import Column, Contract
 from pipelines.sources.reader import SourceFileError, read_source_file
-
-REAL = REPO_ROOT.parent / "shared" / "data" / "real"
 
 ACTIVITY_HEADER = ["Période", "RPPS", "Profession", "Code commune INSEE", "ETP", "Nombre d'actes"]
 ACTIVITY_ROWS = [
@@ -24,13 +21,6 @@ CENSUS_HEADER = ["Date du recensement", "Région", "Territoire de santé", "Nom 
 CENSUS_ROW = ["2013-05", "Nord-Pas-de-Calais", "Littoral", "Fruges", "MSP", "Fruges",
               "En fonctionnement"]
 
-
-def shared_file(path: Path) -> Path:
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is missing (CI=true: real files are required)")
-        pytest.skip(f"{path} is not available on this machine")
-    return path
 
 
 def write_lines(path: Path, lines: list[str], sep: str = ";", encoding: str = "utf-8",
@@ -305,7 +295,7 @@ def test_truncated_xlsx_is_a_source_file_error(tmp_path):
 
 
 def test_real_xls_reads_the_first_sheet_holding_the_contract():
-    path = shared_file(REAL / "ameli" / "Effectif_et_densite_par_departement_en_2018.xls")
+    path = real_data("ameli/Effectif_et_densite_par_departement_en_2018.xls")
     contract = Contract("ameli_2018", "effectifs 2018", (
         Column("departement", True, "Département"),
         Column("effectif", True, "Effectif"),
@@ -325,7 +315,7 @@ def test_real_xls_reads_the_first_sheet_holding_the_contract():
 
 
 def test_real_cartosante_export_with_bom_and_title_lines():
-    path = shared_file(REAL / "cartosante" / "zonage-raw.csv")
+    path = real_data("cartosante/zonage-raw.csv")
     contract = Contract("zonage", "zonage infirmiers", (
         Column("code", True, "Code commune"),
         Column("libelle", True, "Libellé"),
