@@ -42,7 +42,9 @@ def run_night(args: argparse.Namespace) -> int:
     result = defs.resolve_job_def("nightly").execute_in_process(
         instance=dg.DagsterInstance.get(),
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        # the summary below says what failed and why; Dagster's own tracebacks stay in its
+        # run log (dagster dev) rather than on the analyst's terminal
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
     print(summarise(result, settings, time.monotonic() - started))
     return 0 if result.success else 1
@@ -51,7 +53,12 @@ def run_night(args: argparse.Namespace) -> int:
 def summarise(result, settings, seconds: float) -> str:
     lines = []
     raw_rows, staged, rejected, checks_ok, checks_failed = {}, {}, {}, 0, []
+    step_errors = []
     for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            if error and "DagsterAssetCheckFailedError" not in (error.cls_name or ""):
+                step_errors.append(f"{event.step_key} : {error.message.strip().splitlines()[-1]}")
         if event.event_type_value == "ASSET_MATERIALIZATION":
             m = event.event_specific_data.materialization
             key = "/".join(m.asset_key.path)
@@ -68,7 +75,13 @@ def summarise(result, settings, seconds: float) -> str:
             if evaluation.passed:
                 checks_ok += 1
             else:
-                checks_failed.append((name, evaluation.severity.value))
+                failures = evaluation.metadata.get("failures")
+                details = [
+                    f"{f['expectation']} ({f.get('column') or '-'}) : "
+                    + "; ".join(str(v) for v in (f.get("unexpected_values") or [])[:5])
+                    for f in (failures.value if failures else [])
+                ]
+                checks_failed.append((name, evaluation.severity.value, details))
     lines.append(f"\nNuit {'réussie' if result.success else 'BLOQUÉE'} en {seconds:.0f} s "
                  f"(run {result.run_id}).")
     for family, (rows, loaded, skipped, refused) in sorted(raw_rows.items()):
@@ -80,8 +93,11 @@ def summarise(result, settings, seconds: float) -> str:
         for name, message in (refused or {}).items():
             lines.append(f"    fichier refusé {name} : {message}")
     lines.append(f"  contrôles réussis {checks_ok}, en échec {len(checks_failed)}")
-    for name, severity in checks_failed:
+    for name, severity, details in checks_failed:
         lines.append(f"    {'BLOQUANT' if severity == 'ERROR' else 'avertissement'} : {name}")
+        lines.extend(f"      {detail}" for detail in details)
+    for message in step_errors:
+        lines.append(f"  ÉCHEC d'une étape : {message}")
     if result.success:
         lines.append(f"Entrepôt publié : {settings.warehouse_path}")
         lines.append(f"Tableaux de bord : {settings.dashboards_dir / 'index.html'}")

@@ -33,6 +33,8 @@ class Settings:
     landing: Path
     count_threshold: int = DEFAULT_COUNT_THRESHOLD
     activity_threshold: int = DEFAULT_ACTIVITY_THRESHOLD
+    # share of rows a night may reject and still publish; 0: any rejected row blocks
+    rejected_rows_tolerance: float = 0.0
 
     @property
     def uses_demo_landing(self) -> bool:
@@ -91,6 +93,7 @@ def get_settings() -> Settings:
         count_threshold=int(
             os.environ.get("OBSERVATOIRE_COUNT_THRESHOLD", DEFAULT_COUNT_THRESHOLD)
         ),
+        rejected_rows_tolerance=float(os.environ.get("OBSERVATOIRE_REJECTED_TOLERANCE", 0)),
         activity_threshold=int(
             os.environ.get("OBSERVATOIRE_ACTIVITY_THRESHOLD", DEFAULT_ACTIVITY_THRESHOLD)
         ),

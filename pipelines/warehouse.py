@@ -19,6 +19,11 @@ import duckdb
 from pipelines import stats
 from pipelines.settings import Settings, get_settings
 
+# The storage format of a new night file, kept for every later night (each copies the last one):
+# duckdb 2.0's own format is unreadable by the DuckDB 1.5 command-line client analysts install
+# (`pip install duckdb-cli`, the newest there), which reads v1.5.0 files.
+STORAGE_VERSION = "v1.5.0"
+
 
 def run_id_of(context: dg.OpExecutionContext | dg.AssetCheckExecutionContext) -> str:
     if isinstance(context, dg.AssetCheckExecutionContext):
@@ -40,6 +45,10 @@ def _prepare_build_file(settings: Settings, run_id: str) -> Path:
     return build
 
 
+def _open_build_file(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION})
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """Connections to the current run's build file; one writer at a time (in-process executor)."""
 
@@ -52,7 +61,7 @@ class WarehouseResource(dg.ConfigurableResource):
         duckdb.DuckDBPyConnection
     ]:
         path = _prepare_build_file(self.settings, run_id_of(context))
-        con = duckdb.connect(str(path))
+        con = _open_build_file(path)
         try:
             stats.register_duckdb_functions(con)
             yield con
@@ -62,7 +71,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def publish(self, context: dg.OpExecutionContext) -> Path:
         settings = self.settings
         build = _prepare_build_file(settings, context.run_id)
-        con = duckdb.connect(str(build))
+        con = _open_build_file(build)
         con.execute("CHECKPOINT")
         con.close()
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)

@@ -64,9 +64,12 @@ def test_file_sent_twice_is_loaded_once_and_corrected_file_supersedes(tmp_path, 
     assert statuses == {"chargé": 1, "remplacé": 1, "doublon": 1}
 
 
-def test_rejected_rows_are_kept_with_file_line_and_reason_and_night_publishes(tmp_path,
-                                                                            landing):
+def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landing,
+                                                                   monkeypatch):
     home = tmp_path / "home"
+    assert run_night(home, landing).success
+    published = home / "warehouse" / "observatoire.duckdb"
+    before = published.read_bytes()
     source = sorted((landing / "activity").glob("*.csv"))[0]
     lines = source.read_text(encoding="utf-8").splitlines()
     fields = lines[1].split(";")
@@ -76,6 +79,19 @@ def test_rejected_rows_are_kept_with_file_line_and_reason_and_night_publishes(tm
     fields[7] = "-4"  # nb_actes
     lines[2] = ";".join(fields)
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    blocked = run_night(home, landing)
+    assert not blocked.success
+    assert published.read_bytes() == before
+    failed = [e for e in _events(blocked, "ASSET_CHECK_EVALUATION") if not e.passed]
+    assert [(tuple(e.asset_key.path), e.check_name) for e in failed] == [
+        (("staging", "activity"), "accepted_inputs")]
+    sample = failed[0].metadata["failures"].value[0]["unexpected_values"]
+    name = f"activity/{source.name}"
+    assert sample[0].startswith(f"{name} ligne 2, colonne periode = '2024-13'")
+    assert sample[1].startswith(f"{name} ligne 3, colonne nb_actes = '-4'")
+
+    monkeypatch.setenv("OBSERVATOIRE_REJECTED_TOLERANCE", "0.01")
     result = run_night(home, landing)
     assert result.success
     with _connect(home) as con:
@@ -85,13 +101,12 @@ def test_rejected_rows_are_kept_with_file_line_and_reason_and_night_publishes(tm
         raw, staged = con.execute(
             "SELECT (SELECT count(*) FROM raw.activity), (SELECT count(*) FROM staging.activity)"
         ).fetchone()
-    name = f"activity/{source.name}"
     assert [(f, r, c) for f, r, c, _ in rejected] == [(name, 2, "periode"), (name, 3, "nb_actes")]
     assert "période illisible" in rejected[0][3] and "négatif" in rejected[1][3]
     assert raw == staged + 2
-    warned = [e for e in _events(result, "ASSET_CHECK_EVALUATION")
-              if e.check_name == "rejected_rows" and not e.passed]
-    assert [tuple(e.asset_key.path) for e in warned] == [("staging", "activity")]
+    warned = [e for e in _events(result, "ASSET_CHECK_EVALUATION") if not e.passed]
+    assert [(tuple(e.asset_key.path), e.check_name, e.severity.value) for e in warned] == [
+        (("staging", "activity"), "accepted_inputs", "WARN")]
 
 
 def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
@@ -106,7 +121,7 @@ def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
     assert not result.success
     failed = [e for e in _events(result, "ASSET_CHECK_EVALUATION") if not e.passed]
     assert [(tuple(e.asset_key.path), e.check_name) for e in failed] == [
-        (("raw", "census"), "files_readable")]
+        (("staging", "census"), "accepted_inputs")]
     sample = failed[0].metadata["failures"].value[0]["unexpected_values"][0]
     assert "recensement_incomplet.csv" in sample and "stade" in sample
     assert published.read_bytes() == before

@@ -150,16 +150,18 @@ def unresolved_communes(context: dg.AssetCheckExecutionContext, warehouse: Wareh
     )
 
 
-def _readable_files_check(family: str) -> dg.AssetChecksDefinition:
+def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(["raw", family]),
-        name="files_readable",
+        asset=dg.AssetKey(["staging", family]),
+        name="accepted_inputs",
         blocking=True,
-        description="Chaque fichier déposé respecte le contrat de sa famille ; un fichier refusé "
-        "bloque la publication (sinon un mois ou un territoire manquerait sans bruit).",
+        description="Publication seulement si aucun fichier n'a été refusé et si la part de "
+        "lignes rejetées ne dépasse pas la tolérance (OBSERVATOIRE_REJECTED_TOLERANCE, 0 par "
+        "défaut) : sinon un mois, un territoire ou des projets manqueraient sans bruit.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         night = run_id_of(context)
+        tolerance = warehouse.settings.rejected_rows_tolerance
         with warehouse.connect(context) as con:
             refused = con.execute(
                 """SELECT source_file, message FROM raw.loaded_files
@@ -167,46 +169,38 @@ def _readable_files_check(family: str) -> dg.AssetChecksDefinition:
                    ORDER BY source_file""",
                 [family, night],
             ).fetchall()
-            outcome = ExpectationOutcome(
-                expectation="landing_files_readable", column=None, severity="ERROR",
-                success=not refused, observed_value=None, unexpected_count=len(refused),
-                sample=[f"{name} : {message}" for name, message in refused[:10]],
-            )
-            record_outcomes(con, night, f"raw.{family}", "files_readable", [outcome])
-        return _result([outcome])
-
-    return _check
-
-
-def _rejected_rows_check(family: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(["staging", family]),
-        name="rejected_rows",
-        description="Lignes rejetées au typage (non bloquant) : voir audit.rejected_rows.",
-    )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
-        with warehouse.connect(context) as con:
-            rows = con.execute(
+            rejected = con.execute(
                 """SELECT source_file, source_row, column_name, value, reason
                    FROM audit.rejected_rows WHERE table_name = ?
                    ORDER BY source_file, source_row""",
                 [f"staging.{family}"],
             ).fetchall()
-            outcome = ExpectationOutcome(
-                expectation="no_rejected_rows", column=None, severity="WARN",
-                success=not rows, observed_value=None, unexpected_count=len(rows),
-                sample=[f"{f} ligne {r}, {c} = {v!r} : {why}" for f, r, c, v, why in rows[:10]],
-            )
-            record_outcomes(con, run_id_of(context), f"staging.{family}", "rejected_rows",
-                            [outcome])
-        return _result([outcome])
+            staged = con.execute(f"SELECT count(*) FROM staging.{family}").fetchone()[0]
+            share = len(rejected) / max(staged + len(rejected), 1)
+            outcomes = [
+                ExpectationOutcome(
+                    expectation="landing_files_readable", column=None, severity="ERROR",
+                    success=not refused, observed_value=None, unexpected_count=len(refused),
+                    sample=[f"{name} : {message}" for name, message in refused[:10]],
+                ),
+                ExpectationOutcome(
+                    expectation="rejected_rows_within_tolerance", column=None,
+                    severity="ERROR" if share > tolerance else "WARN",
+                    success=not rejected, observed_value=json.dumps(
+                        {"rejected": len(rejected), "share": share, "tolerance": tolerance}),
+                    unexpected_count=len(rejected),
+                    sample=[f"{f} ligne {r}, colonne {c} = {v!r} : {why}"
+                            for f, r, c, v, why in rejected[:10]],
+                ),
+            ]
+            record_outcomes(con, night, f"staging.{family}", "accepted_inputs", outcomes)
+        return _result(outcomes)
 
     return _check
 
 
 checks = [
-    *(_readable_files_check(family) for family in SUITES),
-    *(_rejected_rows_check(family) for family in SUITES),
+    *(_accepted_inputs_check(family) for family in SUITES),
     *(_suite_check(family, suite) for family, suite in SUITES.items()),
     *(_reconciliation_check(family) for family in SUITES),
     unresolved_communes,
