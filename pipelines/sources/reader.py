@@ -359,7 +359,9 @@ def _read_spreadsheet(
 def _unreadable_workbook(shown: str, kind: str, exc: Exception) -> SourceFileError:
     return SourceFileError(
         shown,
-        f"Le fichier {shown} n'est pas un classeur {kind.upper()} lisible ({exc}). "
+        # the library's first line says what broke (zip, password, format); the rest is its stack
+        f"Le fichier {shown} n'est pas un classeur {kind.upper()} lisible "
+        f"({str(exc).strip().splitlines()[0]}). "
         "Ouvrez-le dans votre tableur et réenregistrez-le au format Excel (.xlsx) ou en CSV.",
     )
 

@@ -122,8 +122,9 @@ def read_cnam_densities_xls(path: Path) -> pl.DataFrame:
     except Exception as exc:  # xlrd raises XLRDError, struct.error, AssertionError…
         raise SourceFileError(
             shown,
-            f"Le fichier {shown} n'est pas un classeur Excel .xls lisible ({exc}). Téléchargez "
-            "à nouveau le fichier original de l'Assurance Maladie.",
+            f"Le fichier {shown} n'est pas un classeur Excel .xls lisible "
+            f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}). "
+            "Téléchargez à nouveau le fichier original de l'Assurance Maladie.",
         ) from exc
     year = _workbook_year(book, Path(path), shown)
     rows = [row for sheet in book.sheets() for row in _sheet_rows(sheet, shown)]

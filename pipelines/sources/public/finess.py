@@ -138,8 +138,8 @@ def _fields(record: list[str], names: tuple[str, ...], shown: str, line: int) ->
         raise SourceFileError(
             shown,
             f"Dans le fichier {shown}, la ligne {line} (« {record[0]} ») a {len(record)} champs "
-            f"au lieu de {len(names) + 1} : ligne tronquée ou modifiée. Téléchargez à nouveau "
-            "l'extraction FINESS.",
+            f"au lieu de {len(names) + 1} ({len(names) + 2} avec le « ; » final) : ligne "
+            "tronquée ou modifiée. Téléchargez à nouveau l'extraction FINESS.",
             line=line,
         )
     return {name: value.strip() or None for name, value in zip(names, values, strict=True)}

@@ -1,0 +1,229 @@
+"""The files observatories really receive, one defect each, dropped together into one night.
+
+Each case is asserted on its own: a French message naming the file (and the line and column
+where there is one), no valid row lost (data rows in = staged + rejected, per file), and the
+previous night's published warehouse left byte for byte as it was.
+"""
+
+import shutil
+from dataclasses import dataclass
+
+import duckdb
+import pytest
+from support import run_night
+
+ACTIVITY_HEADER = ("periode;id_professionnel;profession;code_commune_exercice;structure;"
+                   "annee_naissance;etp;nb_actes;nb_consultations;nb_visites;nb_patients;"
+                   "nb_patients_medecin_traitant;nb_soins_non_programmes")
+CENSUS_HEADER = ("date_recensement;region;territoire;nom_projet;type_structure;communes;stade;"
+                 "zone_fragile;zus")
+FOLLOWUP_HEADER = ("programme;territoire;axe;action;critere;periode;valeur;cible;unite;"
+                   "nature_valeur;commentaire")
+
+
+def activity_row(n: int, **change: str) -> str:
+    row = {"periode": "2024-06", "id_professionnel": f"{19900000000 + n}",
+           "profession": "Infirmier", "code_commune_exercice": "16015", "structure": "",
+           "annee_naissance": "1980", "etp": "0,8", "nb_actes": "640", "nb_consultations": "",
+           "nb_visites": "", "nb_patients": "120", "nb_patients_medecin_traitant": "",
+           "nb_soins_non_programmes": ""}
+    return ";".join({**row, **change}.values())
+
+
+def census_row(n: int, **change: str) -> str:
+    row = {"date_recensement": "2013-05", "region": "Nord-Pas-de-Calais",
+           "territoire": "Littoral", "nom_projet": f"Projet du cas {n}", "type_structure": "MSP",
+           "communes": "Wimereux", "stade": "En réflexion", "zone_fragile": "", "zus": ""}
+    return ";".join({**row, **change}.values())
+
+
+def followup_row(n: int, **change: str) -> str:
+    row = {"programme": "Programme d'essai", "territoire": "CC du Pays de Duras",
+           "axe": "Axe 1", "action": f"Action {n}", "critere": f"Critère {n}",
+           "periode": "2024", "valeur": "3", "cible": "5", "unite": "nombre",
+           "nature_valeur": "illustrative", "commentaire": ""}
+    return ";".join({**row, **change}.values())
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    family: str
+    content: bytes
+    outcome: str  # refused | rejected | malformed | accepted
+    column: str | None = None
+    message: str = ""
+    suffix: str = ".csv"
+
+
+def text(*lines: str, encoding: str = "utf-8") -> bytes:
+    return ("\n".join(lines) + "\n").encode(encoding)
+
+
+def bad_activity(n: int, column: str, value: str, message: str) -> Case:
+    return Case(f"activite_{column}_{n}", "activity",
+                text(ACTIVITY_HEADER, activity_row(n), activity_row(n + 500, **{column: value})),
+                "rejected", column, message)
+
+
+def bad_census(n: int, column: str, value: str, message: str) -> Case:
+    return Case(f"recensement_{column}_{n}", "census",
+                text(CENSUS_HEADER, census_row(n), census_row(n + 500, **{column: value})),
+                "rejected", column, message)
+
+
+def bad_followup(n: int, column: str, value: str, message: str) -> Case:
+    return Case(f"suivi_{column}_{n}", "followup",
+                text(FOLLOWUP_HEADER, followup_row(n), followup_row(n + 500, **{column: value})),
+                "rejected", column, message)
+
+
+CASES = [
+    # whole files refused: the contract is broken
+    Case("encodage_inconnu", "activity",
+         text(ACTIVITY_HEADER, activity_row(1)) + b"2024-06;19900000002;Infirmi\x81re\n",
+         "refused", message="ni en UTF-8 ni en Windows-1252"),
+    Case("separateur_inconnu", "activity",
+         text(ACTIVITY_HEADER.replace(";", ":"), activity_row(3).replace(";", ":")),
+         "refused", message="pas de ligne d'en-tête reconnaissable"),
+    Case("colonne_obligatoire_absente", "activity",
+         text(ACTIVITY_HEADER.replace(";etp;", ";"),
+              activity_row(4).replace(";0,8;", ";")),
+         "refused", "etp", "colonne obligatoire « etp »"),
+    Case("entete_en_double", "activity",
+         text(ACTIVITY_HEADER + ";profession", activity_row(5) + ";Infirmier"),
+         "refused", "profession", "en-tête en double"),
+    Case("fichier_vide", "activity", b"", "refused", message="est vide"),
+    Case("classeur_corrompu", "census", b"PK\x03\x04" + bytes(range(256)) * 2, "refused",
+         message="n'est pas un classeur XLSX lisible", suffix=".xlsx"),
+    # an OLE2 container under .xlsx is what Excel writes for a password-protected workbook
+    Case("classeur_protege", "census",
+         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, "refused",
+         message="n'est pas un classeur XLSX lisible", suffix=".xlsx"),
+    Case("suivi_sans_valeur", "followup",
+         text(FOLLOWUP_HEADER.replace(";valeur;", ";"),
+              followup_row(6).replace(";3;5;", ";5;")),
+         "refused", "valeur", "colonne obligatoire « valeur »"),
+    # rows rejected, the rest of the file loads
+    bad_activity(10, "periode", "2024-13", "période illisible"),
+    bad_activity(11, "nb_actes", "-4", "nombre d'actes négatif"),
+    bad_activity(12, "nb_actes", "douze", "nombre d'actes absent ou non entier"),
+    bad_activity(13, "nb_actes", "12,5", "nombre d'actes absent ou non entier"),
+    bad_activity(14, "profession", "Astrologue", "profession inconnue"),
+    bad_activity(15, "code_commune_exercice", "ABCDE", "code commune INSEE inconnu"),
+    bad_activity(16, "code_commune_exercice", "16999", "code commune INSEE inconnu"),
+    bad_activity(17, "etp", "plein temps", "ETP absent ou non numérique"),
+    bad_activity(18, "etp", "-0,5", "ETP négatif"),
+    bad_activity(19, "id_professionnel", "1234", "identifiant invalide"),
+    bad_activity(20, "id_professionnel", "", "identifiant du professionnel absent"),
+    bad_activity(21, "annee_naissance", "2030", "année de naissance invalide"),
+    bad_activity(22, "nb_patients", "-1", "nombre de patients non entier ou négatif"),
+    bad_census(30, "stade", "En sommeil", "stade inconnu"),
+    bad_census(31, "type_structure", "Hôpital", "type de structure inconnu"),
+    bad_census(32, "date_recensement", "printemps 2013", "date de recensement illisible"),
+    bad_census(33, "region", "Atlantide", "région inconnue"),
+    bad_census(34, "zone_fragile", "peut-être", "oui/non attendu"),
+    bad_census(35, "communes", "", "commune(s) du projet absente(s)"),
+    bad_followup(40, "valeur", "beaucoup", "valeur absente ou non numérique"),
+    bad_followup(41, "periode", "2024-T5", "période illisible"),
+    bad_followup(42, "cible", "dix", "cible non numérique"),
+    bad_followup(43, "nature_valeur", "inventée", "nature de la valeur"),
+    bad_followup(44, "programme", "", "programme absent"),
+    Case("ligne_tronquee", "activity",
+         text(ACTIVITY_HEADER, activity_row(50)) + activity_row(51)[:30].encode(),
+         "malformed", message="ligne incomplète ou tronquée"),
+    # written differently, but right: everything loads
+    Case("colonnes_en_plus", "activity",
+         text(ACTIVITY_HEADER + ";commentaire_libre", activity_row(60) + ";RAS"), "accepted"),
+    Case("entete_seul", "activity", text(ACTIVITY_HEADER), "accepted"),
+    Case("milliers_et_virgule", "activity",
+         text(ACTIVITY_HEADER, activity_row(61, nb_actes="1 204")), "accepted"),
+    Case("mois_en_lettres_et_separateur_final", "activity",
+         text(ACTIVITY_HEADER + ";", activity_row(62, periode="mars 2024") + ";"), "accepted"),
+    Case("windows_1252", "activity",
+         text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
+              encoding="cp1252"), "accepted"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_night(night, tiny_landing, tmp_path_factory):
+    """The previous good night's home, then one night with every bad file added."""
+    home, _ = night
+    tmp = tmp_path_factory.mktemp("bad")
+    copy_home = tmp / "home"
+    shutil.copytree(home, copy_home, ignore=shutil.ignore_patterns("dashboards"))
+    landing = tmp / "landing"
+    shutil.copytree(tiny_landing, landing)
+    for case in CASES:
+        (landing / case.family / f"cas_{case.name}{case.suffix}").write_bytes(case.content)
+    published = copy_home / "warehouse" / "observatoire.duckdb"
+    before = published.read_bytes()
+    result = run_night(copy_home, landing)
+    build = copy_home / "build" / f"night-{result.run_id}.duckdb"
+    con = duckdb.connect(str(build), read_only=True)
+    yield result, con, published.read_bytes() == before
+    con.close()
+
+
+def test_the_night_is_blocked_and_the_published_warehouse_unchanged(bad_night):
+    result, _, unchanged = bad_night
+    assert len(CASES) >= 30
+    assert not result.success
+    assert unchanged
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case(bad_night, case):
+    _, con, _ = bad_night
+    name = f"{case.family}/cas_{case.name}{case.suffix}"
+    status, message = con.execute(
+        """SELECT status, message FROM raw.loaded_files WHERE source_file = ?
+           ORDER BY loaded_at DESC LIMIT 1""", [name]).fetchone()
+    if case.outcome == "refused":
+        assert status == "refusé"
+        assert name.split("/")[-1] in message and case.message in message
+        if case.column:
+            assert f"« {case.column} »" in message and "ligne d'en-tête 1" in message
+        loaded = con.execute(f"SELECT count(*) FROM raw.{case.family} WHERE _source_file = ?",
+                             [name]).fetchone()[0]
+        assert loaded == 0
+        return
+    assert status == "chargé", message
+    data_rows = sum(1 for line in case.content.splitlines()[1:] if line.strip())
+    staged = con.execute(f"SELECT count(*) FROM staging.{case.family} WHERE _source_file = ?",
+                         [name]).fetchone()[0]
+    rejected = con.execute(
+        """SELECT source_row, column_name, value, reason FROM audit.rejected_rows
+           WHERE source_file = ? ORDER BY source_row""", [name]).fetchall()
+    assert data_rows == staged + len(rejected)
+    if case.outcome == "accepted":
+        assert rejected == []
+        return
+    assert staged == 1 and len(rejected) == 1
+    line, column, value, reason = rejected[0]
+    assert line == 3
+    assert column == case.column
+    assert case.message in reason
+    if column == "id_professionnel" and value:
+        assert "1234" not in value
+
+
+def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):
+    home, _ = night
+    copy_home = tmp_path / "home"
+    shutil.copytree(home, copy_home, ignore=shutil.ignore_patterns("dashboards"))
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_landing, landing)
+    (landing / "activity" / "doublons.csv").write_bytes(
+        text(ACTIVITY_HEADER, activity_row(70), activity_row(70)))
+    result = run_night(copy_home, landing)
+    assert not result.success
+    evaluation = next(e.event_specific_data for e in result.all_events
+                      if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                      and e.event_specific_data.check_name == "great_expectations"
+                      and e.event_specific_data.asset_key.path == ["staging", "activity"])
+    failures = evaluation.metadata["failures"].value
+    unique = next(f for f in failures if f["expectation"] == "expect_compound_columns_to_be_unique")
+    assert unique["unexpected_count"] == 2
+    assert all("2024-06" in str(v) for v in unique["unexpected_values"])
