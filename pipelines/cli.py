@@ -6,8 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
 
 def _configure(home: Path | None, landing: Path | None) -> None:
     """Export the paths before anything reads settings, so Dagster code sees the same ones."""
@@ -53,15 +51,18 @@ def run_night(args: argparse.Namespace) -> int:
 def summarise(result, settings, seconds: float) -> str:
     lines = []
     raw_rows, staged, rejected, checks_ok, checks_failed = {}, {}, {}, 0, []
-    step_errors = []
+    step_errors, published = [], False
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
+            while error and error.cause:  # Dagster wraps the asset's own exception
+                error = error.cause
             if error and "DagsterAssetCheckFailedError" not in (error.cls_name or ""):
-                step_errors.append(f"{event.step_key} : {error.message.strip().splitlines()[-1]}")
+                step_errors.append(f"{event.step_key} : {error.message.strip()}")
         if event.event_type_value == "ASSET_MATERIALIZATION":
             m = event.event_specific_data.materialization
             key = "/".join(m.asset_key.path)
+            published = published or key == "publish/warehouse"
             meta = {k: v.value for k, v in m.metadata.items()}
             if key.startswith("raw/"):
                 raw_rows[key[4:]] = (meta.get("rows_loaded"), meta.get("files_loaded"),
@@ -98,9 +99,10 @@ def summarise(result, settings, seconds: float) -> str:
         lines.extend(f"      {detail}" for detail in details)
     for message in step_errors:
         lines.append(f"  ÉCHEC d'une étape : {message}")
-    if result.success:
+    if published:
         lines.append(f"Entrepôt publié : {settings.warehouse_path}")
-        lines.append(f"Tableaux de bord : {settings.dashboards_dir / 'index.html'}")
+        lines.append(f"Tableaux de bord : {settings.dashboards_dir / 'index.html'}"
+                     + ("" if result.success else " (non mis à jour : voir l'échec ci-dessus)"))
     else:
         lines.append(f"Rien n'a été publié ; l'entrepôt précédent reste en place : "
                      f"{settings.warehouse_path}")
@@ -110,26 +112,47 @@ def summarise(result, settings, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def read_query(args: argparse.Namespace) -> str:
+    """The query from the command line, a file (--file) or standard input (`-`)."""
+    if args.file and args.query:
+        raise ValueError("donnez la requête soit en argument, soit avec --file, pas les deux.")
+    if args.file:
+        try:
+            return args.file.read_text(encoding="utf-8-sig")
+        except OSError as error:
+            raise ValueError(f"fichier de requête illisible : {args.file} ({error.strerror})."
+                             ) from error
+    if args.query == "-":
+        return sys.stdin.read()
+    if args.query:
+        return args.query
+    raise ValueError('donnez une requête : observatoire sql "SELECT …", --file requete.sql, '
+                     "ou - pour la lire sur l'entrée standard.")
+
+
 def run_sql(args: argparse.Namespace) -> int:
-    _configure(args.home, None)
+    from pipelines.query import QueryRefused, run_query
     from pipelines.settings import get_settings
 
+    if args.home:
+        os.environ["OBSERVATOIRE_HOME"] = str(args.home.resolve())
+    try:
+        query = read_query(args)
+    except ValueError as error:
+        print(f"observatoire sql : {error}", file=sys.stderr)
+        return 2
     path = get_settings().warehouse_path
     if not path.exists():
         print(f"Aucun entrepôt publié à {path} : lancez d'abord `observatoire run`.",
               file=sys.stderr)
         return 2
-    con = duckdb.connect(str(path), read_only=True,
-                         config={"enable_external_access": False})
     try:
-        relation = con.sql(args.query)
-        if relation is not None:
-            relation.show(max_width=200, max_rows=200)
-    except duckdb.Error as error:
-        print(f"Requête refusée : {error}", file=sys.stderr)
+        run_query(path, query, sys.stdout, as_csv=args.csv, max_rows=args.max_rows)
+    except QueryRefused as refusal:
+        print(f"Requête refusée : {refusal}", file=sys.stderr)
         return 1
-    finally:
-        con.close()
+    except BrokenPipeError:  # `observatoire sql … | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -169,8 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--home", type=Path, help="dossier de travail (défaut : ./var)")
     run.set_defaults(func=run_night)
 
-    sql = sub.add_parser("sql", help="interroge l'entrepôt publié, en lecture seule")
-    sql.add_argument("query")
+    sql = sub.add_parser(
+        "sql", help="interroge l'entrepôt publié, en lecture seule",
+        description="Interroge l'entrepôt publié en lecture seule, sans accès aux fichiers "
+        "extérieurs. Tables, colonnes et exemples : docs/warehouse.md.",
+    )
+    sql.add_argument("query", nargs="?", help="la requête SQL, ou - pour la lire sur l'entrée "
+                     "standard")
+    sql.add_argument("--file", type=Path, help="lit la requête dans ce fichier")
+    sql.add_argument("--csv", action="store_true", help="résultat en CSV (pour un export)")
+    sql.add_argument("--max-rows", type=int, default=1000,
+                     help="lignes affichées au plus dans le tableau (défaut : 1000)")
     sql.add_argument("--home", type=Path)
     sql.set_defaults(func=run_sql)
 

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.ingest.assets import (
+    public_reference_files,
     raw_assets,
     reference,
     staging_activity,
@@ -38,6 +39,7 @@ defs = dg.Definitions(
         staging_activity,
         staging_census,
         staging_followup,
+        public_reference_files,
         *mart_assets,
         indicator_catalogue,
         indicator_values,

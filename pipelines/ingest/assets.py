@@ -9,6 +9,7 @@ import polars as pl
 
 from pipelines.geography.reference import load_reference
 from pipelines.geography.resolve import CommuneResolver
+from pipelines.ingest.public_files import PUBLIC_FORMATS, load_public_format
 from pipelines.ingest.raw import load_family
 from pipelines.ingest.vocabularies import load_vocabularies
 from pipelines.settings import SOURCE_FAMILIES
@@ -254,3 +255,20 @@ def resolve_census_communes(
         "links": link_frame.height,
         "unresolved_names": unresolved_frame.height,
     }
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["staging", fmt.table], group_name="staging",
+                     description=f"Fichiers publics déposés dans reference/{fmt.folder}/ "
+                     "(instantané complet, rechargé chaque nuit).")
+        for fmt in PUBLIC_FORMATS
+    ],
+)
+def public_reference_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = warehouse.settings
+    with warehouse.connect(context) as con:
+        for fmt in PUBLIC_FORMATS:
+            counts = load_public_format(con, settings.landing, fmt, context.run_id,
+                                        settings.hmac_key())
+            yield dg.MaterializeResult(asset_key=["staging", fmt.table], metadata=counts)

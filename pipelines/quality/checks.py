@@ -10,6 +10,7 @@ import json
 import dagster as dg
 import duckdb
 
+from pipelines.ingest.public_files import PUBLIC_FORMATS, PublicFormat
 from pipelines.quality.great_expectations import ExpectationOutcome, run_suite
 from pipelines.warehouse import WarehouseResource, run_id_of
 
@@ -199,7 +200,36 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _public_files_check(fmt: PublicFormat) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["staging", fmt.table]),
+        name="files_readable",
+        blocking=True,
+        description=f"Chaque fichier de reference/{fmt.folder}/ est lisible dans son format ; "
+        "un fichier refusé bloque la publication.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        night = run_id_of(context)
+        with warehouse.connect(context) as con:
+            refused = con.execute(
+                """SELECT source_file, message FROM raw.loaded_files
+                   WHERE family = ? AND load_id = ? AND status = 'refusé'
+                   ORDER BY source_file""",
+                [f"reference/{fmt.folder}", night],
+            ).fetchall()
+            outcome = ExpectationOutcome(
+                expectation="public_files_readable", column=None, severity="ERROR",
+                success=not refused, observed_value=None, unexpected_count=len(refused),
+                sample=[f"{name} : {message}" for name, message in refused[:10]],
+            )
+            record_outcomes(con, night, f"staging.{fmt.table}", "files_readable", [outcome])
+        return _result([outcome])
+
+    return _check
+
+
 checks = [
+    *(_public_files_check(fmt) for fmt in PUBLIC_FORMATS),
     *(_accepted_inputs_check(family) for family in SUITES),
     *(_suite_check(family, suite) for family, suite in SUITES.items()),
     *(_reconciliation_check(family) for family in SUITES),
