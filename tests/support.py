@@ -1,6 +1,7 @@
 """Helpers shared by the tests: real public files, a small landing folder, a night in process."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -51,3 +52,21 @@ def run_night(home: Path, landing: Path):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+RPPS_OR_ADELI_LIKE = re.compile(r"\b\d{10,11}\b")  # RPPS: 11 digits; "0" + ADELI: 10
+
+
+def assert_no_professional_identifier(con, identifiers: set[str]) -> None:
+    """No text column of any table holds one of `identifiers` or anything shaped like one."""
+    columns = con.execute(
+        """SELECT table_schema, table_name, column_name FROM information_schema.columns
+           WHERE data_type = 'VARCHAR'"""
+    ).fetchall()
+    for schema, table, column in columns:
+        values = con.execute(
+            f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}" WHERE "{column}" IS NOT NULL'
+        ).fetchall()
+        for (value,) in values:
+            assert value not in identifiers, (schema, table, column)
+            assert not RPPS_OR_ADELI_LIKE.search(value), (schema, table, column, value)
