@@ -1,16 +1,21 @@
-"""Publication: stamp the night's file, swap it over the published path, render the dashboards."""
+"""Publication: stamp and document the night's file, swap it over the published path, render the
+dashboards."""
 
 import dagster as dg
 
+from pipelines.ingest.public_files import PUBLIC_FORMATS
 from pipelines.ingest.raw import landing_files
+from pipelines.publish.documentation import apply_comments, create_views
 from pipelines.warehouse import WarehouseResource
 
-MART_KEYS = [
+PUBLISHED_INPUTS = [
     ["marts", "indicator_values"],
     ["marts", "census_projects"],
     ["marts", "followup_criteria"],
     ["marts", "category_labels"],
     ["marts", "indicator_catalogue"],
+    # public reference snapshots: a refused FINESS or ameli file must stop publication too
+    *(["staging", fmt.table] for fmt in PUBLIC_FORMATS),
 ]
 
 
@@ -23,9 +28,10 @@ def _demo_activity(settings) -> bool:
 @dg.asset(
     key=["publish", "warehouse"],
     group_name="publish",
-    deps=MART_KEYS,
-    description="Remplace atomiquement var/warehouse/observatoire.duckdb par le fichier de la "
-    "nuit, une fois tous les contrôles bloquants passés.",
+    deps=PUBLISHED_INPUTS,
+    description="Crée les vues des analystes (models/views/), écrit les commentaires "
+    "(models/comments.yaml), puis remplace atomiquement var/warehouse/observatoire.duckdb par le "
+    "fichier de la nuit, une fois tous les contrôles bloquants passés.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings
@@ -36,9 +42,26 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
                       ? AS demo_activity""",
             [context.run_id, _demo_activity(settings)],
         )
+        views = create_views(con)
+        comments = apply_comments(con)
+    if comments.uncommented:
+        context.log.warning(
+            "Sans commentaire (à décrire dans models/comments.yaml) : "
+            + ", ".join(comments.uncommented)
+        )
+    if comments.unknown:
+        context.log.warning(
+            "Absents de l'entrepôt mais décrits dans models/comments.yaml : "
+            + ", ".join(comments.unknown)
+        )
     path = warehouse.publish(context)
     return dg.MaterializeResult(
-        metadata={"path": str(path), "bytes": path.stat().st_size}
+        metadata={
+            "path": str(path),
+            "bytes": path.stat().st_size,
+            "views": dg.MetadataValue.json(views),
+            "uncommented": dg.MetadataValue.json(comments.uncommented),
+        }
     )
 
 
