@@ -1,19 +1,25 @@
 """Figure builders: polars frames from the published marts in, Plotly figures out.
 
 Every builder drops the rows flagged `suppressed` before plotting, whatever their value column
-holds, so that a masked cell can never reach a trace, a label or a tooltip.
+holds, so that a masked cell can never reach a trace, a label or a tooltip. A masked cell may
+appear as the words "< seuil", never as a number.
+
+The builders assemble plain trace and layout dictionaries and make the figure once: the
+dashboards hold a figure per territory and period, and Plotly's incremental `update_*` calls
+cost ten times more.
 """
 
 import textwrap
-import unicodedata
 
 import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
-from dashboards.formatting import NARROW_NBSP, format_number, format_period
+from dashboards.formatting import MASKED_TEXT, NARROW_NBSP, format_number, format_period
+from dashboards.territories import alphabetical
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+GRID = "#e5e5e5"
+NOTE_FONT = {"size": 12, "color": "#555555"}
 STAGE_COLOURS = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#041a3d"]
 COMPARISON_COLOURS = {
     "meilleur": "#1a9850",
@@ -29,6 +35,11 @@ STATUS_COLOURS = {
     "en retard": "#d73027",
     "sans cible": "#969696",
 }
+CHECK_OUTCOMES = [
+    ("Réussi", "#1a9850"),
+    ("Échec (avertissement)", "#f4a582"),
+    ("Échec bloquant", "#d73027"),
+]
 COMPARISON_KEY = ("Couleur des barres : comparaison à la référence (vert : meilleur, gris : "
                   "similaire, rouge : moins bon, gris clair : non comparable).<br>"
                   "Trait noir : intervalle de confiance à 95 %. Losange : valeur de la référence.")
@@ -36,36 +47,44 @@ MASKED_KEY = ("Certains effectifs sont masqués (secret statistique) : une barre
               "plus basse que le total inscrit au-dessus.")
 
 
-def _alphabetical(name: str) -> str:
-    """Dictionary order: 'CA d'Hénin' between 'CA de Cambrai' and 'CA Douaisis'."""
-    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
-
-
 def _visible(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~pl.col("suppressed").fill_null(False) & pl.col("value").is_not_null())
 
 
-def _french_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        separators="," + NARROW_NBSP,
-        font={"family": FONT, "size": 13},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 70, "b": 40},
-        plot_bgcolor="white",
-        hoverlabel={"font_family": FONT},
-    )
-    fig.update_xaxes(automargin=True, gridcolor="#e5e5e5")
-    fig.update_yaxes(automargin=True, gridcolor="#e5e5e5")
-    return fig
+def _axis(**settings) -> dict:
+    return {"automargin": True, "gridcolor": GRID} | settings
 
 
-def projects_by_stage_figure(counts: pl.DataFrame) -> go.Figure:
+def _note(text: str) -> dict:
+    """A caption under the plot area."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0, "y": -0.02,
+            "yanchor": "top", "xanchor": "left", "align": "left", "showarrow": False,
+            "yshift": -50, "font": NOTE_FONT}
+
+
+def _figure(traces: list[dict], layout: dict, title: str, height: int) -> go.Figure:
+    """The French look shared by every figure: decimal comma, left title, white plot."""
+    base = {
+        "title": {"text": title, "x": 0, "xanchor": "left"},
+        "separators": "," + NARROW_NBSP,
+        "font": {"family": FONT, "size": 13},
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 70, "b": 40},
+        "plot_bgcolor": "white",
+        "hoverlabel": {"font": {"family": FONT}},
+        "xaxis": _axis(),
+        "yaxis": _axis(),
+    }
+    return go.Figure(data=traces, layout=base | layout)
+
+
+def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None) -> go.Figure:
     """Stacked bars of projects by stage in each territory, the total written above each bar.
 
     `counts`: rows of `projets_nombre` for one census period and one geographic level, with
     `geo_name`, `category` ('ensemble' for the territory total), `category_label`,
-    `category_order`, `period`, `value`, `suppressed`.
+    `category_order`, `period`, `value`, `suppressed`. The territory named `highlight` (the
+    analyst's choice) has its name in bold.
     """
     visible = _visible(counts)
     totals = (visible.filter(pl.col("category") == "ensemble")
@@ -73,121 +92,227 @@ def projects_by_stage_figure(counts: pl.DataFrame) -> go.Figure:
     stages = visible.filter(pl.col("category") != "ensemble")
     territories = totals["geo_name"].to_list()
     territories += sorted(set(stages["geo_name"]) - set(territories))
-    fig = go.Figure()
+    traces = []
     stage_keys = stages.select("category_order", "category_label").unique().sort("category_order")
     for index, label in enumerate(stage_keys["category_label"]):
         rows = stages.filter(pl.col("category_label") == label)
-        fig.add_bar(
-            name=label,
-            x=rows["geo_name"].to_list(),
-            y=rows["value"].to_list(),
-            text=[format_number(v) for v in rows["value"]],
-            textposition="inside",
-            marker_color=STAGE_COLOURS[index % len(STAGE_COLOURS)],
-            hovertemplate=f"%{{x}}<br>{label} : %{{y}} projets<extra></extra>",
-        )
-    fig.add_scatter(
-        name="Total",
-        x=totals["geo_name"].to_list(),
-        y=totals["value"].to_list(),
-        mode="text",
-        text=[f"<b>{format_number(v)}</b>" for v in totals["value"]],
-        textposition="top center",
-        showlegend=False,
-        hovertemplate="%{x}<br>Total : %{y} projets<extra></extra>",
-    )
-    if counts.filter(pl.col("suppressed").fill_null(False)).height:
-        fig.add_annotation(text=MASKED_KEY, xref="paper", yref="paper", x=0, y=-0.02,
-                           yanchor="top", xanchor="left", showarrow=False, yshift=-50,
-                           font={"size": 12, "color": "#555555"})
+        traces.append({
+            "type": "bar", "name": label, "x": rows["geo_name"].to_list(),
+            "y": rows["value"].to_list(), "text": [format_number(v) for v in rows["value"]],
+            "textposition": "inside",
+            "marker": {"color": STAGE_COLOURS[index % len(STAGE_COLOURS)]},
+            "hovertemplate": f"%{{x}}<br>{label} : %{{y}} projets<extra></extra>",
+        })
+    traces.append({
+        "type": "scatter", "name": "Total", "x": totals["geo_name"].to_list(),
+        "y": totals["value"].to_list(), "mode": "text",
+        "text": [f"<b>{format_number(v)}</b>" for v in totals["value"]],
+        "textposition": "top center", "showlegend": False,
+        "hovertemplate": "%{x}<br>Total : %{y} projets<extra></extra>",
+    })
+    masked = counts.filter(pl.col("suppressed").fill_null(False)).height > 0
     period = format_period(counts["period"].max()) if counts.height else ""
-    fig.update_layout(barmode="stack", legend_title_text="Stade", legend_traceorder="normal")
-    fig.update_xaxes(title_text="Territoire de santé", categoryorder="array",
-                     categoryarray=territories)
-    fig.update_yaxes(title_text="Nombre de projets", rangemode="tozero")
-    fig = _french_layout(
-        fig, f"Projets de maisons et pôles de santé par territoire et par stade ({period})", 480)
-    fig.update_layout(margin={"b": 90})
-    return fig
+    layout = {
+        "barmode": "stack",
+        "legend": {"title": {"text": "Stade"}, "traceorder": "normal"},
+        "xaxis": _axis(title={"text": "Territoire de santé"}, categoryorder="array",
+                       categoryarray=territories, tickvals=territories,
+                       ticktext=[f"<b>{name}</b>" if name == highlight else name
+                                 for name in territories]),
+        "yaxis": _axis(title={"text": "Nombre de projets"}, rangemode="tozero"),
+        "annotations": [_note(MASKED_KEY)] if masked else [],
+        "margin": {"l": 10, "r": 10, "t": 70, "b": 90},
+    }
+    return _figure(traces, layout, "Projets de maisons et pôles de santé par territoire et "
+                   f"par stade ({period})", 480)
 
 
-def density_figure(density: pl.DataFrame, level_label: str) -> go.Figure:
+def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> go.Figure:
+    """Projects at each stage at each census date, réflexion at the top: a funnel per date.
+
+    `counts`: rows of `projets_nombre` for one territory over several periods, with
+    `category` (stages; 'ensemble' is left out), `category_label`, `category_order`, `period`,
+    `value`, `suppressed`. Drawn as grouped bars, which every Plotly bundle has.
+    """
+    visible = _visible(counts.filter(pl.col("category") != "ensemble"))
+    stages = (visible.select("category_order", "category_label").unique()
+              .sort("category_order")["category_label"].to_list())
+    periods = sorted(visible["period"].unique().to_list())
+    traces = []
+    for index, period in enumerate(periods):
+        rows = visible.filter(pl.col("period") == period).sort("category_order")
+        traces.append({
+            "type": "bar", "orientation": "h", "name": format_period(period),
+            "y": rows["category_label"].to_list(), "x": rows["value"].to_list(),
+            "text": [format_number(v) for v in rows["value"]], "textposition": "outside",
+            "marker": {"color": STAGE_COLOURS[(index + 1) % len(STAGE_COLOURS)]},
+            "hovertemplate": f"{format_period(period)}<br>%{{y}} : %{{x}} projets<extra></extra>",
+        })
+    layout = {"barmode": "group",
+              "legend": {"title": {"text": "Recensement"}, "traceorder": "normal"},
+              "xaxis": _axis(title={"text": "Nombre de projets"}, rangemode="tozero"),
+              "yaxis": _axis(categoryorder="array", categoryarray=stages,
+                             range=[len(stages) - 0.5, -0.5])}
+    return _figure(traces, layout, f"Projets par stade à chaque recensement : {territory}",
+                   160 + (30 + 22 * len(periods)) * max(len(stages), 1))
+
+
+def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> go.Figure:
     """Horizontal bars of density per territory with 95 % CI, one profession at a time.
 
     `density`: rows of `densite_professionnels` for one period and one geographic level, with
     `geo_name`, `category_label`, `category_order`, `period`, `value`, `ci_low`, `ci_high`,
     `reference_value`, `reference_geo_name`, `comparison_flag`, `unit`, `suppressed`.
-    A menu switches profession when there are several.
+    A menu switches profession when there are several; each profession has three traces (bars,
+    reference marks, "< seuil" marks of its masked territories).
     """
     visible = _visible(density).sort("geo_name")
-    professions = (visible.select("category_order", "category_label").unique()
+    hidden = density.filter(pl.col("suppressed").fill_null(False))
+    professions = (density.select("category_order", "category_label").unique()
                    .sort("category_order")["category_label"].to_list())
-    territories = sorted(set(density["geo_name"]), key=_alphabetical)
+    territories = sorted(set(density["geo_name"]), key=alphabetical)
     unit = density["unit"].drop_nulls().first() or ""
     period = format_period(density["period"].max()) if density.height else ""
-    fig = go.Figure()
-    ranges = []
+    traces, ranges = [], []
     for index, profession in enumerate(professions):
         rows = visible.filter(pl.col("category_label") == profession)
-        upper = pl.concat([rows["ci_high"], rows["reference_value"], rows["value"]]).max()
-        ranges.append([0, (upper or 1) * 1.08])
-        fig.add_bar(**_density_bars(rows, profession, unit, visible=index == 0))
+        ranges.append(_range(rows))
         references = rows.filter(pl.col("reference_value").is_not_null())
-        fig.add_scatter(
-            name=f"Référence : {profession}",
-            x=references["reference_value"].to_list(),
-            y=references["geo_name"].to_list(),
-            customdata=references["reference_geo_name"].fill_null("référence").to_list(),
-            mode="markers",
-            marker={"symbol": "diamond", "size": 11, "color": "#222222"},
-            showlegend=False,
-            visible=index == 0,
-            hovertemplate=f"%{{customdata}} : %{{x:.1f}} {unit}<extra></extra>",
-        )
-    title = f"Densité de professionnels par {level_label} ({period})"
+        masked = hidden.filter(pl.col("category_label") == profession)
+        traces += [
+            _density_bars(rows, profession, unit, "geo_name", visible=index == 0),
+            {"type": "scatter", "name": f"Référence : {profession}",
+             "x": references["reference_value"].to_list(),
+             "y": references["geo_name"].to_list(),
+             "customdata": references["reference_geo_name"].fill_null("référence").to_list(),
+             "mode": "markers", "marker": {"symbol": "diamond", "size": 11, "color": "#222222"},
+             "showlegend": False, "visible": index == 0,
+             "hovertemplate": f"%{{customdata}} : %{{x:.1f}} {unit}<extra></extra>"},
+            _masked_marks(masked["geo_name"].to_list(), masked_note, visible=index == 0),
+        ]
+    layout = {
+        "xaxis": _axis(title={"text": f"Professionnels {unit}"},
+                       range=ranges[0] if ranges else None),
+        "yaxis": _axis(categoryorder="array", categoryarray=territories,
+                       range=[len(territories) - 0.5, -0.5]),  # first name at the top
+        "annotations": [_note(COMPARISON_KEY)],
+        "margin": {"l": 10, "r": 10, "t": 90, "b": 110},
+    }
     if len(professions) > 1:
-        fig.update_layout(updatemenus=[_profession_menu(professions, ranges)])
-    fig.update_xaxes(title_text=f"Professionnels {unit}", range=ranges[0] if ranges else None)
-    fig.update_yaxes(categoryorder="array", categoryarray=territories,
-                     range=[len(territories) - 0.5, -0.5])  # first name at the top
-    fig.add_annotation(text=COMPARISON_KEY, xref="paper", yref="paper", x=0, y=-0.02,
-                       yanchor="top", xanchor="left", align="left", showarrow=False,
-                       yshift=-50,
-                       font={"size": 12, "color": "#555555"})
-    fig = _french_layout(fig, title, 210 + 34 * len(territories))
-    fig.update_layout(margin={"b": 110, "t": 90})
-    return fig
+        layout["updatemenus"] = [_profession_menu(professions, ranges)]
+    return _figure(traces, layout, f"{title} ({period})", 210 + 34 * len(territories))
 
 
-def _density_bars(rows: pl.DataFrame, profession: str, unit: str, visible: bool) -> dict:
+def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str) -> go.Figure:
+    """One territory, one period: density of each profession with its CI and reference.
+
+    `rows`: rows of `densite_professionnels` for one territory and one period (`category`,
+    `category_label`, `category_order`, `period`, `value`, `ci_low`, `ci_high`,
+    `reference_value`, `reference_geo_name`, `comparison_flag`, `unit`, `suppressed`). A masked
+    profession keeps its line, written "< seuil" with `masked_note` as its tooltip, no value.
+    """
+    ordered = rows.sort("category_order")
+    labels = ordered["category_label"].to_list()
+    visible = _visible(ordered)
+    hidden = ordered.filter(pl.col("suppressed").fill_null(False))
+    unit = rows["unit"].drop_nulls().first() or ""
+    traces = [_density_bars(visible, "Densité", unit, "category_label")]
+    references = visible.filter(pl.col("reference_value").is_not_null())
+    if references.height:
+        where = references["reference_geo_name"].first()
+        traces.append({
+            "type": "scatter", "name": f"Référence : {where}",
+            "x": references["reference_value"].to_list(),
+            "y": references["category_label"].to_list(), "mode": "markers",
+            "marker": {"symbol": "diamond", "size": 11, "color": "#222222"},
+            "hovertemplate": f"%{{y}}<br>{where} : %{{x:.1f}} {unit}<extra></extra>",
+        })
+    if hidden.height:
+        traces.append(_masked_marks(hidden["category_label"].to_list(), masked_note))
+    period = format_period(rows["period"].max()) if rows.height else ""
+    layout = {
+        "showlegend": False,
+        "xaxis": _axis(title={"text": f"Professionnels {unit}"}, range=_range(visible)),
+        "yaxis": _axis(categoryorder="array", categoryarray=labels,
+                       range=[len(labels) - 0.5, -0.5]),
+        "annotations": [_note(COMPARISON_KEY)],
+        "margin": {"l": 10, "r": 10, "t": 70, "b": 110},
+    }
+    return _figure(traces, layout, f"Densité de professionnels : {territory} ({period})",
+                   210 + 34 * max(len(labels), 1))
+
+
+def density_trend_figure(rows: pl.DataFrame, territory: str) -> go.Figure:
+    """One territory over the periods: one line per profession, with its 95 % CI.
+
+    `rows`: rows of `densite_professionnels` for one territory, every period. A masked period
+    leaves a gap in its profession's line.
+    """
+    visible = _visible(rows).sort("category_order", "period")
+    periods = sorted(rows["period"].unique().to_list())
+    unit = rows["unit"].drop_nulls().first() or ""
+    traces = []
+    for label in visible["category_label"].unique(maintain_order=True):
+        line = visible.filter(pl.col("category_label") == label)
+        values = line["value"]
+        traces.append({
+            "type": "scatter", "name": label, "mode": "lines+markers",
+            "x": [format_period(p) for p in line["period"]], "y": values.to_list(),
+            "error_y": {"type": "data", "symmetric": False, "thickness": 1,
+                        "array": (line["ci_high"].fill_null(values) - values).to_list(),
+                        "arrayminus": (values - line["ci_low"].fill_null(values)).to_list()},
+            "hovertemplate": f"{label}<br>%{{x}} : %{{y:.1f}} {unit}<extra></extra>",
+        })
+    layout = {
+        "legend": {"title": {"text": "Profession"}},
+        "xaxis": _axis(type="category", categoryorder="array", title={"text": "Période"},
+                       categoryarray=[format_period(p) for p in periods]),
+        "yaxis": _axis(title={"text": f"Professionnels {unit}"}, rangemode="tozero"),
+    }
+    return _figure(traces, layout, f"Évolution de la densité : {territory}", 420)
+
+
+def _range(rows: pl.DataFrame) -> list[float]:
+    upper = pl.concat([rows["ci_high"], rows["reference_value"], rows["value"]]).max()
+    return [0, (upper or 1) * 1.08]
+
+
+def _density_bars(rows: pl.DataFrame, name: str, unit: str, axis_field: str,
+                  visible: bool = True) -> dict:
     values = rows["value"]
-    ci_high = rows["ci_high"].fill_null(rows["value"])
-    ci_low = rows["ci_low"].fill_null(rows["value"])
+    ci_high = rows["ci_high"].fill_null(values)
+    ci_low = rows["ci_low"].fill_null(values)
     flags = rows["comparison_flag"].fill_null("non comparable")
     return {
-        "name": profession,
-        "orientation": "h",
-        "x": values.to_list(),
-        "y": rows["geo_name"].to_list(),
+        "type": "bar", "name": name, "orientation": "h",
+        "x": values.to_list(), "y": rows[axis_field].to_list(),
         "error_x": {"type": "data", "symmetric": False, "array": (ci_high - values).to_list(),
                     "arrayminus": (values - ci_low).to_list(), "color": "#333333"},
-        "marker_color": [COMPARISON_COLOURS.get(flag, "#cccccc") for flag in flags],
+        "marker": {"color": [COMPARISON_COLOURS.get(flag, "#cccccc") for flag in flags]},
         "customdata": list(zip(ci_low.to_list(), ci_high.to_list(), flags.to_list(),
                                strict=True)),
-        "visible": visible,
-        "showlegend": False,
-        "hovertemplate": (f"%{{y}}<br>{profession} : %{{x:.1f}} {unit}<br>"
+        "visible": visible, "showlegend": False,
+        "hovertemplate": (f"%{{y}}<br>{name} : %{{x:.1f}} {unit}<br>"
                           "IC 95 % : %{customdata[0]:.1f} – %{customdata[1]:.1f}<br>"
                           "Comparaison : %{customdata[2]}<extra></extra>"),
     }
 
 
+def _masked_marks(names: list[str], note: str, visible: bool = True) -> dict:
+    """'< seuil' written at the start of a masked line, the reason as its tooltip, no value."""
+    return {"type": "scatter", "name": "Valeur masquée", "x": [0] * len(names), "y": names,
+            "mode": "text", "text": [MASKED_TEXT] * len(names), "textposition": "middle right",
+            "textfont": {"color": "#5b6470"}, "hovertext": [note] * len(names),
+            "hovertemplate": "%{y}<br>%{hovertext}<extra></extra>", "showlegend": False,
+            "visible": visible}
+
+
 def _profession_menu(professions: list[str], ranges: list[list[float]]) -> dict:
-    """One button per profession: shows its bars and reference marks, rescales the axis."""
+    """One button per profession: shows its three traces, rescales the axis."""
     buttons = []
     for index, profession in enumerate(professions):
         visible = [trace_profession == index for trace_profession in range(len(professions))
-                   for _ in range(2)]
+                   for _ in range(3)]
         buttons.append({"label": profession, "method": "update",
                         "args": [{"visible": visible}, {"xaxis.range": ranges[index]}]})
     return {"buttons": buttons, "direction": "down", "x": 1, "xanchor": "right", "y": 1.02,
@@ -204,48 +329,88 @@ def followup_figure(criteria: pl.DataFrame) -> go.Figure:
     rows = criteria.filter(pl.col("value").is_not_null())
     names = rows["criterion"].unique(maintain_order=True).to_list()
     panels = max(len(names), 1)
-    fig = make_subplots(rows=panels, cols=1, vertical_spacing=90 / (230 * panels),
-                        subplot_titles=["<br>".join(textwrap.wrap(name, 80)) for name in names])
+    gap = 90 / (230 * panels)
+    height = (1 - gap * (panels - 1)) / panels
+    traces: list[dict] = []
+    layout: dict = {"barmode": "overlay", "legend": {"title": {"text": "Statut"}},
+                    "annotations": []}
     shown_in_legend: set[str] = set()
-    for row_index, name in enumerate(names, start=1):
+    for index, name in enumerate(names):
+        suffix = "" if index == 0 else str(index + 1)
+        top = 1 - index * (height + gap)
         panel = rows.filter(pl.col("criterion") == name).sort("period")
         unit = panel["unit"].drop_nulls().first() or ""
+        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
         for status in STATUS_COLOURS:
             bars = panel.filter(pl.col("status") == status)
             if bars.height == 0:
                 continue
-            fig.add_bar(
-                name=status.capitalize(), legendgroup=status,
-                legendrank=list(STATUS_COLOURS).index(status),
-                showlegend=status not in shown_in_legend,
-                x=[format_period(p) for p in bars["period"]], y=bars["value"].to_list(),
-                marker={"color": STATUS_COLOURS[status],
-                        "pattern": {"shape": ["/" if n == "illustrative" else ""
-                                              for n in bars["value_nature"]]}},
-                customdata=bars["value_nature"].to_list(),
-                hovertemplate=(f"%{{x}} : %{{y}} {unit} (valeur %{{customdata}})"
-                               f"<br>Statut : {status}<extra></extra>"),
-                row=row_index, col=1,
-            )
+            traces.append({
+                "type": "bar", "name": status.capitalize(), "legendgroup": status,
+                "legendrank": list(STATUS_COLOURS).index(status),
+                "showlegend": status not in shown_in_legend,
+                "x": [format_period(p) for p in bars["period"]], "y": bars["value"].to_list(),
+                "marker": {"color": STATUS_COLOURS[status],
+                           "pattern": {"shape": ["/" if n == "illustrative" else ""
+                                                 for n in bars["value_nature"]]}},
+                "customdata": bars["value_nature"].to_list(),
+                "hovertemplate": (f"%{{x}} : %{{y}} {unit} (valeur %{{customdata}})"
+                                  f"<br>Statut : {status}<extra></extra>"),
+            } | axes)
             shown_in_legend.add(status)
         targets = panel.filter(pl.col("target").is_not_null())
         if targets.height:
-            fig.add_scatter(
-                name="Cible", legendgroup="cible", showlegend="cible" not in shown_in_legend,
-                legendrank=len(STATUS_COLOURS),
-                x=[format_period(p) for p in targets["period"]], y=targets["target"].to_list(),
-                mode="lines+markers", line={"color": "#222222", "dash": "dash"},
-                marker={"symbol": "line-ew-open", "size": 18},
-                hovertemplate=f"Cible %{{x}} : %{{y}} {unit}<extra></extra>",
-                row=row_index, col=1,
-            )
+            traces.append({
+                "type": "scatter", "name": "Cible", "legendgroup": "cible",
+                "showlegend": "cible" not in shown_in_legend,
+                "legendrank": len(STATUS_COLOURS),
+                "x": [format_period(p) for p in targets["period"]],
+                "y": targets["target"].to_list(), "mode": "lines+markers",
+                "line": {"color": "#222222", "dash": "dash"},
+                "marker": {"symbol": "line-ew-open", "size": 18},
+                "hovertemplate": f"Cible %{{x}} : %{{y}} {unit}<extra></extra>",
+            } | axes)
             shown_in_legend.add("cible")
-        fig.update_xaxes(type="category", categoryorder="array",
-                         categoryarray=[format_period(p) for p in panel["period"].unique().sort()],
-                         row=row_index, col=1)
-        fig.update_yaxes(title_text=unit, rangemode="tozero", row=row_index, col=1)
-    fig.update_layout(barmode="overlay", legend_title_text="Statut")
-    fig.update_annotations(font_size=13, xanchor="left", x=0)
+        layout[f"xaxis{suffix}"] = _axis(
+            type="category", categoryorder="array", anchor=f"y{suffix}",
+            categoryarray=[format_period(p) for p in panel["period"].unique().sort()])
+        layout[f"yaxis{suffix}"] = _axis(title={"text": unit}, rangemode="tozero",
+                                         anchor=f"x{suffix}",
+                                         domain=[max(top - height, 0), min(top, 1)])
+        layout["annotations"].append({
+            "text": "<br>".join(textwrap.wrap(name, 80)), "xref": "paper", "yref": "paper",
+            "x": 0, "y": top, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+            "font": {"size": 13}})
     programme = criteria["programme"].first() if criteria.height else ""
     title = f"{programme} : valeur et cible de chaque critère (hachures : valeur illustrative)"
-    return _french_layout(fig, title, 140 + 230 * panels)
+    return _figure(traces, layout, title, 140 + 230 * panels)
+
+
+def checks_figure(results: pl.DataFrame, night: str) -> go.Figure:
+    """Checks of one night per table: passed, failed with a warning, failed and blocking.
+
+    `results`: rows of `audit.validation_results` for one night (`table_name`, `severity`,
+    `success`).
+    """
+    outcome = (pl.when(pl.col("success")).then(pl.lit("Réussi"))
+               .when(pl.col("severity") == "ERROR").then(pl.lit("Échec bloquant"))
+               .otherwise(pl.lit("Échec (avertissement)")))
+    counts = results.with_columns(outcome=outcome).group_by("table_name", "outcome").len()
+    tables = sorted(results["table_name"].unique().to_list())
+    traces = []
+    for name, colour in CHECK_OUTCOMES:
+        rows = counts.filter(pl.col("outcome") == name)
+        by_table = dict(zip(rows["table_name"], rows["len"], strict=True))
+        traces.append({"type": "bar", "name": name, "orientation": "h", "y": tables,
+                       "x": [by_table.get(t, 0) for t in tables], "marker": {"color": colour},
+                       "hovertemplate": f"%{{y}}<br>{name} : %{{x}} contrôle(s)<extra></extra>"})
+    widest = max((sum(t["x"][i] for t in traces) for i in range(len(tables))), default=0)
+    layout = {
+        "barmode": "stack", "legend": {"title": {"text": "Résultat"}},
+        "xaxis": _axis(title={"text": "Nombre de contrôles"}, rangemode="tozero",
+                       tickformat="d", dtick=1 if widest <= 10 else None),
+        "yaxis": _axis(categoryorder="array", categoryarray=tables,
+                       range=[len(tables) - 0.5, -0.5]),
+    }
+    return _figure(traces, layout, f"Contrôles de la {night}, par table",
+                   160 + 34 * max(len(tables), 1))

@@ -10,27 +10,37 @@ from pathlib import Path
 
 from plotly.offline import get_plotlyjs
 
+from dashboards.changes import STATE_FILE, published_values, read_previous, state_json
 from dashboards.formatting import format_datetime
-from dashboards.pages import build_pages
+from dashboards.pages import Site, build_pages
 from dashboards.tables import write_csv
-from dashboards.template import PLOTLY_FILE, render_page
+from dashboards.template import SCRIPT_FILE, render_page
+from dashboards.views import PLOTLY_FILE, PageData
 from dashboards.warehouse import read_snapshot
+
+SCRIPT_SOURCE = Path(__file__).with_name(SCRIPT_FILE)
 
 
 def render_site(warehouse_path: Path, out_dir: Path) -> list[Path]:
     snapshot = read_snapshot(warehouse_path)
     publication = snapshot.publication
+    current = published_values(snapshot)
+    site = Site.from_snapshot(snapshot, current, read_previous(out_dir, current))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
     try:
         staging.chmod(0o755)
         (staging / PLOTLY_FILE).write_text(get_plotlyjs(), encoding="utf-8")
-        written = [PLOTLY_FILE]
-        for page in build_pages(snapshot):
+        shutil.copyfile(SCRIPT_SOURCE, staging / SCRIPT_FILE)
+        (staging / STATE_FILE).write_text(state_json(site.current, site.previous),
+                                          encoding="utf-8")
+        written = [PLOTLY_FILE, SCRIPT_FILE, STATE_FILE]
+        for page in build_pages(site):
+            data = page.data or PageData(site.tree)
             document = render_page(page.filename, page.title, page.content,
                                    format_datetime(publication.published_at),
                                    publication.night_id, publication.demo_activity,
-                                   page.with_plotly)
+                                   data.to_json(), page.with_plotly)
             (staging / page.filename).write_text(document, encoding="utf-8")
             written.append(page.filename)
             written += [write_csv(table, staging).name for table in page.tables]

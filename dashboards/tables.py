@@ -1,4 +1,10 @@
-"""Tables shown on the pages, rendered once as HTML and once as a CSV for French Excel."""
+"""Tables shown on the pages, rendered once as HTML and once as a CSV for French Excel.
+
+A row may carry the territory keys it answers to and its period: the page's script shows the
+rows of the selected territory and period, and builds the CSV of exactly those rows in the
+browser. Each numeric cell carries its CSV text, so that the selection's file and the static
+file of the whole table are written alike.
+"""
 
 import csv
 import html
@@ -19,23 +25,49 @@ Cell = str | int | float | None | Masked
 
 
 @dataclass(frozen=True)
+class Row:
+    cells: list[Cell]
+    keys: tuple[str, ...] = ()
+    period: str | None = None
+
+
+@dataclass(frozen=True)
 class Table:
     slug: str
     caption: str
     columns: list[str]
-    rows: list[list[Cell]]
+    rows: list[Row]
+    note: str | None = None
+    tall: bool = False  # long tables scroll inside a box, their header stays in view
+
+    @property
+    def filtered(self) -> bool:
+        return any(row.keys or row.period for row in self.rows)
 
     @property
     def csv_name(self) -> str:
-        return f"{self.slug}.csv"
+        return f"{self.slug}_tous-territoires.csv" if self.filtered else f"{self.slug}.csv"
 
 
 def without_empty_columns(table: Table) -> Table:
     """Drop the columns where no row has a value (a margin or a CI the mart does not carry)."""
     keep = [i for i in range(len(table.columns))
-            if i == 0 or any(row[i] not in (None, "") for row in table.rows)]
-    return Table(table.slug, table.caption, [table.columns[i] for i in keep],
-                 [[row[i] for i in keep] for row in table.rows])
+            if i == 0 or any(row.cells[i] not in (None, "") for row in table.rows)]
+    rows = [Row([row.cells[i] for i in keep], row.keys, row.period) for row in table.rows]
+    return Table(table.slug, table.caption, [table.columns[i] for i in keep], rows, table.note,
+                 table.tall)
+
+
+def _is_number(cell: Cell) -> bool:
+    return isinstance(cell, int | float) and not isinstance(cell, bool)
+
+
+def csv_text(cell: Cell) -> str:
+    if isinstance(cell, Masked):
+        return MASKED_TEXT
+    if _is_number(cell):
+        return format_number(cell, grouped=False, decimals=2)
+    return cell or ""
 
 
 def _html_cell(cell: Cell, tag: str = "td") -> str:
@@ -43,30 +75,38 @@ def _html_cell(cell: Cell, tag: str = "td") -> str:
         note = html.escape(cell.note)
         return (f'<{tag} class="num masque"><abbr title="{note}">'
                 f"{html.escape(MASKED_TEXT)}</abbr></{tag}>")
-    if isinstance(cell, int | float) and not isinstance(cell, bool):
-        return f'<{tag} class="num">{format_number(cell)}</{tag}>'
+    if _is_number(cell):
+        return (f'<{tag} class="num" data-csv="{csv_text(cell)}">{format_number(cell)}'
+                f"</{tag}>")
     return f"<{tag}>{html.escape(cell or '')}</{tag}>"
+
+
+def _row_html(row: Row) -> str:
+    attributes = ""
+    if row.keys:
+        attributes += f' data-t="{html.escape(" ".join(row.keys))}"'
+    if row.period:
+        attributes += f' data-p="{html.escape(row.period)}"'
+    cells = _html_cell(row.cells[0], "th") + "".join(_html_cell(c) for c in row.cells[1:])
+    return f"<tr{attributes}>{cells}</tr>"
 
 
 def table_html(table: Table) -> str:
     header = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in table.columns)
-    body = "\n".join(
-        "<tr>" + _html_cell(row[0], "th") + "".join(_html_cell(c) for c in row[1:]) + "</tr>"
-        for row in table.rows
-    )
-    download = (f'<a class="download" href="{html.escape(table.csv_name)}" download>'
-                "Télécharger (CSV)</a>")
-    return (f'<figure class="table">\n<figcaption>{html.escape(table.caption)} {download}'
-            f'</figcaption>\n<div class="scroll"><table>\n<thead><tr>{header}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n</table></div>\n</figure>")
-
-
-def _csv_cell(cell: Cell) -> str:
-    if isinstance(cell, Masked):
-        return MASKED_TEXT
-    if isinstance(cell, int | float) and not isinstance(cell, bool):
-        return format_number(cell, grouped=False, decimals=2)
-    return cell or ""
+    body = "\n".join(_row_html(row) for row in table.rows)
+    whole = html.escape(table.csv_name)
+    if table.filtered:
+        links = (f'<a class="download csv-selection" data-tableau="{html.escape(table.slug)}" '
+                 f'href="{whole}" download="{whole}">Télécharger la sélection (CSV)</a>'
+                 f'<a class="download" href="{whole}" download>Tableau complet (CSV)</a>')
+    else:
+        links = f'<a class="download" href="{whole}" download>Télécharger (CSV)</a>'
+    note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
+    scroll = "scroll haut" if table.tall else "scroll"
+    return (f'<figure class="table">\n<figcaption>{html.escape(table.caption)} {links}'
+            f'</figcaption>\n{note}<div class="{scroll}"><table data-tableau='
+            f'"{html.escape(table.slug)}">\n<thead><tr>{header}</tr></thead>\n'
+            f'<tbody>\n{body}\n</tbody>\n</table></div>\n<p class="vide" hidden></p>\n</figure>')
 
 
 def write_csv(table: Table, directory: Path) -> Path:
@@ -75,5 +115,5 @@ def write_csv(table: Table, directory: Path) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f, delimiter=";", lineterminator="\r\n")
         writer.writerow(table.columns)
-        writer.writerows([_csv_cell(c) for c in row] for row in table.rows)
+        writer.writerows([csv_text(c) for c in row.cells] for row in table.rows)
     return path

@@ -1,8 +1,10 @@
 """A small published warehouse with the schema the dashboards read, built by hand.
 
-The census figures are seed 002's (ARS Nord-Pas-de-Calais, May 2013, fiche 6); the densities and
-follow-up values are made up for the tests. Two census cells are suppressed (as if the count
-threshold were 2) and one EPCI density is suppressed, so that every page has a hidden cell.
+The May 2013 census figures are seed 002's (ARS Nord-Pas-de-Calais, fiche 6); an earlier census
+(November 2012), the densities, the follow-up values, the checks and the rejects are made up for
+the tests. Two census cells and one EPCI density are suppressed, so that every page has a hidden
+cell; a suppressed row keeps a sentinel number (SENTINEL) in its value, numerator and CI columns,
+as a mart that flags without blanking would, so that a test can prove no page ever shows it.
 """
 
 from datetime import datetime
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+SENTINEL = 4242.0
 SEED_002_STAGE_COUNTS = {
     "Artois-Douaisis": {"fonctionnement": 5, "operationnalisation": 4, "conception": 3,
                         "reflexion": 7},
@@ -20,6 +23,20 @@ SEED_002_STAGE_COUNTS = {
     "Littoral": {"fonctionnement": 2, "operationnalisation": 1, "conception": 3,
                  "reflexion": 3},
 }
+EARLIER_STAGE_COUNTS = {  # November 2012: fewer projects, less advanced
+    "Artois-Douaisis": {"fonctionnement": 3, "operationnalisation": 3, "conception": 4,
+                        "reflexion": 5},
+    "Hainaut-Cambrésis": {"fonctionnement": 2, "operationnalisation": 3, "conception": 3,
+                          "reflexion": 4},
+    "Métropole-Flandre intérieure": {"fonctionnement": 2, "operationnalisation": 2,
+                                     "conception": 2, "reflexion": 2},
+    "Littoral": {"fonctionnement": 2, "operationnalisation": 2, "conception": 2,
+                 "reflexion": 3},
+}
+HEALTH_TERRITORY_CODES = {"Artois-Douaisis": "artois_douaisis",
+                          "Hainaut-Cambrésis": "hainaut_cambresis",
+                          "Métropole-Flandre intérieure": "metropole_flandre_interieure",
+                          "Littoral": "littoral"}
 SUPPRESSED_CENSUS_CELLS = {
     ("Métropole-Flandre intérieure", "operationnalisation"),
     ("Littoral", "operationnalisation"),
@@ -35,8 +52,9 @@ PROFESSIONS = [
     ("infirmier", "Infirmier", 2),
     ("masseur_kinesitherapeute", "Masseur-kinésithérapeute", 3),
 ]
-REGION = ("32", "Nord-Pas-de-Calais")
+REGION = ("32", "Hauts-de-France")
 CENSUS_PERIOD = "2013-05"
+EARLIER_CENSUS = "2012-11"
 
 INDICATOR_COLUMNS = """
     indicator_id VARCHAR, geo_level VARCHAR, geo_code VARCHAR, geo_name VARCHAR,
@@ -52,8 +70,8 @@ def _indicator_row(indicator_id, geo_level, geo_code, geo_name, period, dimensio
                    flag=None, suppressed=False, unit="nombre"):
     ref_level, ref_code, ref_value = reference or (None, None, None)
     if suppressed:
-        value = numerator = None
-        ci = (None, None)
+        value = numerator = SENTINEL
+        ci = (SENTINEL - 1, SENTINEL + 1)
     return (indicator_id, geo_level, geo_code, geo_name, period, dimension, category, value,
             numerator, denominator, ci[0], ci[1], ref_level, ref_code, ref_value, flag,
             suppressed, unit)
@@ -69,36 +87,50 @@ def _wilson_percent(successes: int, total: int, z: float = 1.96) -> tuple[float,
 
 def _census_rows() -> list[tuple]:
     rows = []
-    region_total = sum(sum(stages.values()) for stages in SEED_002_STAGE_COUNTS.values())
-    for index, (territory, stages) in enumerate(SEED_002_STAGE_COUNTS.items(), start=1):
-        code = f"TS{index}"
+    for period, counts in ((EARLIER_CENSUS, EARLIER_STAGE_COUNTS),
+                           (CENSUS_PERIOD, SEED_002_STAGE_COUNTS)):
+        rows += _census_period_rows(period, counts, hidden=SUPPRESSED_CENSUS_CELLS
+                                    if period == CENSUS_PERIOD else set())
+    return rows
+
+
+def _census_period_rows(period: str, counts: dict, hidden: set) -> list[tuple]:
+    rows = []
+    region_total = sum(sum(stages.values()) for stages in counts.values())
+    region_ref = ("region", REGION[0], None)
+    for territory, stages in counts.items():
+        code = HEALTH_TERRITORY_CODES[territory]
         total = sum(stages.values())
         rows.append(_indicator_row("projets_nombre", "territoire_sante", code, territory,
-                                   CENSUS_PERIOD, "ensemble", "ensemble", total))
-        rows.append(_indicator_row("projets_part_territoire", "territoire_sante", code,
-                                   territory, CENSUS_PERIOD, "ensemble", "ensemble",
-                                   100 * total / region_total, total, region_total,
-                                   _wilson_percent(total, region_total), unit="%"))
-        for stage, count in stages.items():
-            hidden = (territory, stage) in SUPPRESSED_CENSUS_CELLS
-            rows.append(_indicator_row("projets_nombre", "territoire_sante", code, territory,
-                                       CENSUS_PERIOD, "stade", stage, count, suppressed=hidden))
-            rows.append(_indicator_row("projets_part_stade", "territoire_sante", code,
-                                       territory, CENSUS_PERIOD, "stade", stage,
-                                       100 * count / total, count, total,
-                                       _wilson_percent(count, total), suppressed=hidden,
-                                       unit="%"))
-            stage_total = sum(by_stage[stage] for by_stage in SEED_002_STAGE_COUNTS.values())
+                                   period, "ensemble", "ensemble", total))
+        if period == CENSUS_PERIOD:
             rows.append(_indicator_row("projets_part_territoire", "territoire_sante", code,
-                                       territory, CENSUS_PERIOD, "stade", stage,
-                                       100 * count / stage_total, count, stage_total,
-                                       _wilson_percent(count, stage_total), suppressed=hidden,
+                                       territory, period, "ensemble", "ensemble",
+                                       100 * total / region_total, total, region_total,
+                                       _wilson_percent(total, region_total), region_ref,
                                        unit="%"))
-    rows.append(_indicator_row("projets_nombre", "region", *REGION, CENSUS_PERIOD, "ensemble",
+        for stage, count in stages.items():
+            masked = (territory, stage) in hidden
+            rows.append(_indicator_row("projets_nombre", "territoire_sante", code, territory,
+                                       period, "stade", stage, count, suppressed=masked))
+            if period != CENSUS_PERIOD:
+                continue
+            rows.append(_indicator_row("projets_part_stade", "territoire_sante", code,
+                                       territory, period, "stade", stage,
+                                       100 * count / total, count, total,
+                                       _wilson_percent(count, total), suppressed=masked,
+                                       unit="%"))
+            stage_total = sum(by_stage[stage] for by_stage in counts.values())
+            rows.append(_indicator_row("projets_part_territoire", "territoire_sante", code,
+                                       territory, period, "stade", stage,
+                                       100 * count / stage_total, count, stage_total,
+                                       _wilson_percent(count, stage_total), region_ref,
+                                       suppressed=masked, unit="%"))
+    rows.append(_indicator_row("projets_nombre", "region", *REGION, period, "ensemble",
                                "ensemble", region_total))
     for stage, _, _ in STAGES:
-        count = sum(stages[stage] for stages in SEED_002_STAGE_COUNTS.values())
-        rows.append(_indicator_row("projets_nombre", "region", *REGION, CENSUS_PERIOD, "stade",
+        count = sum(stages[stage] for stages in counts.values())
+        rows.append(_indicator_row("projets_nombre", "region", *REGION, period, "stade",
                                    stage, count))
     return rows
 
@@ -115,18 +147,29 @@ DENSITY_TERRITORIES = [
      {"medecin_generaliste": 6.1, "infirmier": 18.4, "masseur_kinesitherapeute": None}),
     ("epci", "244701405", "CC du Pays de Lauzun", "departement", "47",
      {"medecin_generaliste": 5.4, "infirmier": 23.0, "masseur_kinesitherapeute": 7.2}),
+    ("epci", "200040392", "CA Bergeracoise", "departement", "24",
+     {"medecin_generaliste": 8.8, "infirmier": 19.9, "masseur_kinesitherapeute": 10.1}),
 ]
 POPULATION = {"75": 6_110_000, "47": 330_000, "24": 410_000, "244701389": 15_500,
-              "244701405": 11_200, "FR": 68_400_000}
+              "244701405": 11_200, "200040392": 59_000, "FR": 68_400_000}
 FRANCE_DENSITY = {"medecin_generaliste": 8.6, "infirmier": 18.0, "masseur_kinesitherapeute": 11.1}
 DENSITY_UNIT = "pour 10 000 habitants"
+DENSITY_PERIODS = (("2023", 0.97), ("2024", 1.0))
+
+
+def density_value(code: str, profession: str, period: str) -> float | None:
+    """The density the fixture publishes (None when it is masked)."""
+    by_profession = next(by for _, c, _, _, _, by in DENSITY_TERRITORIES if c == code)
+    drift = dict(DENSITY_PERIODS)[period]
+    density = by_profession[profession]
+    return None if density is None else density * drift
 
 
 def _density_rows() -> list[tuple]:
     rows = []
     values = {(code, p): v for _, code, _, _, _, by in DENSITY_TERRITORIES for p, v in by.items()}
     values.update({("FR", p): v for p, v in FRANCE_DENSITY.items()})
-    for period, drift in (("2023", 0.97), ("2024", 1.0)):
+    for period, drift in DENSITY_PERIODS:
         for level, code, name, ref_level, ref_code, by_profession in DENSITY_TERRITORIES:
             for profession, density in by_profession.items():
                 reference = ref_level, ref_code, values[(ref_code, profession)] * drift
@@ -146,7 +189,31 @@ def _density_rows() -> list[tuple]:
                     "densite_professionnels", level, code, name, period, "profession",
                     profession, value, round(value * POPULATION[code] / 10_000),
                     POPULATION[code], ci, reference, flag, unit=DENSITY_UNIT))
+            total = sum(v for v in by_profession.values() if v is not None) * drift
+            rows.append(_indicator_row("densite_professionnels", level, code, name, period,
+                                       "ensemble", "ensemble", total,
+                                       round(total * POPULATION[code] / 10_000),
+                                       POPULATION[code], (total * 0.95, total * 1.05),
+                                       flag="non comparable", unit=DENSITY_UNIT))
     return rows
+
+
+ACCESSIBILITY_COMMUNES = [
+    # commune code, name, APL (consultations per inhabitant per year), suppressed
+    ("47086", "Duras", 2.1, False),
+    ("47143", "Lauzun", 1.4, False),
+    ("47001", "Agmé", None, True),
+    ("24037", "Bergerac", 3.6, False),
+]
+
+
+def _accessibility_rows() -> list[tuple]:
+    return [_indicator_row("apl_medecins", "commune", code, name, "2024", "ensemble",
+                           "ensemble", value, ci=(value - 0.3, value + 0.3) if value else
+                           (None, None), reference=("departement", code[:2], 2.9),
+                           flag="non comparable", suppressed=masked,
+                           unit="consultations par habitant et par an")
+            for code, name, value, masked in ACCESSIBILITY_COMMUNES]
 
 
 FOLLOWUP_ROWS = [
@@ -170,6 +237,8 @@ FOLLOWUP_ROWS = [
      "Attractivité", "Action 1 : accueil des remplaçants", "Nombre de remplaçants accueillis",
      "2024", 4, 5, "remplaçants", "illustrative"),
 ]
+PROGRAMME_CODES = {"CLS du Pays Ruffécois": "cls_du_pays_ruffecois",
+                   "Pôle de santé Duras-Lauzun": "pole_de_sante_duras_lauzun"}
 
 
 def _status(value, target) -> tuple[float | None, str]:
@@ -179,22 +248,39 @@ def _status(value, target) -> tuple[float | None, str]:
     return rate, "atteint" if rate >= 100 else "en bonne voie" if rate >= 60 else "en retard"
 
 
-def make_fixture_warehouse(path: Path, demo_activity: bool = True) -> Path:
+def make_fixture_warehouse(path: Path, demo_activity: bool = True,
+                           with_accessibility: bool = False,
+                           night: tuple[str, datetime] = ("night-20261114",
+                                                          datetime(2026, 11, 14, 2, 17)),
+                           density_shift: float = 0.0) -> Path:
+    """`density_shift` adds to every published density: a later night whose figures moved."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     try:
-        con.execute("CREATE SCHEMA marts")
+        for schema in ("marts", "ref", "audit", "raw"):
+            con.execute(f"CREATE SCHEMA {schema}")
         con.execute(f"CREATE TABLE marts.indicator_values ({INDICATOR_COLUMNS})")
+        rows = _census_rows() + _density_rows() + _followup_indicator_rows()
+        rows += _accessibility_rows() if with_accessibility else []
         con.executemany(f"INSERT INTO marts.indicator_values VALUES ({', '.join(['?'] * 18)})",
-                        _census_rows() + _density_rows() + _followup_indicator_rows())
+                        rows)
+        con.execute("UPDATE marts.indicator_values SET value = value + ? "
+                    "WHERE indicator_id = 'densite_professionnels' AND NOT suppressed",
+                    [density_shift])
         _create_catalogue(con)
         _create_labels(con)
         _create_census_projects(con)
         _create_followup(con)
+        _create_reference(con)
+        _create_audit(con, night[0])
         con.execute("CREATE TABLE marts.publication (published_at TIMESTAMP, night_id VARCHAR, "
                     "demo_activity BOOLEAN)")
         con.execute("INSERT INTO marts.publication VALUES (?, ?, ?)",
-                    [datetime(2026, 11, 14, 2, 17), "night-20261114", demo_activity])
+                    [night[1], night[0], demo_activity])
+        con.execute("COMMENT ON TABLE marts.indicator_values IS 'Valeurs des indicateurs, "
+                    "une ligne par indicateur, territoire, période et catégorie.'")
+        con.execute("COMMENT ON COLUMN marts.indicator_values.value IS 'Valeur de "
+                    "l''indicateur, dans son unité ; vide quand elle est masquée.'")
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -205,10 +291,11 @@ def _followup_indicator_rows() -> list[tuple]:
     rows = []
     for programme, _, _, _, criterion, period, value, target, unit, _ in FOLLOWUP_ROWS:
         rate, _ = _status(value, target)
-        rows.append(_indicator_row("suivi_valeur", "programme", programme, programme, period,
+        code = PROGRAMME_CODES[programme]
+        rows.append(_indicator_row("suivi_valeur", "programme", code, programme, period,
                                    "critere", criterion, value, unit=unit))
         if rate is not None:
-            rows.append(_indicator_row("suivi_taux_realisation", "programme", programme,
+            rows.append(_indicator_row("suivi_taux_realisation", "programme", code,
                                        programme, period, "critere", criterion, rate, value,
                                        target, unit="%"))
     return rows
@@ -262,27 +349,35 @@ def _create_labels(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO marts.category_labels VALUES (?, ?, ?, ?)", rows)
 
 
+PROJECTS = [
+    # census date, territory, name, type, stage, commune codes, commune names, NMR modules
+    (CENSUS_PERIOD, "Artois-Douaisis", "Aniche", "MSP", "fonctionnement", "59008", "Aniche",
+     "1, 2"),
+    (CENSUS_PERIOD, "Artois-Douaisis", "Frévent", "MSP", "conception", "62361", "Frévent",
+     None),
+    (CENSUS_PERIOD, "Hainaut-Cambrésis", "Maubeuge", "PSP", "fonctionnement", "59392",
+     "Maubeuge", "1, 2"),
+    (CENSUS_PERIOD, "Littoral", "Outreau", "MSP", "operationnalisation", "62643", "Outreau",
+     None),
+    (CENSUS_PERIOD, "Métropole-Flandre intérieure", "Lille Moulins", "PSP", "fonctionnement",
+     "59350", "Lille", "1, 2"),
+    (EARLIER_CENSUS, "Artois-Douaisis", "Aniche", "MSP", "operationnalisation", "59008",
+     "Aniche", None),
+]
+
+
 def _create_census_projects(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE marts.census_projects (census_date VARCHAR, region VARCHAR, "
                 "territory VARCHAR, project_name VARCHAR, structure_type VARCHAR, "
                 "stage_code VARCHAR, stage_label VARCHAR, stage_order INTEGER, "
                 "commune_codes VARCHAR, commune_names VARCHAR, nmr_modules VARCHAR, "
                 "resolution_status VARCHAR)")
-    projects = [
-        ("Artois-Douaisis", "Aniche", "MSP", "fonctionnement", "59008", "Aniche", "1, 2"),
-        ("Artois-Douaisis", "Frévent", "MSP", "conception", "62361", "Frévent", None),
-        ("Hainaut-Cambrésis", "Maubeuge", "PSP", "fonctionnement", "59392", "Maubeuge",
-         "1, 2"),
-        ("Littoral", "Outreau", "MSP", "operationnalisation", "62643", "Outreau", None),
-        ("Métropole-Flandre intérieure", "Lille Moulins", "PSP", "fonctionnement", "59350",
-         "Lille", "1, 2"),
-    ]
     stage_labels = {code: (label, order) for code, label, order in STAGES}
     con.executemany(
         f"INSERT INTO marts.census_projects VALUES ({', '.join(['?'] * 12)})",
-        [("2013-05-01", REGION[1], territory, name, kind, stage, *stage_labels[stage], codes,
-          communes, modules, "résolu") for territory, name, kind, stage, codes, communes, modules
-         in projects])
+        [(date, REGION[1], territory, name, kind, stage, *stage_labels[stage], codes, communes,
+          modules, "résolu")
+         for date, territory, name, kind, stage, codes, communes, modules in PROJECTS])
 
 
 def _create_followup(con: duckdb.DuckDBPyConnection) -> None:
@@ -299,3 +394,100 @@ def _create_followup(con: duckdb.DuckDBPyConnection) -> None:
                      rate, status, nature))
     con.executemany(f"INSERT INTO marts.followup_criteria VALUES ({', '.join(['?'] * 12)})",
                     rows)
+
+
+COMMUNES = [
+    # code, name, département, région, EPCI, population
+    ("59008", "Aniche", "59", "32", "200044618", 10_000),
+    ("59392", "Maubeuge", "59", "32", "200043396", 29_000),
+    ("59350", "Lille", "59", "32", "200093201", 236_000),
+    ("62361", "Frévent", "62", "32", "200035442", 3_500),
+    ("62643", "Outreau", "62", "32", "246200364", 13_500),
+    ("47086", "Duras", "47", "75", "244701389", 1_400),
+    ("47001", "Agmé", "47", "75", "244701389", 200),
+    ("47143", "Lauzun", "47", "75", "244701405", 700),
+    ("24037", "Bergerac", "24", "75", "200040392", 26_000),
+]
+EPCI = [
+    ("200044618", "CC Cœur d'Ostrevent"), ("200043396", "CA Maubeuge Val de Sambre"),
+    ("200093201", "Métropole Européenne de Lille"), ("200035442", "CC du Ternois"),
+    ("246200364", "CA du Boulonnais"), ("244701389", "CC du Pays de Duras"),
+    ("244701405", "CC du Pays de Lauzun"), ("200040392", "CA Bergeracoise"),
+]
+
+
+def _create_reference(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE TABLE ref.communes (commune_code VARCHAR, commune_name VARCHAR, "
+                "department_code VARCHAR, region_code VARCHAR, epci_code VARCHAR, "
+                "population BIGINT)")
+    con.executemany("INSERT INTO ref.communes VALUES (?, ?, ?, ?, ?, ?)", COMMUNES)
+    con.execute("CREATE TABLE ref.epci (epci_code VARCHAR, epci_name VARCHAR)")
+    con.executemany("INSERT INTO ref.epci VALUES (?, ?)", EPCI)
+    con.execute("CREATE TABLE ref.departements (department_code VARCHAR, "
+                "department_name VARCHAR, region_code VARCHAR)")
+    con.executemany("INSERT INTO ref.departements VALUES (?, ?, ?)",
+                    [("59", "Nord", "32"), ("62", "Pas-de-Calais", "32"),
+                     ("47", "Lot-et-Garonne", "75"), ("24", "Dordogne", "75")])
+    con.execute("CREATE TABLE ref.regions (region_code VARCHAR, region_name VARCHAR)")
+    con.executemany("INSERT INTO ref.regions VALUES (?, ?)",
+                    [("32", "Hauts-de-France"), ("75", "Nouvelle-Aquitaine")])
+
+
+PREVIOUS_NIGHT = ("night-20261113", datetime(2026, 11, 13, 2, 14))
+REJECTED_ROWS = [
+    ("staging.activity", "activity/activite_2024-03.csv", 118, "etp", "1,8",
+     "ETP supérieur à 1,5 pour un professionnel et un mois"),
+    ("staging.census", "census/recensement_2013-05.xlsx", 12, "stade", "en cours",
+     "Stade inconnu : réflexion, conception, opérationnalisation ou fonctionnement"),
+]
+
+
+def _create_audit(con: duckdb.DuckDBPyConnection, night_id: str) -> None:
+    con.execute("CREATE TABLE audit.validation_results (night_id VARCHAR, checked_at TIMESTAMP, "
+                "table_name VARCHAR, check_name VARCHAR, expectation VARCHAR, "
+                "column_name VARCHAR, severity VARCHAR, success BOOLEAN, observed_value VARCHAR, "
+                "unexpected_count BIGINT, unexpected_sample VARCHAR)")
+    checks = [
+        ("staging.activity", "great_expectations", "expect_column_values_to_not_be_null",
+         "period_month", "ERROR"),
+        ("staging.activity", "great_expectations", "expect_column_values_to_be_between",
+         "acts", "WARN"),
+        ("staging.census", "great_expectations", "expect_column_values_to_be_in_set",
+         "stage_code", "ERROR"),
+        ("staging.census", "unresolved_communes", "place_names_resolved", "communes", "WARN"),
+    ]
+    rows = []
+    for night, moment in (PREVIOUS_NIGHT, (night_id, datetime(2026, 11, 14, 2, 15))):
+        for table, check, expectation, column, severity in checks:
+            failed = night == night_id and column in ("acts", "communes")
+            rows.append((night, moment, table, check, expectation, column, severity, not failed,
+                         None, 3 if failed else 0,
+                         '["2150", "2210", "2400"]' if failed else "[]"))
+    con.executemany("INSERT INTO audit.validation_results VALUES "
+                    f"({', '.join(['?'] * 11)})", rows)
+    con.execute("CREATE TABLE audit.rejected_rows (table_name VARCHAR, source_file VARCHAR, "
+                "source_row BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR, "
+                "load_id VARCHAR)")
+    con.executemany("INSERT INTO audit.rejected_rows VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*row, PREVIOUS_NIGHT[0]) for row in REJECTED_ROWS])
+    con.execute("CREATE TABLE audit.unresolved_communes (table_name VARCHAR, "
+                "source_file VARCHAR, source_row BIGINT, column_name VARCHAR, value VARCHAR, "
+                "region_code VARCHAR, status VARCHAR, candidates VARCHAR, fix VARCHAR)")
+    con.execute("INSERT INTO audit.unresolved_communes VALUES ('staging.census', "
+                "'census/recensement_2013-05.xlsx', 31, 'communes', 'Saint-Amand', '32', "
+                "'ambigu', 'Saint-Amand-les-Eaux (59526), Saint-Amand (62738)', "
+                "'Écrire le nom complet ou le code INSEE')")
+    con.execute("CREATE TABLE raw.loaded_files (family VARCHAR, source_file VARCHAR, "
+                "sha256 VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP, row_count BIGINT, "
+                "status VARCHAR, message VARCHAR)")
+    con.executemany("INSERT INTO raw.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        ("census", "census/recensement_2013-05.xlsx", "a" * 64, PREVIOUS_NIGHT[0],
+         PREVIOUS_NIGHT[1], 53, "chargé", None),
+        ("activity", "activity/activite_2024-03.csv", "b" * 64, PREVIOUS_NIGHT[0],
+         PREVIOUS_NIGHT[1], 20_000, "chargé", None),
+        ("followup", "followup/criteres_suivi.csv", "c" * 64, night_id,
+         datetime(2026, 11, 14, 2, 10), 6, "chargé", None),
+        ("activity", "activity/activite_2024-13.csv", "d" * 64, night_id,
+         datetime(2026, 11, 14, 2, 11), 0, "refusé",
+         "Période 2024-13 invalide ligne 2, colonne periode : attendu AAAA-MM"),
+    ])

@@ -2,29 +2,50 @@
 
 import csv
 import hashlib
+import html
+import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import plotly.graph_objects as go
 import polars as pl
 import pytest
-from dashboard_fixture import SEED_002_STAGE_COUNTS, make_fixture_warehouse
+from dashboard_fixture import (
+    EARLIER_STAGE_COUNTS,
+    SEED_002_STAGE_COUNTS,
+    SENTINEL,
+    make_fixture_warehouse,
+)
 
-from dashboards.figures import density_figure, followup_figure, projects_by_stage_figure
+from dashboards.changes import PublishedValues, compare
+from dashboards.figures import (
+    checks_figure,
+    density_figure,
+    density_profile_figure,
+    density_trend_figure,
+    followup_figure,
+    projects_by_stage_figure,
+    projects_funnel_figure,
+)
 from dashboards.formatting import format_number, format_period, suppression_note
 from dashboards.render import render_site
+from dashboards.territories import Geography, build_tree
+from dashboards.warehouse import read_snapshot
 
-PAGES = ["index.html", "projets.html", "offre.html", "suivi.html", "fiches.html"]
+PAGES = ["index.html", "offre.html", "projets.html", "suivi.html", "accessibilite.html",
+         "qualite.html", "fiches.html", "dictionnaire.html"]
 STAGE_LABELS = {"reflexion": ("En réflexion", 1), "conception": ("En conception", 2),
                 "operationnalisation": ("En opérationnalisation", 3),
                 "fonctionnement": ("En fonctionnement", 4)}
-SENTINEL = 4242.0  # a value no real cell holds: it must never reach a figure
+NOTE = "Valeur masquée : moins de 11 professionnels (secret statistique)"
 
 
-def _census_frame(hidden: set[tuple[str, str]] = frozenset()) -> pl.DataFrame:
+def _census_frame(hidden: set[tuple[str, str]] = frozenset(), counts: dict | None = None,
+                  period: str = "2013-05") -> pl.DataFrame:
     rows = []
-    for territory, stages in SEED_002_STAGE_COUNTS.items():
+    for territory, stages in (counts or SEED_002_STAGE_COUNTS).items():
         rows.append({"geo_name": territory, "category": "ensemble", "category_label": "Ensemble",
                      "category_order": 0, "value": float(sum(stages.values())),
                      "suppressed": False})
@@ -34,7 +55,7 @@ def _census_frame(hidden: set[tuple[str, str]] = frozenset()) -> pl.DataFrame:
             rows.append({"geo_name": territory, "category": stage, "category_label": label,
                          "category_order": order, "value": SENTINEL if masked else float(count),
                          "suppressed": masked})
-    return pl.DataFrame(rows).with_columns(period=pl.lit("2013-05"))
+    return pl.DataFrame(rows).with_columns(period=pl.lit(period))
 
 
 def _trace(fig: go.Figure, name: str):
@@ -62,6 +83,13 @@ def test_projects_figure_shows_the_seed_002_census():
     assert "par territoire et par stade (mai 2013)" in fig.layout.title.text
     assert fig.layout.yaxis.title.text == "Nombre de projets"
     assert fig.layout.xaxis.title.text == "Territoire de santé"
+    assert list(fig.layout.xaxis.ticktext) == list(total.x)  # nothing highlighted
+
+
+def test_projects_figure_highlights_the_chosen_territory():
+    fig = projects_by_stage_figure(_census_frame(), highlight="Littoral")
+    assert list(fig.layout.xaxis.ticktext)[-1] == "<b>Littoral</b>"
+    assert list(fig.layout.xaxis.ticktext)[0] == "Artois-Douaisis"
 
 
 def test_projects_figure_never_plots_a_suppressed_cell():
@@ -73,6 +101,23 @@ def test_projects_figure_never_plots_a_suppressed_cell():
     stage = _trace(fig, "En opérationnalisation")
     assert list(stage.x) == ["Artois-Douaisis", "Hainaut-Cambrésis"]
     assert any("masqués" in a.text for a in fig.layout.annotations)
+
+
+def test_funnel_compares_the_stages_of_each_census():
+    frames = [_census_frame(counts=EARLIER_STAGE_COUNTS, period="2012-11"),
+              _census_frame({("Littoral", "reflexion")})]
+    littoral = pl.concat(frames).filter(pl.col("geo_name") == "Littoral")
+    fig = projects_funnel_figure(littoral, "Littoral")
+
+    assert [t.name for t in fig.data] == ["novembre 2012", "mai 2013"]
+    earlier, latest = fig.data
+    assert dict(zip(earlier.y, earlier.x, strict=True)) == {
+        "En réflexion": 3, "En conception": 2, "En opérationnalisation": 2,
+        "En fonctionnement": 2}
+    assert "En réflexion" not in latest.y  # masked in May 2013
+    assert list(fig.layout.yaxis.categoryarray) == [
+        "En réflexion", "En conception", "En opérationnalisation", "En fonctionnement"]
+    assert "4242" not in fig.to_json()
 
 
 def _density_frame() -> pl.DataFrame:
@@ -95,7 +140,7 @@ def _density_frame() -> pl.DataFrame:
 
 
 def test_density_figure_has_ci_bars_and_reference_per_profession():
-    fig = density_figure(_density_frame(), "EPCI")
+    fig = density_figure(_density_frame(), "Densité de professionnels par EPCI", NOTE)
 
     doctors = _trace(fig, "Médecin généraliste")
     assert list(doctors.y) == ["CC du Pays de Duras", "CC du Pays de Lauzun"]
@@ -106,16 +151,44 @@ def test_density_figure_has_ci_bars_and_reference_per_profession():
     nurses = _trace(fig, "Infirmier")
     assert list(nurses.y) == ["CC du Pays de Duras"]
     assert nurses.visible is False
+    masked = [t for t in fig.data if t.name == "Valeur masquée"]
+    assert [list(t.y) for t in masked] == [[], ["CC du Pays de Lauzun"]]
+    assert list(masked[1].text) == ["< seuil"] and list(masked[1].hovertext) == [NOTE]
     assert "4242" not in fig.to_json()
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == ["Médecin généraliste", "Infirmier"]
-    assert buttons[1].args[0]["visible"] == [False, False, True, True]
+    assert buttons[1].args[0]["visible"] == [False] * 3 + [True] * 3
     # Dictionary order, first territory at the top, no empty band above it.
     assert list(fig.layout.yaxis.categoryarray) == ["CC du Pays de Duras",
                                                     "CC du Pays de Lauzun"]
     assert list(fig.layout.yaxis.range) == [1.5, -0.5]
     assert fig.layout.title.text == "Densité de professionnels par EPCI (2024)"
     assert fig.layout.xaxis.title.text == "Professionnels pour 10 000 habitants"
+
+
+def test_profile_figure_shows_one_territory_and_writes_masked_professions():
+    lauzun = _density_frame().filter(pl.col("geo_name") == "CC du Pays de Lauzun")
+    fig = density_profile_figure(lauzun, "CC du Pays de Lauzun", NOTE)
+
+    bars = _trace(fig, "Densité")
+    assert list(bars.y) == ["Médecin généraliste"] and list(bars.x) == [5.4]
+    assert list(_trace(fig, "Référence : Lot-et-Garonne").x) == [7.9]
+    masked = _trace(fig, "Valeur masquée")
+    assert list(masked.y) == ["Infirmier"] and list(masked.x) == [0]
+    assert list(fig.layout.yaxis.categoryarray) == ["Médecin généraliste", "Infirmier"]
+    assert fig.layout.title.text == "Densité de professionnels : CC du Pays de Lauzun (2024)"
+    assert "4242" not in fig.to_json()
+
+
+def test_trend_figure_has_a_line_per_profession_with_gaps_where_masked():
+    frame = pl.concat([_density_frame().with_columns(period=pl.lit("2023")),
+                       _density_frame()]).filter(pl.col("geo_name") == "CC du Pays de Lauzun")
+    fig = density_trend_figure(frame, "CC du Pays de Lauzun")
+
+    assert [t.name for t in fig.data] == ["Médecin généraliste"]  # nurses: masked both years
+    assert list(fig.data[0].x) == ["2023", "2024"] and list(fig.data[0].y) == [5.4, 5.4]
+    assert list(fig.data[0].error_y.array) == pytest.approx([4.3, 4.3])
+    assert "4242" not in fig.to_json()
 
 
 def _followup_frame() -> pl.DataFrame:
@@ -146,8 +219,25 @@ def test_followup_figure_compares_values_with_targets():
     assert list(targets[0].y) == [6, 6]
     no_target = _trace(fig, "Sans cible")
     assert list(no_target.marker.pattern.shape) == ["/"]  # illustrative value: hatched
+    assert (no_target.xaxis, no_target.yaxis) == ("x2", "y2")  # the second criterion's panel
     assert list(fig.layout.xaxis.categoryarray) == ["2023", "2024"]
+    assert fig.layout.yaxis.domain[0] > fig.layout.yaxis2.domain[1]  # first panel on top
+    assert [a.text for a in fig.layout.annotations] == [
+        "Nombre de sites en projets ou opérationnels", "Nombre de départs remplacés"]
     assert fig.layout.title.text.startswith("CLS du Pays Ruffécois : valeur et cible")
+
+
+def test_checks_figure_counts_passed_warned_and_blocking_checks_per_table():
+    results = pl.DataFrame({
+        "table_name": ["staging.census"] * 3 + ["staging.activity"],
+        "severity": ["ERROR", "WARN", "ERROR", "ERROR"],
+        "success": [True, False, False, True]})
+    fig = checks_figure(results, "nuit du 14 novembre 2026 à 02:15")
+
+    assert list(_trace(fig, "Réussi").x) == [1, 1]  # staging.activity, staging.census
+    assert list(_trace(fig, "Échec (avertissement)").x) == [0, 1]
+    assert list(_trace(fig, "Échec bloquant").x) == [0, 1]
+    assert list(fig.layout.yaxis.categoryarray) == ["staging.activity", "staging.census"]
 
 
 def test_french_number_and_period_formats():
@@ -160,9 +250,42 @@ def test_french_number_and_period_formats():
         "Valeur masquée : moins de 11 professionnels (secret statistique)")
 
 
+def test_changes_between_two_nights():
+    before = PublishedValues("n1", "2026-11-13T02:14:00", {
+        "a|epci|1|2024|p|x": {"v": 5.0, "m": False, "n": "E", "c": "X"},
+        "a|epci|1|2024|p|y": {"v": 2.0, "m": False, "n": "E", "c": "Y"},
+        "a|epci|1|2024|p|z": {"v": None, "m": True, "n": "E", "c": "Z"},
+        "a|epci|1|2023|p|x": {"v": 4.0, "m": False, "n": "E", "c": "X"}})
+    after = PublishedValues("n2", "2026-11-14T02:14:00", {
+        "a|epci|1|2024|p|x": {"v": 5.5, "m": False, "n": "E", "c": "X"},
+        "a|epci|1|2024|p|y": {"v": None, "m": True, "n": "E", "c": "Y"},
+        "a|epci|1|2024|p|z": {"v": None, "m": True, "n": "E", "c": "Z"},
+        "a|epci|1|2025|p|x": {"v": 6.0, "m": False, "n": "E", "c": "X"}})
+    kinds = {(c.period, c.category_label): (c.kind, c.before, c.after)
+             for c in compare(before, after)}
+    assert kinds == {("2024", "X"): ("modifiée", 5.0, 5.5), ("2024", "Y"): ("masquée", 2.0, None),
+                     ("2023", "X"): ("disparue", 4.0, None), ("2025", "X"): ("nouvelle", None, 6.0)}
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
     return make_fixture_warehouse(tmp_path_factory.mktemp("warehouse") / "observatoire.duckdb")
+
+
+def test_territory_tree_nests_epci_in_departements_and_finds_programmes(warehouse):
+    snapshot = read_snapshot(warehouse)
+    tree = build_tree(snapshot, Geography.from_snapshot(snapshot))
+
+    assert tree.ancestors("epci:244701389") == ["departement:47", "region:75"]
+    assert tree.ancestors("territoire_sante:littoral") == ["region:32"]
+    # The programme names two EPCI in its territory; the PETR is not in the reference.
+    assert tree.by_key["programme:pole_de_sante_duras_lauzun"].parents == (
+        "epci:244701389", "epci:244701405")
+    assert tree.by_key["programme:cls_du_pays_ruffecois"].parents == ()
+    # Places of the projects' communes are offered too (Frévent: Ternois, Pas-de-Calais).
+    assert tree.ancestors("epci:200035442") == ["departement:62", "region:32"]
+    assert [t.level for t in tree][:2] == ["region", "region"]
+    assert tree.children("departement:47") == ["epci:244701389", "epci:244701405"]
 
 
 @pytest.fixture(scope="module")
@@ -171,10 +294,17 @@ def site(warehouse, tmp_path_factory) -> tuple[Path, list[Path]]:
     return out_dir, render_site(warehouse, out_dir)
 
 
+def page_data(out_dir: Path, name: str) -> dict:
+    page = (out_dir / name).read_text(encoding="utf-8")
+    block = re.search(r'<script type="application/json" id="donnees-page">(.*?)</script>',
+                      page, re.S)
+    return json.loads(block[1])
+
+
 def test_render_site_writes_every_page_light_and_offline(site):
     out_dir, written = site
     assert all(path.exists() and path.parent == out_dir for path in written)
-    assert {p.name for p in written} >= set(PAGES) | {"plotly.min.js"}
+    assert {p.name for p in written} >= set(PAGES) | {"plotly.min.js", "observatoire.js"}
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(p.name for p in written)
     for name in PAGES:
         page = (out_dir / name).read_text(encoding="utf-8")
@@ -186,42 +316,188 @@ def test_render_site_writes_every_page_light_and_offline(site):
         assert "14 novembre 2026 à 02:17" in page
         for other in PAGES:
             assert f'href="{other}"' in page
-        if 'class="plotly-graph-div"' in page:
+        assert '<script src="observatoire.js"' in page
+        assert 'id="choix-epci"' in page and 'id="choix-periode"' in page
+        if page_data(out_dir, name)["vues"]:
             assert '<script src="plotly.min.js"' in page
             assert '"showSendToCloud": false' in page
 
 
+def test_every_page_embeds_its_territories_periods_and_figure_views(site):
+    out_dir, _ = site
+    supply = page_data(out_dir, "offre.html")
+    keys = {t["k"] for t in supply["territoires"]}
+    assert {"region:75", "departement:47", "epci:244701389", "territoire_sante:littoral",
+            "programme:cls_du_pays_ruffecois"} <= keys
+    assert supply["periodes"] == [["2023", "2023"], ["2024", "2024"]]
+    assert supply["periode"] == "2024"
+    profiles = supply["vues"]["densite-profil"]
+    assert {"epci:244701389|2024", "departement:47|2023", "region:75|2024"} <= set(profiles)
+    comparisons = supply["vues"]["densite-comparaison"]
+    assert {"*|2024", "region:75|2024", "departement:47|2024"} <= set(comparisons)
+    lot_et_garonne = supply["figures"][comparisons["departement:47|2024"]]
+    assert sorted(lot_et_garonne["data"][0]["y"]) == ["CC du Pays de Duras",
+                                                      "CC du Pays de Lauzun"]
+    assert "template" not in lot_et_garonne["layout"] and supply["modele"]["layout"]
+    census = page_data(out_dir, "projets.html")
+    assert [p for p, _ in census["periodes"]] == ["2012-11", "2013-05"]
+    assert {"*|2013-05", "region:32|2012-11", "territoire_sante:littoral|2013-05"} <= set(
+        census["vues"]["projets-stades"])
+    assert "region:32|*" in census["vues"]["projets-entonnoir"]
+    followup = page_data(out_dir, "suivi.html")
+    assert followup["periode"] == "*" and followup["periodes"][0] == ["*", "Toutes les périodes"]
+
+
+def test_no_page_shows_a_suppressed_value_anywhere(site, warehouse):
+    """The fixture keeps a sentinel number in masked rows: no figure, table or file has it."""
+    out_dir, _ = site
+    con = duckdb.connect(str(warehouse), read_only=True)
+    masked = con.execute("SELECT count(*) FROM marts.indicator_values "
+                         "WHERE suppressed AND value = ?", [SENTINEL]).fetchone()[0]
+    con.close()
+    assert masked >= 6  # the test is only meaningful while the fixture hides values
+    for name in PAGES:
+        data = page_data(out_dir, name)
+        for figure in data["figures"]:
+            assert "4242" not in json.dumps(figure), (name, figure["layout"]["title"])
+        assert "4242" not in (out_dir / name).read_text(encoding="utf-8")
+    for path in out_dir.glob("*.csv"):
+        assert "4242" not in path.read_text(encoding="utf-8-sig"), path.name
+    assert "4242" not in (out_dir / "valeurs-publiees.json").read_text(encoding="utf-8")
+
+
 def test_csv_files_open_in_french_excel_and_match_the_warehouse(site, warehouse):
     out_dir, _ = site
-    raw = (out_dir / "part-des-projets-par-territoire.csv").read_bytes()
+    path = out_dir / "part-des-projets-par-territoire_tous-territoires.csv"
+    raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    with (out_dir / "part-des-projets-par-territoire.csv").open(encoding="utf-8-sig") as f:
+    with path.open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f, delimiter=";"))
-    assert rows[0][:3] == ["Territoire", "Projets", "Part (%)"]
+    assert rows[0] == ["Territoire", "Recensement", "Projets", "Part (%)", "IC 95 % bas",
+                       "IC 95 % haut"]
     con = duckdb.connect(str(warehouse), read_only=True)
     expected = con.sql("SELECT geo_name, numerator, value FROM marts.indicator_values "
                        "WHERE indicator_id = 'projets_part_territoire' AND category = 'ensemble'"
                        ).fetchall()
     con.close()
-    shown = {row[0]: (float(row[1]), float(row[2].replace(",", "."))) for row in rows[1:]}
+    shown = {row[0]: (float(row[2]), float(row[3].replace(",", "."))) for row in rows[1:]}
     assert shown == {name: (n, pytest.approx(v, abs=0.005)) for name, n, v in expected}
     assert "35,85" in raw.decode("utf-8-sig")  # 19 / 53, decimal comma
+    page = (out_dir / "projets.html").read_text(encoding="utf-8")
+    assert 'data-csv="35,85">35,8</td>' in page  # the browser's CSV reads the same text
+
+
+def test_table_rows_carry_their_territories_and_period(site):
+    out_dir, _ = site
+    page = (out_dir / "offre.html").read_text(encoding="utf-8")
+    duras = re.search(r'<tr data-t="([^"]+)" data-p="2024"><th>CC du Pays de Duras</th>', page)
+    assert duras[1].split() == ["epci:244701389", "departement:47", "region:75"]
+    projects = (out_dir / "projets.html").read_text(encoding="utf-8")
+    outreau = re.search(r'<tr data-t="([^"]+)" data-p="2013-05"><th>Outreau</th>', projects)
+    assert set(outreau[1].split()) == {"epci:246200364", "departement:62", "region:32",
+                                       "territoire_sante:littoral"}
 
 
 def test_suppressed_cells_show_as_below_threshold_with_the_reason(site):
     out_dir, _ = site
-    with (out_dir / "projets-par-territoire-et-stade.csv").open(encoding="utf-8-sig") as f:
-        rows = {row[0]: row for row in csv.reader(f, delimiter=";")}
-    header = rows["Territoire"]
+    with (out_dir / "projets-par-territoire-et-stade_tous-territoires.csv").open(
+            encoding="utf-8-sig") as f:
+        rows = {(row[0], row[1]): row for row in csv.reader(f, delimiter=";")}
+    header = rows[("Territoire", "Recensement")]
     column = header.index("En cours d'opérationnalisation")
-    assert rows["Littoral"][column] == "< seuil"
-    assert rows["Artois-Douaisis"][column] == "4"
-    assert rows["Littoral"][header.index("Total")] == "9"
+    assert rows[("Littoral", "mai 2013")][column] == "< seuil"
+    assert rows[("Littoral", "novembre 2012")][column] == "2"
+    assert rows[("Artois-Douaisis", "mai 2013")][column] == "4"
+    assert rows[("Littoral", "mai 2013")][header.index("Total")] == "9"
     page = (out_dir / "projets.html").read_text(encoding="utf-8")
     assert ('<abbr title="Valeur masquée : moins de 2 projets (secret statistique)">'
             "&lt; seuil</abbr>") in page
     offer = (out_dir / "offre.html").read_text(encoding="utf-8")
     assert "moins de 5 professionnels (secret statistique)" in offer
+
+
+def test_accessibility_says_why_it_is_missing_and_ranks_when_computed(site, tmp_path):
+    out_dir, _ = site
+    missing = (out_dir / "accessibilite.html").read_text(encoding="utf-8")
+    assert "Indicateur non calculé : coordonnées des communes non fournies" in missing
+    assert "<table" not in missing
+    warehouse = make_fixture_warehouse(tmp_path / "apl.duckdb", with_accessibility=True)
+    render_site(warehouse, tmp_path / "dashboards")
+    with (tmp_path / "dashboards" / "accessibilite-medecins_tous-territoires.csv").open(
+            encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    assert [(r["Territoire"], r["Rang"], r["Valeur"]) for r in rows] == [
+        ("Lauzun", "1 / 3", "1,40"), ("Duras", "2 / 3", "2,10"), ("Bergerac", "3 / 3", "3,60"),
+        ("Agmé", "", "< seuil")]
+    page = (tmp_path / "dashboards" / "accessibilite.html").read_text(encoding="utf-8")
+    assert "non calculé" not in page
+    assert re.search(r'<tr data-t="epci:244701389 departement:47 region:75" '
+                     r'data-p="2024"><th>Duras</th>', page)
+
+
+def test_quality_page_reports_checks_rejects_and_refused_files(site):
+    out_dir, _ = site
+    page = html.unescape((out_dir / "qualite.html").read_text(encoding="utf-8"))
+    assert "Dernière nuit publiée : 14 novembre 2026 à 02:17" in page
+    assert "4 contrôle(s) : 2 réussi(s), 2 en échec (avertissements seulement)." in page
+    assert "n'est pas publiée" in page
+    data = page_data(out_dir, "qualite.html")
+    assert [p for p, _ in data["periodes"]] == ["night-20261113", "night-20261114"]
+    assert data["periode"] == "night-20261114" and data["libelle_periode"] == "Nuit"
+    with (out_dir / "controles_tous-territoires.csv").open(encoding="utf-8-sig") as f:
+        checks = list(csv.DictReader(f, delimiter=";"))
+    failed = [c for c in checks if c["Résultat"] == "échec"]
+    assert [(c["Table"], c["Gravité"], c["Exemples de valeurs en écart"]) for c in failed] == [
+        ("staging.activity", "avertissement", "2150, 2210, 2400"),
+        ("staging.census", "avertissement", "2150, 2210, 2400")]
+    assert re.search(r"<tr><th>activity/activite_2024-03.csv</th><td class=\"num\" "
+                     r"data-csv=\"118\">118</td>", page)
+    assert "ETP supérieur à 1,5 pour un professionnel et un mois" in page
+    assert "Période 2024-13 invalide ligne 2, colonne periode : attendu AAAA-MM" in page
+    assert "Saint-Amand-les-Eaux (59526), Saint-Amand (62738)" in page
+
+
+def test_dictionary_lists_every_table_and_column_with_its_comment(site, warehouse):
+    out_dir, _ = site
+    page = html.unescape((out_dir / "dictionnaire.html").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    tables = con.sql("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+    columns = con.execute("SELECT count(*) FROM duckdb_columns() WHERE NOT internal"
+                          ).fetchone()[0]
+    con.close()
+    for schema, table in tables:
+        assert f'id="table-{schema}-{table}"' in page
+    assert "Valeurs des indicateurs, une ligne par indicateur, territoire" in page
+    assert "Valeur de l'indicateur, dans son unité ; vide quand elle est masquée." in page
+    assert page.index("Schéma marts") < page.index("Schéma ref") < page.index("Schéma raw")
+    with (out_dir / "dictionnaire-des-donnees.csv").open(encoding="utf-8-sig") as f:
+        assert len(list(csv.reader(f, delimiter=";"))) == columns + 1
+
+
+def test_home_says_what_changed_since_the_previous_night(site, tmp_path):
+    out_dir, _ = site
+    first = html.unescape((out_dir / "index.html").read_text(encoding="utf-8"))
+    assert "ne sont pas connus de ces pages" in first  # two nights checked, none shown here
+    assert "Fichiers reçus cette nuit : 1 chargé(s), 1 refusé(s)" in first
+
+    home = tmp_path / "dashboards"
+    render_site(make_fixture_warehouse(tmp_path / "n1.duckdb"), home)
+    later = make_fixture_warehouse(tmp_path / "n2.duckdb", density_shift=0.5,
+                                   night=("night-20261115", datetime(2026, 11, 15, 2, 20)))
+    render_site(later, home)
+    page = html.unescape((home / "index.html").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(later), read_only=True)
+    moved = con.execute("SELECT count(*) FROM marts.indicator_values WHERE "
+                        "indicator_id = 'densite_professionnels' AND NOT suppressed"
+                        ).fetchone()[0]
+    con.close()
+    assert f"Depuis la nuit publiée le 14 novembre 2026 à 02:17 : valeurs publiées {moved} " \
+           "modifiées." in page
+    with (home / "changements_tous-territoires.csv").open(encoding="utf-8-sig") as f:
+        changes = list(csv.DictReader(f, delimiter=";"))
+    assert len(changes) == moved and {c["Écart"] for c in changes} == {"0,50"}
+    render_site(later, home)  # the same night again keeps its comparison
+    assert "valeurs publiées" in (home / "index.html").read_text(encoding="utf-8")
 
 
 def test_render_reads_the_warehouse_read_only_and_leaves_it_untouched(warehouse, tmp_path):
@@ -252,6 +528,18 @@ def test_a_new_render_replaces_the_site_and_a_failed_one_keeps_it(warehouse, tmp
         render_site(broken, out_dir)
     assert (out_dir / "index.html").read_text(encoding="utf-8") == index_before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.duckdb", "dashboards"]
+
+
+def test_a_warehouse_without_audit_or_reference_tables_still_renders(tmp_path):
+    warehouse = make_fixture_warehouse(tmp_path / "bare.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("DROP SCHEMA audit CASCADE")
+    con.execute("DROP SCHEMA ref CASCADE")
+    con.close()
+    render_site(warehouse, tmp_path / "dashboards")
+    quality = (tmp_path / "dashboards" / "qualite.html").read_text(encoding="utf-8")
+    assert "0 contrôle(s) : 0 réussi(s), 0 en échec." in quality
+    assert "Aucune ligne rejetée" in quality
 
 
 def test_no_demo_banner_when_activity_is_real(tmp_path):

@@ -1,4 +1,4 @@
-"""Helpers shared by the page modules: picking rows, masking cells, small HTML fragments."""
+"""Helpers shared by the page modules: the site's context, picking rows, masking cells."""
 
 import html
 import re
@@ -7,21 +7,41 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from dashboards.formatting import suppression_note
+from dashboards.changes import PublishedValues, published_values
+from dashboards.formatting import format_period, suppression_note
 from dashboards.tables import Cell, Masked, Table, table_html
+from dashboards.territories import Geography, TerritoryTree, build_tree, territory_key
+from dashboards.views import PageData
 from dashboards.warehouse import Snapshot
 
 EMPTY = ('<p class="empty">Aucune donnée publiée pour cette rubrique lors de la dernière '
          "nuit.</p>")
-GEO_LEVEL_LABELS = {
-    "france": "France",
-    "region": "Région",
-    "departement": "Département",
-    "epci": "EPCI",
-    "commune": "Commune",
-    "territoire_sante": "Territoire de santé",
-    "programme": "Programme",
-}
+REFERENCE_PAGE = "Cette page ne dépend ni du territoire ni de la période choisis ; ils restent " \
+                 "retenus pour les autres pages."
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every page reads: the warehouse snapshot and the territories it can offer."""
+
+    snapshot: Snapshot
+    tree: TerritoryTree
+    geography: Geography
+    current: PublishedValues
+    previous: PublishedValues | None
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot, current: PublishedValues | None = None,
+                      previous: PublishedValues | None = None) -> "Site":
+        geography = Geography.from_snapshot(snapshot)
+        return cls(snapshot, build_tree(snapshot, geography), geography,
+                   current or published_values(snapshot), previous)
+
+    def row_keys(self, level: str, code: str) -> tuple[str, ...]:
+        return tuple(self.tree.membership([territory_key(level, code)]))
+
+    def reference_data(self) -> PageData:
+        return PageData(self.tree, scope_note=REFERENCE_PAGE)
 
 
 @dataclass(frozen=True)
@@ -30,7 +50,11 @@ class Page:
     title: str
     content: str
     tables: list[Table] = field(default_factory=list)
-    with_plotly: bool = False
+    data: PageData | None = None
+
+    @property
+    def with_plotly(self) -> bool:
+        return self.data is not None and bool(self.data.slots)
 
 
 def indicator_rows(snapshot: Snapshot, indicator_id: str) -> pl.DataFrame:
@@ -46,6 +70,10 @@ def latest_period(frame: pl.DataFrame) -> pl.DataFrame:
 def latest_period_by_level(frame: pl.DataFrame) -> pl.DataFrame:
     """Each geographic level at its own latest period (an EPCI file may lag a year)."""
     return frame.filter(pl.col("period") == pl.col("period").max().over("geo_level"))
+
+
+def periods_of(frame: pl.DataFrame) -> list[tuple[str, str]]:
+    return [(p, format_period(p)) for p in sorted(frame["period"].unique().to_list())]
 
 
 def masked_note(snapshot: Snapshot, indicator_id: str, subject: str) -> str:

@@ -6,44 +6,61 @@ import polars as pl
 
 from dashboards.figures import followup_figure
 from dashboards.formatting import format_period
-from dashboards.pages.common import EMPTY, Page, heading, paragraph, slugify, tables_html
-from dashboards.tables import Table, without_empty_columns
-from dashboards.template import figure_html
-from dashboards.warehouse import Snapshot
+from dashboards.pages.common import EMPTY, Page, Site, heading, paragraph, slugify, tables_html
+from dashboards.tables import Row, Table, without_empty_columns
+from dashboards.territories import ALL, territory_key
+from dashboards.views import PageData, view_key
 
 TITLE = "Suivi des contrats et feuilles de route"
 
 
-def followup_page(snapshot: Snapshot) -> Page:
-    followup = snapshot.followup
+def followup_page(site: Site) -> Page:
+    followup = site.snapshot.followup
     if followup.is_empty():
-        return Page("suivi.html", TITLE, EMPTY)
+        return Page("suivi.html", TITLE, EMPTY, data=PageData(site.tree))
+    periods = [(ALL, "Toutes les périodes")] + [
+        (p, format_period(p)) for p in sorted(followup["period"].unique().to_list())]
+    data = PageData(site.tree, periods, default_period=ALL)
+    codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
+                 .select("geo_name", "geo_code").unique("geo_name").iter_rows())
     parts = [paragraph(
         "Critères de suivi des contrats locaux de santé, feuilles de route des pôles et "
         "contrats des CPTS : valeur de chaque période comparée à la cible. Statut : atteint "
         "(100 % de la cible ou plus), en bonne voie, en retard ou sans cible. Une valeur "
-        "« illustrative » n'est pas une observation : elle complète un document source.")]
+        "« illustrative » n'est pas une observation : elle complète un document source. "
+        "Un programme apparaît quand on choisit son territoire, ou l'EPCI, le département ou "
+        "la région qui le contient.")]
     tables = []
-    programmes = followup["programme"].unique(maintain_order=True).to_list()
-    for index, programme in enumerate(programmes, start=1):
+    for index, programme in enumerate(followup["programme"].unique(maintain_order=True),
+                                      start=1):
         rows = followup.filter(pl.col("programme") == programme)
-        territory = ", ".join(rows["territory"].drop_nulls().unique(maintain_order=True))
-        table = without_empty_columns(_criteria_table(rows, programme))
+        keys = (site.row_keys("programme", codes[programme]) if programme in codes
+                else (territory_key("programme", slugify(programme)),))
+        slot = f"figure-suivi-{index}"
+        data.add_figure(slot, view_key(ALL, ALL), followup_figure(rows))
+        for period in rows["period"].unique().sort():
+            data.add_figure(slot, view_key(ALL, period),
+                            followup_figure(rows.filter(pl.col("period") == period)))
+        table = without_empty_columns(_criteria_table(rows, programme, keys))
         tables.append(table)
-        parts += [
-            heading(programme, slugify(programme)),
-            f'<p class="intro">Territoire : {html.escape(territory)}</p>' if territory else "",
-            figure_html(followup_figure(rows), f"figure-suivi-{index}"),
-            tables_html([table]),
-        ]
-    return Page("suivi.html", TITLE, "\n".join(parts), tables, with_plotly=True)
+        territory = ", ".join(rows["territory"].drop_nulls().unique(maintain_order=True))
+        parts.append(
+            f'<section class="programme" data-t="{html.escape(" ".join(keys))}">'
+            + heading(programme, slugify(programme))
+            + (f'<p class="intro">Territoire : {html.escape(territory)}</p>' if territory
+               else "")
+            + data.figure_slot(slot, "Pas de valeur pour cette période.", by_territory=False)
+            + tables_html([table]) + "</section>")
+    parts.append('<p class="vide-section" hidden>Aucun programme suivi sur ce territoire.</p>')
+    return Page("suivi.html", TITLE, "\n".join(parts), tables, data)
 
 
-def _criteria_table(rows: pl.DataFrame, programme: str) -> Table:
-    body = [[r["criterion"], r["axis"], r["action"], format_period(r["period"]), r["value"],
-             r["target"], r["unit"], r["achievement_rate"], r["status"], r["value_nature"]]
+def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:
+    body = [Row([r["criterion"], r["axis"], r["action"], format_period(r["period"]),
+                 r["value"], r["target"], r["unit"], r["achievement_rate"], r["status"],
+                 r["value_nature"]], keys, r["period"])
             for r in rows.iter_rows(named=True)]
     return Table(
         f"suivi-{slugify(programme)}", f"Critères de suivi : {programme}",
         ["Critère", "Axe", "Action", "Période", "Valeur", "Cible", "Unité",
-         "Taux de réalisation (%)", "Statut", "Nature de la valeur"], body)
+         "Taux de réalisation (%)", "Statut", "Nature de la valeur"], body, tall=True)

@@ -1,25 +1,45 @@
-"""Accueil: the key figures of the night and a door to each page."""
+"""Accueil: the chosen territory's key figures, what changed since last night, the pages."""
 
 import html
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
-from dashboards.formatting import MASKED_TEXT, format_number, format_period
+from dashboards.changes import compare, files_of_night
+from dashboards.formatting import MASKED_TEXT, format_datetime, format_number, format_period
+from dashboards.pages.accessibility import INDICATOR as ACCESSIBILITY
+from dashboards.pages.accessibility import NOT_COMPUTED
 from dashboards.pages.common import (
-    GEO_LEVEL_LABELS,
     Page,
+    Site,
+    heading,
     indicator_rows,
-    latest_period,
-    latest_period_by_level,
+    masked_note,
     paragraph,
+    tables_html,
 )
-from dashboards.warehouse import Snapshot
+from dashboards.tables import Masked, Row, Table
+from dashboards.territories import ALL, LEVEL_LABELS, territory_key
+from dashboards.views import PageData, block_slot, view_block, view_key
 
 TITLE = "Accueil"
-BROAD_TO_NARROW = ["france", "region", "departement", "epci", "commune"]
 STATUS_WORDING = {"atteint": "atteint(s)", "en bonne voie": "en bonne voie",
                   "en retard": "en retard", "sans cible": "sans cible"}
+PAGES = [
+    ("offre.html", "Offre de soins et activité",
+     "densités de professionnels par profession, comparées au territoire de référence"),
+    ("projets.html", "Projets de maisons et pôles de santé",
+     "le recensement par stade et par territoire, la liste des projets et leurs communes"),
+    ("suivi.html", "Suivi des contrats et feuilles de route",
+     "les critères de chaque programme comparés à leur cible, année par année"),
+    ("accessibilite.html", "Accessibilité", "l'accessibilité potentielle aux médecins"),
+    ("qualite.html", "Qualité des données",
+     "les contrôles de la nuit, les lignes et fichiers écartés et pourquoi"),
+    ("fiches.html", "Fiches indicateurs", "définition, source et secret statistique"),
+    ("dictionnaire.html", "Dictionnaire des données",
+     "les tables et colonnes de l'entrepôt, pour l'interroger en SQL"),
+]
 
 
 @dataclass(frozen=True)
@@ -31,18 +51,34 @@ class KeyFigure:
     link_text: str
 
 
-def home_page(snapshot: Snapshot) -> Page:
-    cards = [_projects_card(snapshot), _density_card(snapshot), _followup_card(snapshot),
-             KeyFigure("Indicateurs publiés", format_number(snapshot.catalogue.height),
-                       "chacun avec sa fiche : définition, source, secret statistique",
-                       "fiches.html", "Voir les fiches")]
+def home_page(site: Site) -> Page:
+    data = PageData(site.tree)
+    changes = _changes_table(site)
     content = "\n".join([
         paragraph("Tableau de bord de l'observatoire local des besoins en santé : offre de "
                   "soins de premier recours, projets de maisons et pôles de santé et suivi des "
-                  "contrats locaux de santé. Les pages sont recalculées chaque nuit à partir de "
-                  "l'entrepôt publié ; chaque tableau se télécharge en CSV, lisible par Excel."),
-        '<div class="cards">', *[_card_html(card) for card in cards if card], "</div>",
-        "<h2>À savoir</h2>",
+                  "contrats locaux de santé. Choisissez un territoire en haut de la page : "
+                  "chaque page le garde. Chaque tableau se télécharge en CSV, lisible par "
+                  "Excel."),
+        '<div class="cards">',
+        _slot("carte-densite", _density_cards(site), territorial=True),
+        _slot("carte-projets", _projects_cards(site), territorial=True),
+        _slot("carte-suivi", _followup_cards(site), territorial=True),
+        _slot("carte-accessibilite", {ALL: _accessibility_card(site)}),
+        _slot("carte-qualite", {ALL: _quality_card(site)}),
+        _slot("carte-indicateurs", {ALL: KeyFigure(
+            "Indicateurs publiés", format_number(site.snapshot.catalogue.height),
+            "chacun avec sa fiche : définition, source, secret statistique", "fiches.html",
+            "Voir les fiches")}),
+        "</div>",
+        heading("Depuis la nuit précédente"),
+        _changes_summary(site),
+        tables_html([changes]) if changes.rows else "",
+        heading("Les pages"),
+        "<ul class=\"pages\">" + "".join(
+            f'<li><a href="{href}">{html.escape(title)}</a> : {html.escape(text)}</li>'
+            for href, title, text in PAGES) + "</ul>",
+        heading("À savoir"),
         "<ul>"
         "<li>Une valeur calculée sur trop peu de professionnels ou de projets est remplacée "
         "par « &lt; seuil » (secret statistique) ; survolez-la pour connaître le seuil.</li>"
@@ -53,7 +89,15 @@ def home_page(snapshot: Snapshot) -> Page:
         "revenir à la vue d'ensemble, appareil photo pour enregistrer une image.</li>"
         "</ul>",
     ])
-    return Page("index.html", TITLE, content)
+    return Page("index.html", TITLE, content, [changes] if changes.rows else [], data)
+
+
+def _slot(slot: str, cards: dict[str, KeyFigure | None], territorial: bool = False) -> str:
+    """A card per territory; a territorial card is hidden where its territory has no figure."""
+    blocks = [view_block(slot, view_key(key), _card_html(card))
+              for key, card in cards.items() if card]
+    return block_slot(slot, blocks, "", "card-slot",
+                      fallback_to_all=not territorial) if blocks else ""
 
 
 def _card_html(card: KeyFigure) -> str:
@@ -68,52 +112,151 @@ def _shown(row: dict) -> str:
         row["value"])
 
 
-def _projects_card(snapshot: Snapshot) -> KeyFigure | None:
-    counts = latest_period(indicator_rows(snapshot, "projets_nombre"))
-    region = counts.filter((pl.col("geo_level") == "region") & (pl.col("category") == "ensemble"))
-    if region.is_empty():
-        return None
-    row = region.row(0, named=True)
-    operating = counts.filter((pl.col("geo_level") == "region")
-                              & (pl.col("category") == "fonctionnement"))
-    detail = f"recensés en {format_period(row['period'])} en région {row['geo_name']}"
-    if not operating.is_empty():
-        detail += f", dont {_shown(operating.row(0, named=True))} en fonctionnement"
-    return KeyFigure("Maisons et pôles de santé", _shown(row), detail, "projets.html",
-                     "Voir les projets par territoire")
+def _density_cards(site: Site) -> dict[str, KeyFigure]:
+    density = indicator_rows(site.snapshot, "densite_professionnels").filter(
+        pl.col("category") == "ensemble")
+    density = density.filter(pl.col("period") == pl.col("period").max().over("geo_level"))
+    cards = {}
+    for row in density.iter_rows(named=True):
+        key = territory_key(row["geo_level"], row["geo_code"])
+        detail = f"{row['unit'] or ''}, {row['geo_name']}, {format_period(row['period'])}"
+        if not row["suppressed"] and row["ci_low"] is not None:
+            detail += (f" ; IC 95 % {format_number(row['ci_low'])} à "
+                       f"{format_number(row['ci_high'])}")
+        if row["reference_value"] is not None:
+            detail += (f" ; {row['reference_geo_name']} : "
+                       f"{format_number(row['reference_value'])}"
+                       + (f" ({row['comparison_flag']})" if row["comparison_flag"] else ""))
+        cards[key] = KeyFigure("Densité de professionnels, toutes professions", _shown(row),
+                               detail, "offre.html", "Voir l'offre de soins")
+    for level in ("region", "departement", "epci"):
+        rows = density.filter((pl.col("geo_level") == level) & ~pl.col("suppressed"))
+        if rows.height == 1:
+            cards[ALL] = cards[territory_key(level, rows["geo_code"].first())]
+        elif rows.height:
+            period = format_period(rows["period"].max())
+            cards[ALL] = KeyFigure(
+                "Densité de professionnels, toutes professions",
+                f"{format_number(rows['value'].min())} à {format_number(rows['value'].max())}",
+                f"{rows['unit'].first() or ''}, selon le territoire "
+                f"({LEVEL_LABELS[level].lower()}), {period}", "offre.html",
+                "Voir l'offre de soins par territoire")
+        if rows.height:
+            break
+    return cards
 
 
-def _density_card(snapshot: Snapshot) -> KeyFigure | None:
-    """The broadest level published: its value, or the range across its territories."""
-    density = latest_period_by_level(indicator_rows(snapshot, "densite_professionnels"))
-    for level in BROAD_TO_NARROW:
-        rows = density.filter(pl.col("geo_level") == level)
-        if rows.is_empty():
-            continue
-        first = rows.sort("category_order").row(0, named=True)
-        rows = rows.filter(pl.col("category") == first["category"])
-        profession = ("toutes professions" if first["category"] == "ensemble"
-                      else first["category_label"].lower())
-        shown = rows.filter(~pl.col("suppressed") & pl.col("value").is_not_null())["value"]
-        if rows.height == 1 or shown.is_empty():
-            figure, where = _shown(first), first["geo_name"]
-        else:
-            figure = f"{format_number(shown.min())} à {format_number(shown.max())}"
-            where = f"selon le territoire ({GEO_LEVEL_LABELS.get(level, level).lower()})"
-        return KeyFigure(f"Densité de professionnels, {profession}", figure,
-                         f"{first['unit'] or ''}, {where}, {format_period(first['period'])}",
-                         "offre.html", "Voir l'offre de soins par territoire")
-    return None
+def _projects_cards(site: Site) -> dict[str, KeyFigure]:
+    counts = indicator_rows(site.snapshot, "projets_nombre")
+    counts = counts.filter(pl.col("period") == counts["period"].max())
+    cards = {}
+    for row in counts.filter(pl.col("category") == "ensemble").iter_rows(named=True):
+        operating = counts.filter((pl.col("geo_code") == row["geo_code"])
+                                  & (pl.col("category") == "fonctionnement"))
+        where = (f"en région {row['geo_name']}" if row["geo_level"] == "region"
+                 else f"dans le territoire {row['geo_name']}")
+        detail = f"recensés en {format_period(row['period'])} {where}"
+        if not operating.is_empty():
+            detail += f", dont {_shown(operating.row(0, named=True))} en fonctionnement"
+        card = KeyFigure("Maisons et pôles de santé", _shown(row), detail, "projets.html",
+                         "Voir les projets par territoire")
+        cards[territory_key(row["geo_level"], row["geo_code"])] = card
+        if row["geo_level"] == "region":
+            cards.setdefault(ALL, card)
+    return cards
 
 
-def _followup_card(snapshot: Snapshot) -> KeyFigure | None:
-    followup = snapshot.followup
+def _followup_cards(site: Site) -> dict[str, KeyFigure]:
+    followup = site.snapshot.followup
     if followup.is_empty():
-        return None
+        return {}
     latest = followup.sort("period").group_by("programme", "criterion").last()
-    by_status = dict(latest.group_by("status").len().iter_rows())
-    detail = ", ".join(f"{by_status[status]} {wording}"
-                       for status, wording in STATUS_WORDING.items() if status in by_status)
-    return KeyFigure("Critères de suivi", format_number(latest.height),
-                     f"à la dernière période : {detail}", "suivi.html",
-                     "Voir le suivi des contrats")
+    codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
+                 .select("geo_name", "geo_code").unique("geo_name").iter_rows())
+    members = {name: site.row_keys("programme", code) for name, code in codes.items()}
+    cards = {}
+    for key in [ALL, *{k for keys in members.values() for k in keys}]:
+        mine = latest.filter(pl.col("programme").is_in(
+            [name for name, keys in members.items() if key == ALL or key in keys]))
+        if mine.is_empty():
+            continue
+        by_status = dict(mine.group_by("status").len().iter_rows())
+        detail = ", ".join(f"{by_status[status]} {wording}"
+                           for status, wording in STATUS_WORDING.items() if status in by_status)
+        programmes = mine["programme"].n_unique()
+        cards[key] = KeyFigure(
+            "Critères de suivi", format_number(mine.height),
+            f"{programmes} programme{'s' if programmes > 1 else ''} ; à la dernière période : "
+            f"{detail}", "suivi.html", "Voir le suivi des contrats")
+    return cards
+
+
+def _accessibility_card(site: Site) -> KeyFigure:
+    rows = indicator_rows(site.snapshot, ACCESSIBILITY)
+    if rows.is_empty():
+        return KeyFigure("Accessibilité aux médecins", "Non calculé", NOT_COMPUTED,
+                         "accessibilite.html", "Pourquoi ?")
+    return KeyFigure("Accessibilité aux médecins", format_number(rows["geo_code"].n_unique()),
+                     f"territoires classés, {format_period(rows['period'].max())}",
+                     "accessibilite.html", "Voir le classement")
+
+
+def _quality_card(site: Site) -> KeyFigure:
+    results = site.snapshot.validation_results.filter(
+        pl.col("night_id") == site.snapshot.publication.night_id)
+    failed = results.filter(~pl.col("success"))
+    warnings = failed.filter(pl.col("severity") != "ERROR").height
+    detail = (f"{failed.height} en échec, dont {warnings} simple(s) avertissement(s)"
+              if failed.height else "aucun contrôle en échec")
+    return KeyFigure("Contrôles réussis cette nuit",
+                     f"{results.height - failed.height} / {results.height}", detail,
+                     "qualite.html", "Voir la qualité des données")
+
+
+def _changes_summary(site: Site) -> str:
+    publication = site.snapshot.publication
+    nights = site.snapshot.validation_results["night_id"].n_unique()
+    files = files_of_night(site.snapshot)
+    loaded = files.filter(pl.col("status") != "refusé")
+    refused = files.height - loaded.height
+    received = (f"Fichiers reçus cette nuit : {loaded.height} chargé(s)"
+                + (f", {refused} refusé(s) (voir la page Qualité des données)" if refused
+                   else "") + "." if files.height
+                else "Aucun nouveau fichier cette nuit : les indicateurs sont recalculés sur "
+                     "les fichiers déjà connus.")
+    if site.previous is None:
+        first = ("C'est la première nuit publiée : la comparaison avec la nuit précédente "
+                 "commencera à la prochaine nuit." if nights <= 1 else
+                 "Les chiffres de la nuit précédente ne sont pas connus de ces pages (elles "
+                 "sont publiées ici pour la première fois) : la comparaison commencera à la "
+                 "prochaine nuit.")
+        return paragraph(f"{first} {received}")
+    changes = compare(site.previous, site.current)
+    counts = {kind: sum(c.kind == kind for c in changes) for kind in
+              ("modifiée", "nouvelle", "disparue", "masquée", "démasquée")}
+    listed = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items() if n)
+    since = format_datetime(datetime.fromisoformat(site.previous.published_at))
+    text = (f"Depuis la nuit publiée le {since} : "
+            + (f"valeurs publiées {listed}." if listed else "aucune valeur publiée n'a changé.")
+            + f" {received} Nuit publiée le {format_datetime(publication.published_at)}.")
+    return paragraph(text)
+
+
+def _changes_table(site: Site) -> Table:
+    if site.previous is None:
+        return Table("changements", "", [], [])
+    labels = dict(site.snapshot.catalogue.select("indicator_id", "label").iter_rows())
+    rows = []
+    for change in compare(site.previous, site.current):
+        note = masked_note(site.snapshot, change.indicator_id, "effectifs")
+        before = Masked(note) if change.kind == "démasquée" else change.before
+        after = Masked(note) if change.kind == "masquée" else change.after
+        gap = (change.after - change.before if change.kind == "modifiée"
+               and None not in (change.before, change.after) else None)
+        rows.append(Row([labels.get(change.indicator_id, change.indicator_id),
+                         change.geo_name, change.category_label, format_period(change.period),
+                         before, after, gap, change.kind],
+                        site.row_keys(change.geo_level, change.geo_code)))
+    return Table("changements", "Valeurs publiées qui ont changé depuis la nuit précédente",
+                 ["Indicateur", "Territoire", "Catégorie", "Période", "Avant", "Maintenant",
+                  "Écart", "Changement"], rows, tall=True)

@@ -2,57 +2,62 @@
 
 import polars as pl
 
-from dashboards.figures import projects_by_stage_figure
+from dashboards.figures import projects_by_stage_figure, projects_funnel_figure
 from dashboards.formatting import format_number, format_period
 from dashboards.pages.common import (
     EMPTY,
     Page,
+    Site,
     heading,
     indicator_rows,
-    latest_period,
     masked_note,
     paragraph,
+    periods_of,
     tables_html,
     value_cell,
 )
-from dashboards.tables import Table, without_empty_columns
-from dashboards.template import figure_html
-from dashboards.warehouse import Snapshot
+from dashboards.tables import Row, Table, without_empty_columns
+from dashboards.territories import ALL, commune_codes, territory_key
+from dashboards.views import PageData, view_key
 
 TITLE = "Projets de maisons et pôles de santé"
 
 
-def projects_page(snapshot: Snapshot) -> Page:
-    counts = latest_period(indicator_rows(snapshot, "projets_nombre"))
+def projects_page(site: Site) -> Page:
+    counts = indicator_rows(site.snapshot, "projets_nombre")
     if counts.is_empty():
-        return Page("projets.html", TITLE, EMPTY)
-    territories = counts.filter(pl.col("geo_level") == "territoire_sante")
-    figure = projects_by_stage_figure(territories)
-    order = list(figure.layout.xaxis.categoryarray)
-    note = masked_note(snapshot, "projets_nombre", "projets")
+        return Page("projets.html", TITLE, EMPTY, data=PageData(site.tree))
+    periods = periods_of(counts)
+    data = PageData(site.tree, periods, period_label="Recensement")
+    order = _stage_figures(site, counts, data)
+    funnel = _funnels(site, counts, data, periods)
+    note = masked_note(site.snapshot, "projets_nombre", "projets")
     tables = [without_empty_columns(t) for t in [
-        _pivot(counts, order, note, "projets-par-territoire-et-stade",
+        _pivot(site, counts, order, note, "projets-par-territoire-et-stade",
                "Nombre de projets par territoire et par stade", "Total"),
-        _pivot(latest_period(indicator_rows(snapshot, "projets_part_stade")), order,
-               masked_note(snapshot, "projets_part_stade", "projets"),
+        _pivot(site, indicator_rows(site.snapshot, "projets_part_stade"), order,
+               masked_note(site.snapshot, "projets_part_stade", "projets"),
                "part-des-projets-par-stade", "Part des projets du territoire à chaque stade (%)",
                "Ensemble"),
-        _territory_shares(snapshot, order),
-        _project_list(snapshot),
+        _territory_shares(site, order),
+        _project_list(site),
     ] if t.rows]
     content = "\n".join([
         paragraph(_summary(counts)),
-        figure_html(figure, "figure-projets-stade"),
+        data.figure_slot("projets-stades", "Aucun projet recensé pour ce choix."),
+        heading("Évolution d'un recensement à l'autre"),
+        funnel,
         heading("Tableaux"),
         tables_html(tables),
     ])
-    return Page("projets.html", TITLE, content, tables, with_plotly=True)
+    return Page("projets.html", TITLE, content, tables, data)
 
 
 def _summary(counts: pl.DataFrame) -> str:
-    region = counts.filter((pl.col("geo_level") == "region") & ~pl.col("suppressed"))
+    latest = counts.filter(pl.col("period") == counts["period"].max())
+    region = latest.filter((pl.col("geo_level") == "region") & ~pl.col("suppressed"))
     total = region.filter(pl.col("category") == "ensemble")
-    period = format_period(counts["period"].max())
+    period = format_period(latest["period"].max())
     if total.is_empty():
         return f"Recensement régional des projets, {period}."
     operating = region.filter(pl.col("category") == "fonctionnement")["value"]
@@ -61,48 +66,113 @@ def _summary(counts: pl.DataFrame) -> str:
     return (f"Recensement régional de {period} : {format_number(total['value'].first())} "
             f"maisons et pôles de santé, en fonctionnement ou en projet, en région "
             f"{total['geo_name'].first()}{detail}. Les projets sont classés selon leur degré "
-            "de maturité, de la réflexion au fonctionnement.")
+            "de maturité, de la réflexion au fonctionnement. Un département ou un EPCI choisi "
+            "montre sa région dans le graphique, et ses seuls projets dans la liste.")
 
 
-def _pivot(frame: pl.DataFrame, territory_order: list[str], note: str, slug: str, caption: str,
-           margin_label: str) -> Table:
+def _stage_figures(site: Site, counts: pl.DataFrame, data: PageData) -> list[str]:
+    """Each census: every territoire de santé, each région's, and each one highlighted.
+
+    Returns the territories in the latest figure's order, which the tables follow.
+    """
+    order: list[str] = []
+    territories = counts.filter(pl.col("geo_level") == "territoire_sante").with_columns(
+        key=pl.concat_str(pl.lit("territoire_sante:"), "geo_code"))
+    for period in counts["period"].unique().sort():
+        at = territories.filter(pl.col("period") == period)
+        if at.is_empty():
+            continue
+        figure = projects_by_stage_figure(at)
+        order = list(figure.layout.xaxis.categoryarray)
+        data.add_figure("projets-stades", view_key(ALL, period), figure)
+        for region in {p for k in at["key"].unique() if k in site.tree
+                       for p in site.tree.by_key[k].parents}:
+            in_region = at.filter(pl.col("key").is_in(site.tree.children(region)))
+            data.add_figure("projets-stades", view_key(region, period),
+                            projects_by_stage_figure(in_region))
+            for key, name in in_region.select("key", "geo_name").unique().iter_rows():
+                data.add_figure("projets-stades", view_key(key, period),
+                                projects_by_stage_figure(in_region, highlight=name))
+    return order
+
+
+def _funnels(site: Site, counts: pl.DataFrame, data: PageData,
+             periods: list[tuple[str, str]]) -> str:
+    if len(periods) < 2:
+        return paragraph(f"Un seul recensement est publié ({periods[0][1]}) : le passage des "
+                         "projets d'un stade à l'autre apparaîtra ici dès qu'un deuxième "
+                         "recensement sera chargé.")
+    for (level, code), rows in counts.group_by("geo_level", "geo_code", maintain_order=True):
+        key = territory_key(level, code)
+        if key in site.tree and rows["period"].n_unique() > 1:
+            figure = projects_funnel_figure(rows, site.tree.name(key))
+            data.add_figure("projets-entonnoir", view_key(key), figure)
+            if level == "region":
+                data.add_figure("projets-entonnoir", view_key(ALL), figure)
+    return data.figure_slot("projets-entonnoir", "Un seul recensement publié pour ce choix.")
+
+
+def _pivot(site: Site, frame: pl.DataFrame, territory_order: list[str], note: str, slug: str,
+           caption: str, margin_label: str) -> Table:
     """Territories in rows (the figure's order, then the région), stages in columns."""
     stages = (frame.filter(pl.col("category") != "ensemble")
               .select("category", "category_label", "category_order").unique()
               .sort("category_order"))
     categories = stages["category"].to_list() + ["ensemble"]
-    regions = frame.filter(pl.col("geo_level") == "region")["geo_name"].unique().sort().to_list()
+    rank = {name: index for index, name in enumerate(territory_order)}
+    places = (frame.select("period", "geo_level", "geo_code", "geo_name").unique()
+              .with_columns(region=pl.col("geo_level") == "region")
+              .sort("period", "region",
+                    pl.col("geo_name").replace_strict(rank, default=len(rank),
+                                                      return_dtype=pl.Int32),
+                    "geo_name", descending=[True, False, False, False]))
     rows = []
-    for name in territory_order + regions:
-        cells = {r["category"]: value_cell(r, note)
-                 for r in frame.filter(pl.col("geo_name") == name).iter_rows(named=True)}
-        label = f"Région {name}" if name in regions else name
-        rows.append([label] + [cells.get(c) for c in categories])
-    columns = ["Territoire"] + stages["category_label"].to_list() + [margin_label]
+    for period, level, code, name, is_region in places.iter_rows():
+        cells = {r["category"]: value_cell(r, note) for r in frame.filter(
+            (pl.col("period") == period) & (pl.col("geo_level") == level)
+            & (pl.col("geo_code") == code)).iter_rows(named=True)}
+        label = f"Région {name}" if is_region else name
+        rows.append(Row([label, format_period(period)] + [cells.get(c) for c in categories],
+                        site.row_keys(level, code), period))
+    columns = ["Territoire", "Recensement"] + stages["category_label"].to_list() + [margin_label]
     return Table(slug, caption, columns, rows)
 
 
-def _territory_shares(snapshot: Snapshot, territory_order: list[str]) -> Table:
-    shares = latest_period(indicator_rows(snapshot, "projets_part_territoire"))
+def _territory_shares(site: Site, territory_order: list[str]) -> Table:
+    shares = indicator_rows(site.snapshot, "projets_part_territoire")
     shares = shares.filter(pl.col("category") == "ensemble")  # not the per-stage breakdown
-    note = masked_note(snapshot, "projets_part_territoire", "projets")
-    by_name = {r["geo_name"]: r for r in shares.iter_rows(named=True)}
-    rows = [[name, value_cell(r, note, "numerator"), value_cell(r, note),
-             value_cell(r, note, "ci_low"), value_cell(r, note, "ci_high")]
-            for name in territory_order if (r := by_name.get(name))]
+    note = masked_note(site.snapshot, "projets_part_territoire", "projets")
+    rank = {name: index for index, name in enumerate(territory_order)}
+    shares = shares.sort("period", pl.col("geo_name").replace_strict(
+        rank, default=len(rank), return_dtype=pl.Int32), descending=[True, False])
+    rows = [Row([r["geo_name"], format_period(r["period"]), value_cell(r, note, "numerator"),
+                 value_cell(r, note), value_cell(r, note, "ci_low"),
+                 value_cell(r, note, "ci_high")],
+                site.row_keys(r["geo_level"], r["geo_code"]), r["period"])
+            for r in shares.iter_rows(named=True)]
     return Table("part-des-projets-par-territoire",
                  "Part des projets de la région situés dans chaque territoire (%)",
-                 ["Territoire", "Projets", "Part (%)", "IC 95 % bas", "IC 95 % haut"], rows)
+                 ["Territoire", "Recensement", "Projets", "Part (%)", "IC 95 % bas",
+                  "IC 95 % haut"], rows)
 
 
-def _project_list(snapshot: Snapshot) -> Table:
-    projects = snapshot.census_projects
-    if not projects.is_empty():
-        projects = projects.filter(pl.col("census_date") == projects["census_date"].max())
-    rows = [[p["project_name"], p["territory"], p["structure_type"], p["stage_label"],
-             p["commune_names"], p["nmr_modules"]]
-            for p in projects.sort("territory", "stage_order", "project_name",
-                                   descending=[False, True, False]).iter_rows(named=True)]
+def _project_list(site: Site) -> Table:
+    """Each project under its territoire de santé and under the places of its communes."""
+    projects = site.snapshot.census_projects
+    health_codes = dict(site.snapshot.indicators.filter(
+        pl.col("geo_level") == "territoire_sante").select("geo_name", "geo_code").unique(
+        "geo_name").iter_rows())
+    rows = []
+    for p in projects.sort("census_date", "territory", "stage_order", "project_name",
+                           descending=[True, False, True, False]).iter_rows(named=True):
+        places = [k for c in commune_codes(p["commune_codes"])
+                  for k in site.geography.commune_keys(c)]
+        if p["territory"] in health_codes:
+            places.append(territory_key("territoire_sante", health_codes[p["territory"]]))
+        rows.append(Row([p["project_name"], p["territory"], p["structure_type"],
+                         p["stage_label"], p["commune_names"], p["nmr_modules"],
+                         format_period(p["census_date"])],
+                        tuple(site.tree.membership(places)), p["census_date"]))
     return Table("liste-des-projets", "Liste des projets recensés",
                  ["Projet", "Territoire", "Type de structure", "Stade", "Communes",
-                  "Modules des nouveaux modes de rémunération"], rows)
+                  "Modules des nouveaux modes de rémunération", "Recensement"], rows, tall=True)

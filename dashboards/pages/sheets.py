@@ -3,16 +3,9 @@
 import html
 
 from dashboards.formatting import format_period
-from dashboards.pages.common import (
-    EMPTY,
-    GEO_LEVEL_LABELS,
-    Page,
-    heading,
-    paragraph,
-    tables_html,
-)
-from dashboards.tables import Table
-from dashboards.warehouse import Snapshot
+from dashboards.pages.common import EMPTY, Page, Site, heading, paragraph, tables_html
+from dashboards.tables import Row, Table
+from dashboards.territories import LEVEL_LABELS
 
 TITLE = "Fiches indicateurs"
 POLARITY_LABELS = {
@@ -37,9 +30,10 @@ SHEET_FIELDS = [
 ]
 
 
-def sheets_page(snapshot: Snapshot) -> Page:
+def sheets_page(site: Site) -> Page:
+    snapshot = site.snapshot
     if snapshot.catalogue.is_empty():
-        return Page("fiches.html", TITLE, EMPTY)
+        return Page("fiches.html", TITLE, EMPTY, data=site.reference_data())
     joined = snapshot.catalogue.join(snapshot.coverage, on="indicator_id", how="left")
     sheets = [dict(s, periods=_periods(s["first_period"], s["last_period"]),
                    polarity=POLARITY_LABELS.get(s["polarity"], s["polarity"]),
@@ -50,8 +44,8 @@ def sheets_page(snapshot: Snapshot) -> Page:
         "catalogue-des-indicateurs", "Catalogue des indicateurs",
         ["Indicateur", "Unité", "Source", "Niveaux publiés", "Périodes publiées",
          "Identifiant"],
-        [[s["label"], s["unit"], s["source"], s["published_levels"], s["periods"],
-          s["indicator_id"]] for s in sheets])
+        [Row([s["label"], s["unit"], s["source"], s["published_levels"], s["periods"],
+              s["indicator_id"]]) for s in sheets])
     parts = [
         paragraph("Chaque indicateur publié dans l'entrepôt et dans ces pages a sa fiche : "
                   "définition, source, niveaux géographiques, règle de secret statistique. "
@@ -60,7 +54,7 @@ def sheets_page(snapshot: Snapshot) -> Page:
         tables_html([table]),
     ]
     parts += [_sheet(sheet) for sheet in sheets]
-    return Page("fiches.html", TITLE, "\n".join(parts), [table])
+    return Page("fiches.html", TITLE, "\n".join(parts), [table], site.reference_data())
 
 
 def _levels(codes: str | list[str] | None) -> str | None:
@@ -68,7 +62,7 @@ def _levels(codes: str | list[str] | None) -> str | None:
     if codes is None:
         return None
     items = codes.split(",") if isinstance(codes, str) else codes
-    return ", ".join(GEO_LEVEL_LABELS.get(code.strip(), code.strip()) for code in items)
+    return ", ".join(LEVEL_LABELS.get(code.strip(), code.strip()) for code in items)
 
 
 def _periods(first: str | None, last: str | None) -> str:

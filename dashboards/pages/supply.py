@@ -1,68 +1,111 @@
-"""Offre de soins et activité: professionals per 10,000 inhabitants by territory."""
+"""Offre de soins et activité: professionals per 10,000 inhabitants, by territory and period."""
 
 import polars as pl
 
-from dashboards.figures import density_figure
+from dashboards.figures import density_figure, density_profile_figure, density_trend_figure
 from dashboards.formatting import format_period
 from dashboards.pages.common import (
     EMPTY,
-    GEO_LEVEL_LABELS,
     Page,
+    Site,
     heading,
     indicator_rows,
-    latest_period_by_level,
     masked_note,
     paragraph,
+    periods_of,
     tables_html,
     value_cell,
 )
-from dashboards.tables import Table
-from dashboards.template import figure_html
-from dashboards.warehouse import Snapshot
+from dashboards.tables import Row, Table
+from dashboards.territories import ALL, LEVEL_LABELS, territory_key
+from dashboards.views import PageData, view_key
 
 TITLE = "Offre de soins et activité"
-FIGURE_LEVELS = [("epci", "EPCI"), ("departement", "département")]
 TABLE_LEVELS = ["region", "departement", "epci", "commune"]
+NOT_YET = ("Pas encore publiés dans l'entrepôt : équivalents temps plein, structure par âge, "
+           "installations et départs, activité par ETP. Ils apparaîtront ici quand leurs "
+           "indicateurs seront calculés.")
 
 
-def supply_page(snapshot: Snapshot) -> Page:
-    density = latest_period_by_level(indicator_rows(snapshot, "densite_professionnels"))
-    density = density.with_columns(
+def supply_page(site: Site) -> Page:
+    density = indicator_rows(site.snapshot, "densite_professionnels").with_columns(
         category_label=pl.when(pl.col("category") == "ensemble")
         .then(pl.lit("Ensemble des professions")).otherwise(pl.col("category_label")))
     if density.is_empty():
-        return Page("offre.html", TITLE, EMPTY)
-    parts = [paragraph(
-        "Densité de professionnels de santé en exercice pour 10 000 habitants, "
-        "avec son intervalle de confiance à 95 % (trait noir) et la valeur du territoire de "
-        "référence (losange) : le département pour un EPCI, la région pour un département. "
-        "Le menu en haut à droite de chaque graphique change de profession.")]
-    for level, label in FIGURE_LEVELS:
-        rows = density.filter(pl.col("geo_level") == level)
-        if not rows.is_empty():
-            parts.append(heading(f"Par {label}"))
-            parts.append(figure_html(density_figure(rows, label), f"figure-densite-{level}"))
-    table = _density_table(density, masked_note(snapshot, "densite_professionnels",
-                                                "professionnels"))
-    parts += [heading("Tableau"), tables_html([table])]
-    return Page("offre.html", TITLE, "\n".join(parts), [table], with_plotly=True)
+        return Page("offre.html", TITLE, EMPTY + paragraph(NOT_YET), data=PageData(site.tree))
+    note = masked_note(site.snapshot, "densite_professionnels", "professionnels")
+    data = PageData(site.tree, periods_of(density))
+    _profiles(site, density, note, data)
+    _comparisons(site, density, note, data)
+    table = _density_table(site, density, note)
+    content = "\n".join([
+        paragraph("Densité de professionnels de santé en exercice pour 10 000 habitants, "
+                  "avec son intervalle de confiance à 95 % (trait noir) et la valeur du "
+                  "territoire de référence (losange) : le département pour un EPCI, la région "
+                  "pour un département. La couleur de la barre dit si l'écart à la référence "
+                  "est significatif."),
+        heading("Comparaison des territoires"),
+        paragraph("Le menu en haut à droite du graphique change de profession."),
+        data.figure_slot("densite-comparaison", "Aucune densité publiée pour ce choix."),
+        heading("Profil du territoire"),
+        data.figure_slot("densite-profil", "Choisissez une région, un département ou un EPCI "
+                                           "pour voir son profil par profession."),
+        heading("Évolution"),
+        data.figure_slot("densite-evolution", "Choisissez une région, un département ou un "
+                                              "EPCI pour voir l'évolution de ses densités."),
+        heading("Tableau"),
+        tables_html([table]),
+        f'<p class="note">{NOT_YET}</p>',
+    ])
+    return Page("offre.html", TITLE, content, [table], data)
 
 
-def _density_table(density: pl.DataFrame, note: str) -> Table:
+def _profiles(site: Site, density: pl.DataFrame, note: str, data: PageData) -> None:
+    for (level, code), rows in density.group_by("geo_level", "geo_code", maintain_order=True):
+        key = territory_key(level, code)
+        if key not in site.tree:
+            continue
+        name = site.tree.name(key)
+        for period in rows["period"].unique().sort():
+            data.add_figure("densite-profil", view_key(key, period), density_profile_figure(
+                rows.filter(pl.col("period") == period), name, note))
+        data.add_figure("densite-evolution", view_key(key), density_trend_figure(rows, name))
+
+
+def _comparisons(site: Site, density: pl.DataFrame, note: str, data: PageData) -> None:
+    """Départements side by side (all of them, or a région's), and a département's EPCI."""
+    keyed = density.with_columns(key=pl.concat_str("geo_level", pl.lit(":"), "geo_code"))
+    for period in density["period"].unique().sort():
+        at = keyed.filter(pl.col("period") == period)
+        departements = at.filter(pl.col("geo_level") == "departement")
+        if departements.height:
+            data.add_figure("densite-comparaison", view_key(ALL, period), density_figure(
+                departements, "Densité de professionnels par département", note))
+        for territory in site.tree:
+            children = at.filter(pl.col("key").is_in(site.tree.children(territory.key)))
+            if children.height:
+                level = LEVEL_LABELS[children["geo_level"].first()]
+                data.add_figure("densite-comparaison", view_key(territory.key, period),
+                                density_figure(children, f"Densité de professionnels par "
+                                               f"{level} : {territory.name}", note))
+
+
+def _density_table(site: Site, density: pl.DataFrame, note: str) -> Table:
     rank = {level: index for index, level in enumerate(TABLE_LEVELS)}
     ordered = density.sort(
+        "period",
         pl.col("geo_level").replace_strict(rank, default=len(rank), return_dtype=pl.Int32),
-        "geo_name", "category_order")
+        "geo_name", "category_order", descending=[True, False, False, False])
     rows = [
-        [r["geo_name"], GEO_LEVEL_LABELS.get(r["geo_level"], r["geo_level"]), r["category_label"],
-         format_period(r["period"]), value_cell(r, note), value_cell(r, note, "ci_low"),
-         value_cell(r, note, "ci_high"), r["reference_geo_name"], r["reference_value"],
-         r["comparison_flag"]]
+        Row([r["geo_name"], LEVEL_LABELS.get(r["geo_level"], r["geo_level"]),
+             r["category_label"], format_period(r["period"]), value_cell(r, note),
+             value_cell(r, note, "ci_low"), value_cell(r, note, "ci_high"),
+             r["reference_geo_name"], r["reference_value"], r["comparison_flag"]],
+            site.row_keys(r["geo_level"], r["geo_code"]), r["period"])
         for r in ordered.iter_rows(named=True)
     ]
     return Table(
-        "densite-professionnels",
-        "Densité de professionnels pour 10 000 habitants, dernière période publiée",
+        "densite-professionnels", "Densité de professionnels pour 10 000 habitants",
         ["Territoire", "Niveau", "Profession", "Période", "Densité", "IC 95 % bas",
          "IC 95 % haut", "Territoire de référence", "Densité de référence", "Comparaison"],
-        rows)
+        rows, tall=True)
