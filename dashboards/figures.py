@@ -63,7 +63,12 @@ def _note(text: str) -> dict:
 
 
 def _figure(traces: list[dict], layout: dict, title: str, height: int) -> go.Figure:
-    """The French look shared by every figure: decimal comma, left title, white plot."""
+    """The French look shared by every figure: decimal comma, left title, white plot.
+
+    Plotly's property validation is skipped: a night makes thousands of figures and validating
+    them took most of the dashboards' time. tests/test_dashboard_figures.py validates every
+    figure of a rendered site instead.
+    """
     base = {
         "title": {"text": title, "x": 0, "xanchor": "left"},
         "separators": "," + NARROW_NBSP,
@@ -75,7 +80,7 @@ def _figure(traces: list[dict], layout: dict, title: str, height: int) -> go.Fig
         "xaxis": _axis(),
         "yaxis": _axis(),
     }
-    return go.Figure(data=traces, layout=base | layout)
+    return go.Figure(data=traces, layout=base | layout, _validate=False)
 
 
 def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None) -> go.Figure:
@@ -158,12 +163,19 @@ def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> go.Figure:
 
 
 def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> go.Figure:
-    """Horizontal bars of density per territory with 95 % CI, one profession at a time.
+    """Density of professionals per territory: `comparison_figure` on `densite_professionnels`."""
+    unit = density["unit"].drop_nulls().first() or ""
+    return comparison_figure(density, title, masked_note, f"Professionnels {unit}")
 
-    `density`: rows of `densite_professionnels` for one period and one geographic level, with
+
+def comparison_figure(density: pl.DataFrame, title: str, masked_note: str,
+                      axis_title: str) -> go.Figure:
+    """Horizontal bars of an indicator per territory with 95 % CI, one category at a time.
+
+    `density`: rows of one indicator for one period (usually one geographic level), with
     `geo_name`, `category_label`, `category_order`, `period`, `value`, `ci_low`, `ci_high`,
     `reference_value`, `reference_geo_name`, `comparison_flag`, `unit`, `suppressed`.
-    A menu switches profession when there are several; each profession has three traces (bars,
+    A menu switches category when there are several; each category has three traces (bars,
     reference marks, "< seuil" marks of its masked territories).
     """
     visible = _visible(density).sort("geo_name")
@@ -191,8 +203,7 @@ def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> go.Fi
             _masked_marks(masked["geo_name"].to_list(), masked_note, visible=index == 0),
         ]
     layout = {
-        "xaxis": _axis(title={"text": f"Professionnels {unit}"},
-                       range=ranges[0] if ranges else None),
+        "xaxis": _axis(title={"text": axis_title}, range=ranges[0] if ranges else None),
         "yaxis": _axis(categoryorder="array", categoryarray=territories,
                        range=[len(territories) - 0.5, -0.5]),  # first name at the top
         "annotations": [_note(COMPARISON_KEY)],
@@ -204,19 +215,27 @@ def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> go.Fi
 
 
 def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str) -> go.Figure:
-    """One territory, one period: density of each profession with its CI and reference.
+    """Densities of one territory: `profile_figure` on `densite_professionnels`."""
+    unit = rows["unit"].drop_nulls().first() or ""
+    return profile_figure(rows, f"Densité de professionnels : {territory}", masked_note,
+                          f"Professionnels {unit}", "Densité")
 
-    `rows`: rows of `densite_professionnels` for one territory and one period (`category`,
+
+def profile_figure(rows: pl.DataFrame, title: str, masked_note: str, axis_title: str,
+                   name: str = "Valeur") -> go.Figure:
+    """One territory, one period: each category of an indicator with its CI and reference.
+
+    `rows`: rows of one indicator for one territory and one period (`category`,
     `category_label`, `category_order`, `period`, `value`, `ci_low`, `ci_high`,
     `reference_value`, `reference_geo_name`, `comparison_flag`, `unit`, `suppressed`). A masked
-    profession keeps its line, written "< seuil" with `masked_note` as its tooltip, no value.
+    category keeps its line, written "< seuil" with `masked_note` as its tooltip, no value.
     """
     ordered = rows.sort("category_order")
     labels = ordered["category_label"].to_list()
     visible = _visible(ordered)
     hidden = ordered.filter(pl.col("suppressed").fill_null(False))
     unit = rows["unit"].drop_nulls().first() or ""
-    traces = [_density_bars(visible, "Densité", unit, "category_label")]
+    traces = [_density_bars(visible, name, unit, "category_label")]
     references = visible.filter(pl.col("reference_value").is_not_null())
     if references.height:
         where = references["reference_geo_name"].first()
@@ -232,21 +251,28 @@ def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str)
     period = format_period(rows["period"].max()) if rows.height else ""
     layout = {
         "showlegend": False,
-        "xaxis": _axis(title={"text": f"Professionnels {unit}"}, range=_range(visible)),
+        "xaxis": _axis(title={"text": axis_title}, range=_range(visible)),
         "yaxis": _axis(categoryorder="array", categoryarray=labels,
                        range=[len(labels) - 0.5, -0.5]),
         "annotations": [_note(COMPARISON_KEY)],
         "margin": {"l": 10, "r": 10, "t": 70, "b": 110},
     }
-    return _figure(traces, layout, f"Densité de professionnels : {territory} ({period})",
-                   210 + 34 * max(len(labels), 1))
+    return _figure(traces, layout, f"{title} ({period})", 210 + 34 * max(len(labels), 1))
 
 
 def density_trend_figure(rows: pl.DataFrame, territory: str) -> go.Figure:
-    """One territory over the periods: one line per profession, with its 95 % CI.
+    """Densities of one territory over the periods: `trend_figure` on `densite_professionnels`."""
+    unit = rows["unit"].drop_nulls().first() or ""
+    return trend_figure(rows, f"Évolution de la densité : {territory}",
+                        f"Professionnels {unit}", "Profession")
 
-    `rows`: rows of `densite_professionnels` for one territory, every period. A masked period
-    leaves a gap in its profession's line.
+
+def trend_figure(rows: pl.DataFrame, title: str, axis_title: str,
+                 legend_title: str = "Catégorie") -> go.Figure:
+    """One territory over the periods: one line per category, with its 95 % CI.
+
+    `rows`: rows of one indicator for one territory, every period. A masked period leaves a
+    gap in its category's line.
     """
     visible = _visible(rows).sort("category_order", "period")
     periods = sorted(rows["period"].unique().to_list())
@@ -264,17 +290,19 @@ def density_trend_figure(rows: pl.DataFrame, territory: str) -> go.Figure:
             "hovertemplate": f"{label}<br>%{{x}} : %{{y:.1f}} {unit}<extra></extra>",
         })
     layout = {
-        "legend": {"title": {"text": "Profession"}},
+        "legend": {"title": {"text": legend_title}},
         "xaxis": _axis(type="category", categoryorder="array", title={"text": "Période"},
                        categoryarray=[format_period(p) for p in periods]),
-        "yaxis": _axis(title={"text": f"Professionnels {unit}"}, rangemode="tozero"),
+        "yaxis": _axis(title={"text": axis_title}, rangemode="tozero"),
     }
-    return _figure(traces, layout, f"Évolution de la densité : {territory}", 420)
+    return _figure(traces, layout, title, 420)
 
 
 def _range(rows: pl.DataFrame) -> list[float]:
-    upper = pl.concat([rows["ci_high"], rows["reference_value"], rows["value"]]).max()
-    return [0, (upper or 1) * 1.08]
+    """From zero (or the lowest bound, for a balance that can be negative) to the highest."""
+    bounds = pl.concat([rows["ci_low"], rows["ci_high"], rows["reference_value"], rows["value"]])
+    lower, upper = min(bounds.min() or 0, 0), max(bounds.max() or 0, 0)
+    return [lower * 1.08, (upper or 1) * 1.08]
 
 
 def _density_bars(rows: pl.DataFrame, name: str, unit: str, axis_field: str,

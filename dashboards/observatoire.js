@@ -1,6 +1,7 @@
 /* Observatoire : choix du territoire et de la période, sans serveur.
  *
  * Lit le bloc JSON #donnees-page écrit par dashboards/views.py, remplit la barre de sélection,
+ * charge les fichiers de figures et de tableaux (donnees/*.js) dont la sélection a besoin,
  * redessine les figures (Plotly.react), montre les lignes et les blocs du territoire choisi et
  * prépare le CSV de la sélection. Le choix est gardé dans l'adresse (#territoire=…&periode=…)
  * et suit l'analyste d'une page à l'autre par les liens de navigation.
@@ -21,7 +22,40 @@
     programme: document.getElementById("choix-programme"),
     periode: document.getElementById("choix-periode")
   };
-  var objectUrls = [];
+  var figures = {};  // figure number -> figure, filled by the files of donnees/
+  var tableRows = {};  // lazy table -> its rows [territory keys, period, cells…]
+  var scripts = {};
+  var generation = 0;
+  var FIRST_ROWS = 100;
+
+  window.observatoireFigures = function (part) {
+    Object.keys(part).forEach(function (index) { figures[index] = part[index]; });
+  };
+  window.observatoireTableau = function (slug, rows) { tableRows[slug] = rows; };
+
+  /* A script file next to the page: <script> works from file://, where fetch does not. */
+  function loadScript(src) {
+    if (!scripts[src]) {
+      scripts[src] = new Promise(function (resolve, reject) {
+        var element = document.createElement("script");
+        element.src = src;
+        element.charset = "utf-8";
+        element.onload = resolve;
+        element.onerror = function () { reject(new Error("Fichier de données absent : " + src)); };
+        document.head.appendChild(element);
+      });
+    }
+    return scripts[src];
+  }
+
+  function loadFigures(indices) {
+    var files = [];
+    indices.forEach(function (index) {
+      var file = page.fichiers + page.morceaux[index] + ".js";
+      if (!(index in figures) && files.indexOf(file) < 0) { files.push(file); }
+    });
+    return Promise.all(files.map(loadScript));
+  }
 
   function ancestors(key) {
     var found = [];
@@ -190,15 +224,17 @@
     container.hidden = !resolved && !message;
   }
 
+  function selected(keys, period) {
+    var territoryOk = state.territoire === ALL || !keys ||
+      keys.split(" ").indexOf(state.territoire) >= 0;
+    var periodOk = state.periode === ALL || !period || period === state.periode ||
+      !page.periodes.length;
+    return territoryOk && periodOk;
+  }
+
   function filterElements() {
     document.querySelectorAll("[data-t], [data-p]").forEach(function (element) {
-      var keys = element.getAttribute("data-t");
-      var period = element.getAttribute("data-p");
-      var territoryOk = state.territoire === ALL || !keys ||
-        keys.split(" ").indexOf(state.territoire) >= 0;
-      var periodOk = state.periode === ALL || !period || period === state.periode ||
-        !page.periodes.length;
-      element.hidden = !(territoryOk && periodOk);
+      element.hidden = !selected(element.getAttribute("data-t"), element.getAttribute("data-p"));
     });
     var sections = document.querySelectorAll("section.programme");
     var none = document.querySelector(".vide-section");
@@ -231,13 +267,15 @@
     });
   }, { rootMargin: "400px 0px" }) : null;
 
+  /* Only the figures on the screen are drawn before the page says it is ready; the observer
+   * draws the others 400 pixels before they scroll into view. */
   function nearScreen(div) {
     var box = div.getBoundingClientRect();
-    return box.top < window.innerHeight + 400 && box.bottom > -400;
+    return box.top < window.innerHeight && box.bottom > 0;
   }
 
   function draw(div, index) {
-    var figure = JSON.parse(JSON.stringify(page.figures[index]));
+    var figure = JSON.parse(JSON.stringify(figures[index]));
     figure.layout.template = page.modele;
     div.setAttribute("data-figure", String(index));
     div.style.minHeight = "";
@@ -248,11 +286,17 @@
     var index = pending.get(div);
     pending.delete(div);
     if (observer) { observer.unobserve(div); }
-    return draw(div, index);
+    var vue = div.getAttribute("data-vue");
+    return loadFigures([index]).then(function () {
+      var unchanged = div.getAttribute("data-vue") === vue && !div.hidden && !pending.has(div);
+      if (unchanged && div.getAttribute("data-figure") === null) { return draw(div, index); }
+    });
   }
 
-  function drawFigures() {
-    var drawing = [];
+  /* Resolves every slot at once, loads the figure files the views need, then draws. A newer
+   * selection made while files load wins: the older drawing stops. */
+  function drawFigures(mine) {
+    var plan = [];
     document.querySelectorAll(".emplacement.figure").forEach(function (container) {
       var slot = container.getAttribute("data-emplacement");
       var div = document.getElementById(slot);
@@ -272,14 +316,17 @@
       if (observer && !nearScreen(div)) {
         if (div.hasAttribute("data-figure")) { window.Plotly.purge(div); }
         div.removeAttribute("data-figure");
-        div.style.minHeight = (page.figures[resolved.valeur].layout.height || 450) + "px";
+        div.style.minHeight = page.hauteurs[resolved.valeur] + "px";
         pending.set(div, resolved.valeur);
         observer.observe(div);
         return;
       }
-      drawing.push(draw(div, resolved.valeur));
+      plan.push({ div: div, index: resolved.valeur });
     });
-    return drawing;
+    return loadFigures(plan.map(function (p) { return p.index; })).then(function () {
+      if (mine !== generation) { return []; }
+      return Promise.all(plan.map(function (p) { return draw(p.div, p.index); }));
+    });
   }
 
   function drawAll() {
@@ -296,48 +343,155 @@
     var lines = [Array.prototype.map.call(table.tHead.rows[0].cells, function (cell) {
       return csvCell(cell.textContent);
     }).join(";")];
-    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
-      if (row.hidden) { return; }
-      lines.push(Array.prototype.map.call(row.cells, function (cell) {
-        var text = cell.getAttribute("data-csv");
-        return csvCell(text === null ? cell.textContent : text);
-      }).join(";"));
-    });
+    if (table.hasAttribute("data-source")) {
+      lazyRows(table).forEach(function (row) {
+        lines.push(row.slice(2).map(function (cell) {
+          return csvCell(cell === null ? "" : typeof cell === "string" ? cell
+            : Array.isArray(cell) ? cell[1] : "< seuil");
+        }).join(";"));
+      });
+    } else {
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        if (row.hidden) { return; }
+        lines.push(Array.prototype.map.call(row.cells, function (cell) {
+          var text = cell.getAttribute("data-csv");
+          return csvCell(text === null ? cell.textContent : text);
+        }).join(";"));
+      });
+    }
     return "\ufeff" + lines.join("\r\n") + "\r\n";
+  }
+
+  /* ---- long tables: rows loaded from their file, the first ones of the selection shown ---- */
+
+  function lazyRows(table) {
+    return (tableRows[table.getAttribute("data-tableau")] || []).filter(function (row) {
+      return selected(row[0], row[1]);
+    });
+  }
+
+  function cellElement(cell, tag) {
+    var element = document.createElement(tag);
+    if (cell !== null && typeof cell === "object" && !Array.isArray(cell)) {
+      var abbr = document.createElement("abbr");
+      abbr.title = cell.m;
+      abbr.textContent = "< seuil";
+      element.className = "num masque";
+      element.appendChild(abbr);
+    } else if (Array.isArray(cell)) {
+      element.className = "num";
+      element.setAttribute("data-csv", cell[1]);
+      element.textContent = cell[0];
+    } else {
+      element.textContent = cell || "";
+    }
+    return element;
+  }
+
+  function showRows(table, count) {
+    var rows = lazyRows(table);
+    var body = table.tBodies[0];
+    var shown = Math.min(count, rows.length);
+    var fragment = document.createDocumentFragment();
+    rows.slice(body.rows.length, shown).forEach(function (row) {
+      var line = document.createElement("tr");
+      row.slice(2).forEach(function (cell, i) { line.appendChild(cellElement(cell, i ? "td" : "th")); });
+      fragment.appendChild(line);
+    });
+    body.appendChild(fragment);
+    var more = table.closest("figure").querySelector(".plus");
+    more.hidden = shown >= rows.length;
+    more.querySelector("button").textContent = "Afficher les " +
+      Math.min(FIRST_ROWS, rows.length - shown) + " lignes suivantes (" + shown + " sur " +
+      rows.length + " affichées)";
+  }
+
+  function fillTable(table) {
+    table.setAttribute("data-charge", "oui");
+    table.tBodies[0].innerHTML = "";
+    showRows(table, FIRST_ROWS);
+    prepareDownload(table);
+  }
+
+  function loadTable(table) {
+    return loadScript(table.getAttribute("data-source")).then(function () {
+      if (table.getAttribute("data-charge") !== "oui") { fillTable(table); }
+    });
+  }
+
+  var tableObserver = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (entry.isIntersecting) {
+        tableObserver.unobserve(entry.target);
+        loadTable(entry.target);
+      }
+    });
+  }, { rootMargin: "600px 0px" }) : null;
+
+  function setUpLazyTables() {
+    document.querySelectorAll("table[data-source]").forEach(function (table) {
+      var figure = table.closest("figure");
+      figure.querySelector(".plus button").addEventListener("click", function () {
+        showRows(table, table.tBodies[0].rows.length + FIRST_ROWS);
+      });
+      var link = figure.querySelector("a.csv-selection");
+      if (link) {
+        link.addEventListener("click", function (event) {
+          if (table.getAttribute("data-charge") === "oui") { return; }
+          event.preventDefault();
+          loadTable(table).then(function () { link.click(); });
+        });
+      }
+      if (tableObserver) { tableObserver.observe(table); } else { loadTable(table); }
+    });
   }
 
   function csvName(table) {
     var name = table.getAttribute("data-tableau") + "_" +
       (state.territoire === ALL ? "tous-territoires" : slugify(nameOf(state.territoire)));
-    if (table.querySelector("tr[data-p]") && page.periodes.length) {
+    var byPeriod = table.hasAttribute("data-source")
+      ? (tableRows[table.getAttribute("data-tableau")] || []).some(function (row) { return row[1]; })
+      : !!table.querySelector("tr[data-p]");
+    if (byPeriod && page.periodes.length) {
       name += "_" + (state.periode === ALL ? "toutes-periodes" : slugify(state.periode));
     }
     return name + ".csv";
   }
 
+  function prepareDownload(table) {
+    var lazy = table.hasAttribute("data-source");
+    if (lazy && table.getAttribute("data-charge") !== "oui") { return; }
+    var rows = lazy ? tableRows[table.getAttribute("data-tableau")] : table.tBodies[0].rows;
+    var shown = lazy ? lazyRows(table).length
+      : Array.prototype.filter.call(rows, function (row) { return !row.hidden; }).length;
+    var figure = table.closest("figure");
+    var message = figure.querySelector(".vide");
+    message.hidden = shown > 0 || rows.length === 0;
+    message.textContent = "Aucune ligne pour « " + nameOf(state.territoire) + " »" +
+      (page.periodes.length && state.periode !== ALL ? " en " +
+        selects.periode.options[selects.periode.selectedIndex].text : "") + ".";
+    var link = figure.querySelector("a.csv-selection");
+    if (!link) { return; }
+    var old = link.getAttribute("data-url");
+    if (old) { URL.revokeObjectURL(old); }
+    var url = URL.createObjectURL(new Blob([tableCsv(table)], { type: "text/csv" }));
+    link.setAttribute("data-url", url);
+    link.href = url;
+    link.download = csvName(table);
+  }
+
   function prepareDownloads() {
-    objectUrls.forEach(function (url) { URL.revokeObjectURL(url); });
-    objectUrls = [];
     document.querySelectorAll("table[data-tableau]").forEach(function (table) {
-      var shown = Array.prototype.filter.call(table.tBodies[0].rows, function (row) {
-        return !row.hidden;
-      }).length;
-      var figure = table.closest("figure");
-      var message = figure.querySelector(".vide");
-      message.hidden = shown > 0 || table.tBodies[0].rows.length === 0;
-      message.textContent = "Aucune ligne pour « " + nameOf(state.territoire) + " »" +
-        (page.periodes.length && state.periode !== ALL ? " en " +
-          selects.periode.options[selects.periode.selectedIndex].text : "") + ".";
-      var link = figure.querySelector("a.csv-selection");
-      if (!link) { return; }
-      var url = URL.createObjectURL(new Blob([tableCsv(table)], { type: "text/csv" }));
-      objectUrls.push(url);
-      link.href = url;
-      link.download = csvName(table);
+      if (table.getAttribute("data-charge") === "oui") {
+        fillTable(table);
+      } else {
+        prepareDownload(table);
+      }
     });
   }
 
   function render() {
+    var mine = ++generation;
     var scope = document.querySelector(".note-portee");
     scope.hidden = !page.note_portee;
     scope.textContent = page.note_portee || "";
@@ -345,7 +499,8 @@
     filterElements();
     drawBlocks();
     prepareDownloads();
-    return Promise.all(drawFigures()).then(function () {
+    return drawFigures(mine).then(function () {
+      if (mine !== generation) { return; }
       document.documentElement.setAttribute("data-etat", "pret");
       if (!performance.getEntriesByName("observatoire-pret").length) {
         performance.mark("observatoire-pret");
@@ -380,6 +535,7 @@
       choose();
     });
     window.addEventListener("beforeprint", drawAll);
+    setUpLazyTables();
     window.addEventListener("hashchange", function () {
       readHash();
       fillTerritories(chosenFromKey(state.territoire));

@@ -8,17 +8,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from plotly.offline import get_plotlyjs
-
 from dashboards.changes import STATE_FILE, published_values, read_previous, state_json
 from dashboards.formatting import format_datetime
 from dashboards.pages import Site, build_pages
-from dashboards.tables import write_csv
+from dashboards.tables import write_csv, write_table_data
 from dashboards.template import SCRIPT_FILE, render_page
-from dashboards.views import PLOTLY_FILE, PageData
+from dashboards.views import DATA_DIR, PLOTLY_FILE, PageData
 from dashboards.warehouse import read_snapshot
 
 SCRIPT_SOURCE = Path(__file__).with_name(SCRIPT_FILE)
+# plotly.js's partial bundle with the trace types the figures use (dashboards/vendor/README.md)
+PLOTLY_SOURCE = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
 
 
 def render_site(warehouse_path: Path, out_dir: Path) -> list[Path]:
@@ -30,20 +30,27 @@ def render_site(warehouse_path: Path, out_dir: Path) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
     try:
         staging.chmod(0o755)
-        (staging / PLOTLY_FILE).write_text(get_plotlyjs(), encoding="utf-8")
+        shutil.copyfile(PLOTLY_SOURCE, staging / PLOTLY_FILE)
         shutil.copyfile(SCRIPT_SOURCE, staging / SCRIPT_FILE)
+        (staging / DATA_DIR).mkdir()
         (staging / STATE_FILE).write_text(state_json(site.current, site.previous),
                                           encoding="utf-8")
         written = [PLOTLY_FILE, SCRIPT_FILE, STATE_FILE]
         for page in build_pages(site):
             data = page.data or PageData(site.tree)
+            stem = page.filename.removesuffix(".html")
             document = render_page(page.filename, page.title, page.content,
                                    format_datetime(publication.published_at),
                                    publication.night_id, publication.demo_activity,
-                                   data.to_json(), page.with_plotly)
+                                   data.to_json(stem), page.with_plotly)
             (staging / page.filename).write_text(document, encoding="utf-8")
             written.append(page.filename)
+            for name, script in data.figure_files(stem).items():
+                (staging / name).write_text(script, encoding="utf-8")
+                written.append(name)
             written += [write_csv(table, staging).name for table in page.tables]
+            written += [str(write_table_data(table, staging).relative_to(staging))
+                        for table in page.tables if table.lazy]
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

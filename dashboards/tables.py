@@ -4,14 +4,20 @@ A row may carry the territory keys it answers to and its period: the page's scri
 rows of the selected territory and period, and builds the CSV of exactly those rows in the
 browser. Each numeric cell carries its CSV text, so that the selection's file and the static
 file of the whole table are written alike.
+
+A `lazy` table (the long tables of indicator values) is not written into the page: its rows are
+in a script file under `donnees/`, loaded when the table comes near the screen or its CSV is
+asked for, and the page shows the first rows of the selection with a button for the next ones.
 """
 
 import csv
 import html
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from dashboards.formatting import MASKED_TEXT, format_number
+from dashboards.views import DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,11 @@ class Table:
     rows: list[Row]
     note: str | None = None
     tall: bool = False  # long tables scroll inside a box, their header stays in view
+    lazy: bool = False
+
+    @property
+    def data_file(self) -> str:
+        return f"{DATA_DIR}/tableau-{self.slug}.js"
 
     @property
     def filtered(self) -> bool:
@@ -55,7 +66,7 @@ def without_empty_columns(table: Table) -> Table:
             if i == 0 or any(row.cells[i] not in (None, "") for row in table.rows)]
     rows = [Row([row.cells[i] for i in keep], row.keys, row.period) for row in table.rows]
     return Table(table.slug, table.caption, [table.columns[i] for i in keep], rows, table.note,
-                 table.tall)
+                 table.tall, table.lazy)
 
 
 def _is_number(cell: Cell) -> bool:
@@ -93,7 +104,11 @@ def _row_html(row: Row) -> str:
 
 def table_html(table: Table) -> str:
     header = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in table.columns)
-    body = "\n".join(_row_html(row) for row in table.rows)
+    body = "" if table.lazy else "\n".join(_row_html(row) for row in table.rows)
+    source = (f' data-source="{html.escape(table.data_file)}" data-lignes="{len(table.rows)}"'
+              if table.lazy else "")
+    more = ('<p class="plus" hidden><button type="button">Afficher les lignes suivantes'
+            '</button></p>\n' if table.lazy else "")
     whole = html.escape(table.csv_name)
     if table.filtered:
         links = (f'<a class="download csv-selection" data-tableau="{html.escape(table.slug)}" '
@@ -105,8 +120,29 @@ def table_html(table: Table) -> str:
     scroll = "scroll haut" if table.tall else "scroll"
     return (f'<figure class="table">\n<figcaption>{html.escape(table.caption)} {links}'
             f'</figcaption>\n{note}<div class="{scroll}"><table data-tableau='
-            f'"{html.escape(table.slug)}">\n<thead><tr>{header}</tr></thead>\n'
-            f'<tbody>\n{body}\n</tbody>\n</table></div>\n<p class="vide" hidden></p>\n</figure>')
+            f'"{html.escape(table.slug)}"{source}>\n<thead><tr>{header}</tr></thead>\n'
+            f'<tbody>\n{body}\n</tbody>\n</table></div>\n{more}<p class="vide" hidden></p>\n'
+            '</figure>')
+
+
+def _data_cell(cell: Cell) -> str | list | dict:
+    if isinstance(cell, Masked):
+        return {"m": cell.note}
+    if _is_number(cell):
+        return [format_number(cell), csv_text(cell)]
+    return cell or ""
+
+
+def write_table_data(table: Table, directory: Path) -> Path:
+    """The rows of a lazy table: [territory keys, period, cells…] each, for the page's script."""
+    rows = [[" ".join(row.keys), row.period or "", *map(_data_cell, row.cells)]
+            for row in table.rows]
+    path = directory / table.data_file
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"observatoireTableau({json.dumps(table.slug)},"
+                    f"{json.dumps(rows, ensure_ascii=False, separators=(',', ':'))});\n",
+                    encoding="utf-8")
+    return path
 
 
 def write_csv(table: Table, directory: Path) -> Path:

@@ -6,6 +6,12 @@ filed under a slot and a view key "<territory key>|<period>" where either part m
 view found for the territory, then for each of its ancestors, then for "*": a département
 without data of its own falls back to its région, and the page says so. Identical figures are
 stored once.
+
+The figures themselves are not in the page: they are written in small script files under
+`donnees/`, one per slot and view key (the first view that uses a figure), which the page's
+script loads
+with a <script> element (it works from file://) when the selection needs them. A page thus
+opens with the figures of its first view only, however many territories and indicators it has.
 """
 
 import functools
@@ -19,6 +25,7 @@ from plotly.utils import PlotlyJSONEncoder
 from dashboards.territories import ALL, TerritoryTree
 
 PLOTLY_FILE = "plotly.min.js"
+DATA_DIR = "donnees"
 
 
 def view_key(territory: str = ALL, period: str = ALL) -> str:
@@ -26,10 +33,14 @@ def view_key(territory: str = ALL, period: str = ALL) -> str:
 
 
 def figure_json(fig: go.Figure) -> str:
-    """Compact figure JSON without its template: the page carries the template once."""
-    plain = fig.to_plotly_json()
-    plain["layout"].pop("template", None)
-    return json.dumps(plain, cls=PlotlyJSONEncoder, separators=(",", ":"), ensure_ascii=False)
+    """Compact figure JSON without its template: the page carries the template once.
+
+    Read from the figure's own dictionaries (`to_plotly_json` copies and walks every array,
+    ten times slower on the thousands of figures of a night).
+    """
+    layout = {k: v for k, v in fig._layout.items() if k != "template"}  # noqa: SLF001
+    return json.dumps({"data": fig._data, "layout": layout},  # noqa: SLF001
+                      cls=PlotlyJSONEncoder, separators=(",", ":"), ensure_ascii=False)
 
 
 @functools.cache
@@ -48,6 +59,9 @@ class PageData:
         self.default_period = default_period or (self.periods[-1][0] if self.periods else ALL)
         self.scope_note = scope_note
         self._figures: list[str] = []
+        self._chunk_of: list[int] = []  # figure -> its file: the first slot and view using it
+        self._heights: list[int] = []
+        self._chunks: dict[str, int] = {}
         self._index: dict[str, int] = {}
         self.slots: dict[str, dict[str, int]] = {}
 
@@ -56,6 +70,8 @@ class PageData:
         if text not in self._index:
             self._index[text] = len(self._figures)
             self._figures.append(text)
+            self._chunk_of.append(self._chunks.setdefault(f"{slot}|{key}", len(self._chunks)))
+            self._heights.append(fig.layout.height or 450)
         self.slots.setdefault(slot, {})[key] = self._index[text]
 
     def figure_slot(self, slot: str, empty: str, by_territory: bool = True) -> str:
@@ -71,7 +87,8 @@ class PageData:
                 f'<div id="{html.escape(slot)}" class="plotly-graph-div"></div>'
                 '<p class="vide" hidden></p></div>')
 
-    def to_json(self) -> str:
+    def to_json(self, stem: str) -> str:
+        """The page's own block; `stem` names its figure files (`donnees/<stem>-<n>.js`)."""
         head = json.dumps({
             "territoires": self.tree.to_json(),
             "periodes": [list(p) for p in self.periods],
@@ -79,10 +96,20 @@ class PageData:
             "libelle_periode": self.period_label,
             "note_portee": self.scope_note,
             "vues": self.slots,
+            "fichiers": f"{DATA_DIR}/{stem}-",
+            "morceaux": self._chunk_of,
+            "hauteurs": self._heights,
         }, ensure_ascii=False, separators=(",", ":"))
-        text = (head[:-1] + ',"modele":' + _template_json()
-                + ',"figures":[' + ",".join(self._figures) + "]}")
+        text = head[:-1] + ',"modele":' + _template_json() + "}"
         return text.replace("</", "<\\/")
+
+    def figure_files(self, stem: str) -> dict[str, str]:
+        """Each figure file (path under the site folder) and its script."""
+        parts: dict[int, list[str]] = {}
+        for index, (text, chunk) in enumerate(zip(self._figures, self._chunk_of, strict=True)):
+            parts.setdefault(chunk, []).append(f'"{index}":{text}')
+        return {f"{DATA_DIR}/{stem}-{chunk}.js": "observatoireFigures({" + ",".join(texts)
+                + "});\n" for chunk, texts in parts.items()}
 
 
 def view_block(slot: str, key: str, content: str) -> str:

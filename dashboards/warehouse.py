@@ -141,8 +141,7 @@ def read_snapshot(warehouse_path: Path) -> Snapshot:
         return Snapshot(
             indicators=con.sql(INDICATORS_SQL).pl(),
             coverage=con.sql(COVERAGE_SQL).pl(),
-            catalogue=con.sql("SELECT * FROM marts.indicator_catalogue "
-                              "ORDER BY indicator_id").pl(),
+            catalogue=_catalogue(con),
             census_projects=con.sql("SELECT * FROM marts.census_projects "
                                     "ORDER BY census_date, territory, stage_order, "
                                     "project_name").pl(),
@@ -155,6 +154,14 @@ def read_snapshot(warehouse_path: Path) -> Snapshot:
         )
     finally:
         con.close()
+
+
+def _catalogue(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The catalogue in its file's order; a warehouse of an older night may lack its theme."""
+    catalogue = con.sql("SELECT * FROM marts.indicator_catalogue ORDER BY rowid").pl()
+    return catalogue.with_columns(pl.lit(None, pl.String).alias(column)
+                                  for column in ("theme", "details")
+                                  if column not in catalogue.columns)
 
 
 def _optional(con: duckdb.DuckDBPyConnection, sql: str, schema: dict) -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""observatoire run | sql | generate | serve — the analyst's and the scheduler's entry points."""
+"""observatoire run | sql | rollback | generate | serve — the analyst's and the scheduler's entry
+points."""
 
 import argparse
 import os
@@ -29,6 +30,8 @@ def run_night(args: argparse.Namespace) -> int:
 
     from pipelines.definitions import defs
     from pipelines.demo import prepare_demo_landing
+    from pipelines.ingest.plan import describe_plan, plan_night
+    from pipelines.nights import record_night
     from pipelines.settings import get_settings
 
     settings = get_settings()
@@ -37,15 +40,46 @@ def run_night(args: argparse.Namespace) -> int:
         print("Préparation des données de démonstration (activité synthétique)…", flush=True)
         prepare_demo_landing(settings)
     print(f"Nuit en cours sur le dépôt {settings.landing}…", flush=True)
+    instance = dg.DagsterInstance.get()
+    try:
+        plan = plan_night(settings)
+    except ValueError as error:
+        print(f"Nuit impossible : {error}", file=sys.stderr)
+        return 1
+    print(describe_plan(plan), flush=True)
     result = defs.resolve_job_def("nightly").execute_in_process(
-        instance=dg.DagsterInstance.get(),
+        instance=instance,
         raise_on_error=False,
+        tags=plan.tags,
+        asset_selection=plan.asset_keys,
         # the summary below says what failed and why; Dagster's own tracebacks stay in its
         # run log (dagster dev) rather than on the analyst's terminal
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
+    record_night(instance, result.run_id, settings)
     print(summarise(result, settings, time.monotonic() - started))
+    if not result.success and not _published(result):
+        from pipelines.quality.blocked import record_blocked_night
+
+        account = record_blocked_night(settings, result.run_id)
+        print(f"Nuit bloquée signalée sur la page Qualité des données ({account}).")
     return 0 if result.success else 1
+
+
+def _located(failure: dict) -> list[str]:
+    """Offending values, each with its file and line when the check could tell them."""
+    values = failure.get("unexpected_values") or []
+    rows = failure.get("rows") or []
+    if len(rows) != len(values):
+        return [str(v) for v in values]
+    return [f"{'(vide)' if v is None else v} ({where})"
+            for v, where in zip(values, rows, strict=True)]
+
+
+def _published(result) -> bool:
+    return any(e.event_type_value == "ASSET_MATERIALIZATION"
+               and e.event_specific_data.materialization.asset_key.path == ["publish", "warehouse"]
+               for e in result.all_events)
 
 
 def summarise(result, settings, seconds: float) -> str:
@@ -64,7 +98,7 @@ def summarise(result, settings, seconds: float) -> str:
             key = "/".join(m.asset_key.path)
             published = published or key == "publish/warehouse"
             meta = {k: v.value for k, v in m.metadata.items()}
-            if key.startswith("raw/"):
+            if key in ("raw/activity", "raw/census", "raw/followup"):
                 raw_rows[key[4:]] = (meta.get("rows_loaded"), meta.get("files_loaded"),
                                      meta.get("files_skipped"), meta.get("files_refused"))
             if key in ("staging/activity", "staging/census", "staging/followup"):
@@ -79,7 +113,7 @@ def summarise(result, settings, seconds: float) -> str:
                 failures = evaluation.metadata.get("failures")
                 details = [
                     f"{f['expectation']} ({f.get('column') or '-'}) : "
-                    + "; ".join(str(v) for v in (f.get("unexpected_values") or [])[:5])
+                    + "; ".join(_located(f)[:5])
                     for f in (failures.value if failures else [])
                 ]
                 checks_failed.append((name, evaluation.severity.value, details))
@@ -156,6 +190,64 @@ def run_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_rollback(args: argparse.Namespace) -> int:
+    _configure(args.home, None)
+    from pipelines.settings import get_settings
+    from pipelines.warehouse import (
+        WarehouseLocked,
+        find_version,
+        list_versions,
+        publication_of,
+        rollback,
+        version_name,
+    )
+
+    settings = get_settings()
+    versions = list_versions(settings)
+    try:
+        in_service = (version_name(*publication_of(settings.warehouse_path))
+                      if settings.warehouse_path.exists() else None)
+    except WarehouseLocked as error:
+        print(f"observatoire rollback : {error}", file=sys.stderr)
+        return 2
+    if args.list or not args.version:
+        if not versions:
+            print(f"Aucune version gardée dans {settings.versions_dir}.")
+            return 0 if args.list else 2
+        print(f"Versions publiées gardées dans {settings.versions_dir} (les "
+              f"{settings.keep_versions} dernières, OBSERVATOIRE_KEEP_VERSIONS) :")
+        for version in reversed(versions):
+            mark = "  ← en service" if version.path.name == in_service else ""
+            print(f"  {version.name}  publiée le {version.published_at:%d/%m/%Y à %H:%M:%S}, "
+                  f"nuit {version.night_prefix}…, {version.path.stat().st_size / 1e6:.1f} Mo"
+                  f"{mark}")
+        if not args.list:
+            print("Pour republier l'une d'elles : observatoire rollback NOM")
+        return 0
+    try:
+        version = find_version(settings, args.version)
+        if version.path.name == in_service:
+            print(f"La version {version.name} est déjà celle publiée ; rien à faire.")
+            return 0
+        rollback(settings, version)
+    except (LookupError, WarehouseLocked) as error:
+        print(f"observatoire rollback : {error}", file=sys.stderr)
+        return 2
+    print(f"Entrepôt republié depuis la version {version.name} : {settings.warehouse_path}")
+    try:
+        from dashboards.render import render_site
+
+        render_site(settings.warehouse_path, settings.dashboards_dir)
+    except Exception as error:  # the warehouse is back; say plainly that the pages are not
+        print(f"Tableaux de bord NON régénérés ({error}) ; ils montrent encore la version "
+              "précédente.", file=sys.stderr)
+        return 1
+    print(f"Tableaux de bord régénérés : {settings.dashboards_dir / 'index.html'}")
+    print("La prochaine nuit repart de cette version et recharge les fichiers déposés depuis : "
+          "retirez ou corrigez d'abord le fichier en cause dans le dossier de dépôt.")
+    return 0
+
+
 def run_generate(args: argparse.Namespace) -> int:
     from pipelines.synth import generate_landing
 
@@ -205,6 +297,17 @@ def main(argv: list[str] | None = None) -> int:
                      help="lignes affichées au plus dans le tableau (défaut : 1000)")
     sql.add_argument("--home", type=Path)
     sql.set_defaults(func=run_sql)
+
+    back = sub.add_parser(
+        "rollback", help="republie une version précédente de l'entrepôt",
+        description="Liste les versions publiées gardées (var/warehouse/versions/) ou en "
+        "republie une, atomiquement, puis régénère les tableaux de bord.",
+    )
+    back.add_argument("version", nargs="?", help="nom de la version (voir --list) ou début de "
+                      "l'identifiant de sa nuit")
+    back.add_argument("--list", action="store_true", help="liste les versions gardées")
+    back.add_argument("--home", type=Path)
+    back.set_defaults(func=run_rollback)
 
     gen = sub.add_parser("generate", help="génère un dépôt synthétique déterministe")
     gen.add_argument("--scale", choices=["tiny", "demo", "region", "national"], default="demo")

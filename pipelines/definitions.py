@@ -2,17 +2,25 @@
 
 import dagster as dg
 
+from pipelines.access.assets import gp_accessibility
 from pipelines.ingest.assets import (
     public_reference_files,
+    night_plans,
     raw_assets,
     reference,
     staging_activity,
     staging_census,
     staging_followup,
 )
+from pipelines.ingest.sensors import landing_sensor, nightly_schedule
 from pipelines.publish.assets import dashboards, published_warehouse
 from pipelines.quality.checks import checks
-from pipelines.transform.assets import indicator_catalogue, indicator_values, mart_assets
+from pipelines.transform.assets import (
+    followup_communes,
+    indicator_catalogue,
+    indicator_values,
+    mart_assets,
+)
 from pipelines.warehouse import WarehouseResource
 
 # DuckDB wants one writer and the default multiprocess executor re-imports everything per step
@@ -22,24 +30,22 @@ nightly = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
     description="La nuit : dépôt → brut → typé → contrôles → indicateurs → publication → "
-    "tableaux de bord.",
-)
-
-nightly_schedule = dg.ScheduleDefinition(
-    name="nightly_schedule",
-    job=nightly,
-    cron_schedule="0 2 * * *",
-    execution_timezone="Europe/Paris",
+    "tableaux de bord. Lancée par `observatoire run`, le planning ou le capteur du dossier de "
+    "dépôt, elle ne refait que les mois d'activité nouveaux ou corrigés et ce qui en dépend "
+    "(pipelines/ingest/plan.py).",
 )
 
 defs = dg.Definitions(
     assets=[
         reference,
+        night_plans,
         *raw_assets,
         staging_activity,
         staging_census,
         staging_followup,
+        followup_communes,
         public_reference_files,
+        gp_accessibility,
         *mart_assets,
         indicator_catalogue,
         indicator_values,
@@ -49,5 +55,6 @@ defs = dg.Definitions(
     asset_checks=checks,
     jobs=[nightly],
     schedules=[nightly_schedule],
+    sensors=[landing_sensor],
     resources={"warehouse": WarehouseResource()},
 )

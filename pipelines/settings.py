@@ -24,6 +24,17 @@ SOURCE_FAMILIES = ("activity", "census", "followup")
 DEFAULT_COUNT_THRESHOLD = 5
 DEFAULT_ACTIVITY_THRESHOLD = 11
 
+# Volume check: a staged table may change by this share of its rows between two published
+# nights before it is reported (a new year of activity adds about half of a two-year panel).
+DEFAULT_VOLUME_TOLERANCE = 0.5
+# Freshness check: activity statistics reach an observatory a year or more after the fact
+# (yearly exports of the health-insurance figures), so the latest month may be up to three
+# years older than the night before it is reported.
+DEFAULT_FRESHNESS_MONTHS = 36
+
+# Published versions kept in <home>/warehouse/versions/ for comparison and rollback.
+DEFAULT_KEEP_VERSIONS = 7
+
 HMAC_KEY_ENV = "OBSERVATOIRE_HMAC_KEY"
 
 
@@ -35,6 +46,9 @@ class Settings:
     activity_threshold: int = DEFAULT_ACTIVITY_THRESHOLD
     # share of rows a night may reject and still publish; 0: any rejected row blocks
     rejected_rows_tolerance: float = 0.0
+    keep_versions: int = DEFAULT_KEEP_VERSIONS
+    volume_tolerance: float = DEFAULT_VOLUME_TOLERANCE
+    freshness_months: int = DEFAULT_FRESHNESS_MONTHS
 
     @property
     def uses_demo_landing(self) -> bool:
@@ -63,6 +77,14 @@ class Settings:
     @property
     def key_path(self) -> Path:
         return self.home / "secrets" / "hmac.key"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.warehouse_dir / "versions"
+
+    @property
+    def nights_log_path(self) -> Path:
+        return self.home / "nights.jsonl"
 
     def build_path(self, run_id: str) -> Path:
         return self.build_dir / f"night-{run_id}.duckdb"
@@ -94,7 +116,14 @@ def get_settings() -> Settings:
             os.environ.get("OBSERVATOIRE_COUNT_THRESHOLD", DEFAULT_COUNT_THRESHOLD)
         ),
         rejected_rows_tolerance=float(os.environ.get("OBSERVATOIRE_REJECTED_TOLERANCE", 0)),
+        keep_versions=int(os.environ.get("OBSERVATOIRE_KEEP_VERSIONS", DEFAULT_KEEP_VERSIONS)),
         activity_threshold=int(
             os.environ.get("OBSERVATOIRE_ACTIVITY_THRESHOLD", DEFAULT_ACTIVITY_THRESHOLD)
+        ),
+        volume_tolerance=float(
+            os.environ.get("OBSERVATOIRE_VOLUME_TOLERANCE", DEFAULT_VOLUME_TOLERANCE)
+        ),
+        freshness_months=int(
+            os.environ.get("OBSERVATOIRE_FRESHNESS_MONTHS", DEFAULT_FRESHNESS_MONTHS)
         ),
     )

@@ -134,14 +134,16 @@ def comparison_flag(value, ci_low, ci_high, reference_value, polarity) -> str:
 def suppress(
     frame: pl.DataFrame,
     threshold: int,
-    count_col: str = "numerator",
+    count_col: str | Sequence[str] = "numerator",
     group_cols: Sequence[str] = DEFAULT_GROUP_COLS,
     margin_category: str = "ensemble",
     category_col: str = "category",
 ) -> pl.DataFrame:
     """Mark and blank the cells that would disclose a count under `threshold`.
 
-    Primary: 0 < count < threshold. A zero is published: it describes nobody, and disclosure
+    Primary: 0 < count < threshold, for any of the count columns (`count_col`, one name or
+    several: a share publishes its denominator too, and « 0 of 2 professionals » describes both
+    of them). A zero is published: it describes nobody, and disclosure
     rules of public health data holders count it as allowed ("A value of zero does not violate
     the minimum cell size policy", CMS Cell Size Suppression Policy, ResDAC 2017/2024; Washington
     DOH small numbers guidelines: "suppress all non-zero counts which are less than ten").
@@ -155,12 +157,16 @@ def suppress(
     leaves every group with a hidden margin or zero or at least two hidden cells: it is stable.
     Territorial margins (communes summing to an EPCI) are other groups and are not linked here.
 
-    Suppressed rows get null value, numerator, ci_low, ci_high (and count_col), and a
-    comparison flag, if any, of "non comparable", since it is read from the hidden value.
+    Suppressed rows get null value, numerator, ci_low, ci_high (and the count columns), and a
+    comparison flag, if any, of "non comparable", since it is read from the hidden value. The
+    complement is chosen on the first count column.
     """
     group = list(group_cols)
-    count = pl.col(count_col)
-    primary = ((count > 0) & (count < threshold)).fill_null(False)
+    count_cols = [count_col] if isinstance(count_col, str) else list(count_col)
+    count = pl.col(count_cols[0])
+    primary = pl.any_horizontal(
+        [((pl.col(c) > 0) & (pl.col(c) < threshold)).fill_null(False) for c in count_cols]
+    )
     if "suppressed" in frame.columns:
         primary = primary | pl.col("suppressed").fill_null(False)
     hidden = pl.col("_hidden")
@@ -178,7 +184,7 @@ def suppress(
             & ((~margin & hidden).sum().over(group) == 1),
             _candidate=~margin & ~hidden & count.is_not_null(),
         )
-        .sort([*group, count_col, category_col, "_row"], nulls_last=True)
+        .sort([*group, count_cols[0], category_col, "_row"], nulls_last=True)
         .with_columns(_candidate_rank=pl.col("_candidate").cast(pl.Int64).cum_sum().over(group))
     )
     complement = pl.col("_candidate") & (pl.col("_candidate_rank") == 1)
@@ -190,7 +196,7 @@ def suppress(
 
     blanked = [
         pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
-        for c in dict.fromkeys([count_col, *_HIDDEN_WHEN_SUPPRESSED])
+        for c in dict.fromkeys([*count_cols, *_HIDDEN_WHEN_SUPPRESSED])
         if c in frame.columns
     ]
     if "comparison_flag" in frame.columns:

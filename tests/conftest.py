@@ -12,7 +12,7 @@ from support import make_landing, run_night
 
 @pytest.fixture(scope="session")
 def tiny_landing(tmp_path_factory) -> Path:
-    return make_landing(tmp_path_factory.mktemp("landing"))
+    return make_landing(tmp_path_factory.mktemp("landing"), census_history=True)
 
 
 @pytest.fixture(scope="session")

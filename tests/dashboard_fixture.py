@@ -260,7 +260,8 @@ def make_fixture_warehouse(path: Path, demo_activity: bool = True,
         for schema in ("marts", "ref", "audit", "raw"):
             con.execute(f"CREATE SCHEMA {schema}")
         con.execute(f"CREATE TABLE marts.indicator_values ({INDICATOR_COLUMNS})")
-        rows = _census_rows() + _density_rows() + _followup_indicator_rows()
+        rows = (_census_rows() + _density_rows() + _followup_indicator_rows()
+                + _generic_rows())
         rows += _accessibility_rows() if with_accessibility else []
         con.executemany(f"INSERT INTO marts.indicator_values VALUES ({', '.join(['?'] * 18)})",
                         rows)
@@ -301,6 +302,65 @@ def _followup_indicator_rows() -> list[tuple]:
     return rows
 
 
+GENERIC_UNITS = {"part_medecins_60_ans": "%", "etp_pour_10000": "ETP pour 10 000 habitants",
+                 "projets_population_couverte": "%", "suivi_installations": "installations"}
+# A proportion: share of GPs aged 60 and over (numerator, denominator), Duras masked.
+SHARE_60 = {("departement", "47", "Lot-et-Garonne"): (21, 70),
+            ("departement", "24", "Dordogne"): (30, 95),
+            ("region", "75", "Nouvelle-Aquitaine"): (1650, 5500),
+            ("epci", "244701389", "CC du Pays de Duras"): None,
+            ("epci", "244701405", "CC du Pays de Lauzun"): (7, 12)}
+# A rate with two periods and two categories: FTE per 10,000 inhabitants.
+FTE_RATE = {("departement", "47", "Lot-et-Garonne"): {"medecin_generaliste": 7.1,
+                                                      "infirmier": 15.2},
+            ("departement", "24", "Dordogne"): {"medecin_generaliste": 7.6, "infirmier": 14.8},
+            ("epci", "244701389", "CC du Pays de Duras"): {"medecin_generaliste": 5.2,
+                                                           "infirmier": 12.9}}
+FTE_PERIODS = {"2023": 0.95, "2024": 1.0}
+# Masked cells: population covered by an operating MSP/PSP, Littoral masked.
+COVERAGE = {"artois_douaisis": ("Artois-Douaisis", 21.5), "littoral": ("Littoral", None),
+            "hainaut_cambresis": ("Hainaut-Cambrésis", 14.0)}
+# The CLS-vs-observed cross-check: installations the CLS reports and those the activity shows.
+INSTALLATIONS = {"declarees": ("Déclarées par le programme", 3),
+                 "observees": ("Observées dans l'activité", 2)}
+
+
+def _generic_rows() -> list[tuple]:
+    rows = []
+    for (level, code, name), counts in SHARE_60.items():
+        reference = (("departement", "47", 30.0) if level == "epci"
+                     else ("region", "75", 30.0) if level == "departement" else None)
+        if counts is None:
+            rows.append(_indicator_row("part_medecins_60_ans", level, code, name, "2024",
+                                       "ensemble", "ensemble", None, reference=reference,
+                                       flag="non comparable", suppressed=True, unit="%"))
+            continue
+        older, doctors = counts
+        rows.append(_indicator_row("part_medecins_60_ans", level, code, name, "2024",
+                                   "ensemble", "ensemble", 100 * older / doctors, older,
+                                   doctors, _wilson_percent(older, doctors), reference,
+                                   "similaire", unit="%"))
+    for period, drift in FTE_PERIODS.items():
+        for (level, code, name), by_profession in FTE_RATE.items():
+            for profession, rate in by_profession.items():
+                value = rate * drift
+                rows.append(_indicator_row(
+                    "etp_pour_10000", level, code, name, period, "profession", profession,
+                    value, value * POPULATION[code] / 10_000, POPULATION[code],
+                    (value * 0.9, value * 1.1), ("region", "75", 7.0), "meilleur"
+                    if value * 0.9 > 7.0 else "moins bon" if value * 1.1 < 7.0
+                    else "similaire", unit=GENERIC_UNITS["etp_pour_10000"]))
+    for code, (name, share) in COVERAGE.items():
+        rows.append(_indicator_row("projets_population_couverte", "territoire_sante", code,
+                                   name, CENSUS_PERIOD, "ensemble", "ensemble", share,
+                                   suppressed=share is None, unit="%"))
+    for category, (_, count) in INSTALLATIONS.items():
+        rows.append(_indicator_row("suivi_installations", "programme", "cls_du_pays_ruffecois",
+                                   "CLS du Pays Ruffécois", "2024", "source", category, count,
+                                   unit="installations"))
+    return rows
+
+
 CATALOGUE = [
     ("projets_nombre", "Nombre de projets de maisons et pôles de santé",
      "Projets recensés par l'ARS, en fonctionnement ou en projet, à la date du recensement.",
@@ -328,16 +388,48 @@ CATALOGUE = [
      "Valeur rapportée à la cible du critère.", "Valeur déclarée", "Cible", "%",
      "Fichiers de suivi des programmes", "programme", "higher_is_better", "Aucune",
      "Seed 004, critères de suivi"),
+    ("part_medecins_60_ans", "Part des médecins généralistes de 60 ans ou plus",
+     "Médecins généralistes de 60 ans ou plus parmi les médecins généralistes en exercice.",
+     "Médecins de 60 ans ou plus", "Médecins généralistes", "%", "Statistiques d'activité",
+     "epci, departement, region", "lower_is_better", "Moins de 11 professionnels : masqué",
+     "Seed 001"),
+    ("etp_pour_10000", "Équivalents temps plein pour 10 000 habitants",
+     "Somme des ETP des professionnels rapportée à la population.", "ETP",
+     "Population municipale", GENERIC_UNITS["etp_pour_10000"], "Statistiques d'activité",
+     "epci, departement", "higher_is_better", "Moins de 11 professionnels : masqué",
+     "Seed 000"),
+    ("projets_population_couverte", "Population couverte par une MSP ou un PSP en "
+     "fonctionnement", "Population des communes couvertes rapportée à celle du territoire.",
+     "Population couverte", "Population du territoire", "%", "Recensement régional",
+     "territoire_sante", "higher_is_better", "Moins de 5 projets : masqué", "Seed 002"),
+    ("suivi_installations", "Installations déclarées par le CLS et observées",
+     "Installations que le programme déclare, et celles que l'activité montre.",
+     "Installations", None, "installations", "Suivi des programmes ; activité", "programme",
+     "neutral", "Aucune", "Seed 004"),
+    ("apl_medecins", "Accessibilité potentielle localisée aux médecins généralistes",
+     "Consultations accessibles par habitant et par an (2SFCA).", "Consultations accessibles",
+     "Population", "consultations par habitant et par an", "Activité ; La Poste",
+     "commune", "higher_is_better", "Moins de 11 professionnels : masqué", "Seed 000"),
 ]
+THEMES = {"projets_nombre": "projets", "projets_part_stade": "projets",
+          "projets_part_territoire": "projets", "densite_professionnels": "offre",
+          "suivi_valeur": "suivi", "suivi_taux_realisation": "suivi",
+          "part_medecins_60_ans": "offre", "etp_pour_10000": "offre",
+          "projets_population_couverte": "projets", "suivi_installations": "suivi",
+          "apl_medecins": "accessibilite"}
+DETAILS = {"apl_medecins": '{"requires": "commune_centroids", "detour_factor": 1.3}',
+           "suivi_installations": '{"status_rule": "écart de plus de 1 : à vérifier"}'}
 
 
 def _create_catalogue(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE marts.indicator_catalogue (indicator_id VARCHAR, label VARCHAR, "
                 "definition VARCHAR, numerator VARCHAR, denominator VARCHAR, unit VARCHAR, "
                 "source VARCHAR, geo_levels VARCHAR, polarity VARCHAR, "
-                "suppression_rule VARCHAR, seed_reference VARCHAR)")
-    con.executemany(f"INSERT INTO marts.indicator_catalogue VALUES ({', '.join(['?'] * 11)})",
-                    CATALOGUE)
+                "suppression_rule VARCHAR, seed_reference VARCHAR, theme VARCHAR, "
+                "details VARCHAR)")
+    con.executemany(f"INSERT INTO marts.indicator_catalogue VALUES ({', '.join(['?'] * 13)})",
+                    [(*entry, THEMES[entry[0]], DETAILS.get(entry[0], "{}"))
+                     for entry in CATALOGUE])
 
 
 def _create_labels(con: duckdb.DuckDBPyConnection) -> None:
@@ -345,6 +437,8 @@ def _create_labels(con: duckdb.DuckDBPyConnection) -> None:
                 "label VARCHAR, sort_order INTEGER)")
     rows = [("stade", *stage) for stage in STAGES]
     rows += [("profession", *profession) for profession in PROFESSIONS]
+    rows += [("source", code, label, order)
+             for order, (code, (label, _)) in enumerate(INSTALLATIONS.items(), start=1)]
     rows.append(("ensemble", "ensemble", "Ensemble", 0))
     con.executemany("INSERT INTO marts.category_labels VALUES (?, ?, ?, ?)", rows)
 

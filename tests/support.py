@@ -22,30 +22,59 @@ def real_data(relative: str) -> Path:
     return path
 
 
-def make_landing(folder: Path, seed: int = 7, months: int | None = None) -> Path:
-    """Demo census and follow-up files plus a tiny synthetic activity panel."""
+# Earlier than the seed 002 census (2013-05), so that it stays the latest census shown.
+CENSUS_HISTORY_DATES = ("2011-05", "2011-11", "2012-05", "2012-11")
+CENSUS_HISTORY_PROJECTS = 40
+
+
+def make_landing(folder: Path, seed: int = 7, months: int | None = None,
+                 census_history: bool = False) -> Path:
+    """Demo census and follow-up files plus a tiny synthetic activity panel.
+
+    `census_history` adds synthetic censuses of the tiny scale's départements at four dates,
+    with the columns the demo census leaves empty (zone fragile, ZUS): the stage-history
+    indicators need several census dates.
+    """
+    import dataclasses
+
     from pipelines.synth import generate_activity
+    from pipelines.synth.projects import write_census
+    from pipelines.synth.scales import get_scale
 
     for family in ("census", "followup"):
         shutil.copytree(DEMO_DIR / family, folder / family,
                         ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     generate_activity(folder, scale="tiny", seed=seed, months=months)
+    if census_history:
+        scale = dataclasses.replace(get_scale("tiny"), projects=CENSUS_HISTORY_PROJECTS)
+        write_census(scale.rng(seed + 1), scale, scale.communes(), folder,
+                     dates=CENSUS_HISTORY_DATES)
     return folder
 
 
-def run_night(home: Path, landing: Path):
-    """Run the `nightly` job in process, as the CLI does, with this home and landing."""
+def run_night(home: Path, landing: Path, instance=None):
+    """Plan and run the `nightly` job in process, as the CLI does, with this home and landing
+    (files written a moment ago count as complete: OBSERVATOIRE_SETTLE_SECONDS=0; the code
+    version is pinned, so that an edit of the checkout during a test does not turn its next
+    night into a full one)."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.ingest.plan import launch_night
+    from pipelines.nights import record_night
+    from pipelines.settings import get_settings
 
-    previous = {k: os.environ.get(k) for k in ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING")}
+    names = ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING", "OBSERVATOIRE_SETTLE_SECONDS",
+             "OBSERVATOIRE_CODE_VERSION")
+    previous = {k: os.environ.get(k) for k in names}
     os.environ["OBSERVATOIRE_HOME"] = str(home)
     os.environ["OBSERVATOIRE_LANDING"] = str(landing)
+    os.environ.setdefault("OBSERVATOIRE_SETTLE_SECONDS", "0")
+    os.environ.setdefault("OBSERVATOIRE_CODE_VERSION", "tests")
     try:
-        return defs.resolve_job_def("nightly").execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-        )
+        instance = instance or dg.DagsterInstance.ephemeral()
+        _, result = launch_night(instance, get_settings())
+        record_night(instance, result.run_id, get_settings())  # the night's outcome, as the CLI
+        return result
     finally:
         for key, value in previous.items():
             if value is None:

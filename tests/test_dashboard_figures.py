@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import polars as pl
 import pytest
 from dashboard_fixture import (
+    CATALOGUE,
     EARLIER_STAGE_COUNTS,
     SEED_002_STAGE_COUNTS,
     SENTINEL,
@@ -295,17 +296,34 @@ def site(warehouse, tmp_path_factory) -> tuple[Path, list[Path]]:
 
 
 def page_data(out_dir: Path, name: str) -> dict:
+    """The page's JSON block, with `figures` (by number) read from its files in donnees/."""
     page = (out_dir / name).read_text(encoding="utf-8")
     block = re.search(r'<script type="application/json" id="donnees-page">(.*?)</script>',
                       page, re.S)
-    return json.loads(block[1])
+    data = json.loads(block[1])
+    figures = {}
+    for path in out_dir.glob(f"{data['fichiers']}*.js"):
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("observatoireFigures(") and text.endswith(");\n")
+        figures |= json.loads(text.removeprefix("observatoireFigures(").removesuffix(");\n"))
+    data["figures"] = [figures[str(i)] for i in range(len(figures))]
+    assert len(data["figures"]) == len(data["morceaux"])
+    return data
+
+
+def table_rows(out_dir: Path, slug: str) -> list[list]:
+    """The rows of a long table, from its file in donnees/: [keys, period, cells…]."""
+    text = (out_dir / "donnees" / f"tableau-{slug}.js").read_text(encoding="utf-8")
+    prefix = f"observatoireTableau({json.dumps(slug)},"
+    assert text.startswith(prefix) and text.endswith(");\n")
+    return json.loads(text.removeprefix(prefix).removesuffix(");\n"))
 
 
 def test_render_site_writes_every_page_light_and_offline(site):
     out_dir, written = site
-    assert all(path.exists() and path.parent == out_dir for path in written)
+    assert all(path.exists() and out_dir in path.parents for path in written)
     assert {p.name for p in written} >= set(PAGES) | {"plotly.min.js", "observatoire.js"}
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(p.name for p in written)
+    assert sorted(p for p in out_dir.rglob("*") if p.is_file()) == sorted(written)
     for name in PAGES:
         page = (out_dir / name).read_text(encoding="utf-8")
         assert (out_dir / name).stat().st_size < 5_000_000
@@ -363,6 +381,10 @@ def test_no_page_shows_a_suppressed_value_anywhere(site, warehouse):
         assert "4242" not in (out_dir / name).read_text(encoding="utf-8")
     for path in out_dir.glob("*.csv"):
         assert "4242" not in path.read_text(encoding="utf-8-sig"), path.name
+    data_files = list((out_dir / "donnees").glob("*.js"))
+    assert any(p.name.startswith("tableau-") for p in data_files)
+    for path in data_files:
+        assert "4242" not in path.read_text(encoding="utf-8"), path.name
     assert "4242" not in (out_dir / "valeurs-publiees.json").read_text(encoding="utf-8")
 
 
@@ -389,9 +411,10 @@ def test_csv_files_open_in_french_excel_and_match_the_warehouse(site, warehouse)
 
 def test_table_rows_carry_their_territories_and_period(site):
     out_dir, _ = site
-    page = (out_dir / "offre.html").read_text(encoding="utf-8")
-    duras = re.search(r'<tr data-t="([^"]+)" data-p="2024"><th>CC du Pays de Duras</th>', page)
-    assert duras[1].split() == ["epci:244701389", "departement:47", "region:75"]
+    duras = [row for row in table_rows(out_dir, "densite-professionnels")
+             if row[2] == "CC du Pays de Duras" and row[1] == "2024"]
+    assert duras and all(row[0].split() == ["epci:244701389", "departement:47", "region:75"]
+                         for row in duras)
     projects = (out_dir / "projets.html").read_text(encoding="utf-8")
     outreau = re.search(r'<tr data-t="([^"]+)" data-p="2013-05"><th>Outreau</th>', projects)
     assert set(outreau[1].split()) == {"epci:246200364", "departement:62", "region:32",
@@ -412,8 +435,10 @@ def test_suppressed_cells_show_as_below_threshold_with_the_reason(site):
     page = (out_dir / "projets.html").read_text(encoding="utf-8")
     assert ('<abbr title="Valeur masquée : moins de 2 projets (secret statistique)">'
             "&lt; seuil</abbr>") in page
-    offer = (out_dir / "offre.html").read_text(encoding="utf-8")
-    assert "moins de 5 professionnels (secret statistique)" in offer
+    masked = [cell for row in table_rows(out_dir, "densite-professionnels") for cell in row
+              if isinstance(cell, dict)]
+    assert masked and {c["m"] for c in masked} == {
+        "Valeur masquée : moins de 5 professionnels (secret statistique)"}
 
 
 def test_accessibility_says_why_it_is_missing_and_ranks_when_computed(site, tmp_path):
@@ -423,7 +448,7 @@ def test_accessibility_says_why_it_is_missing_and_ranks_when_computed(site, tmp_
     assert "<table" not in missing
     warehouse = make_fixture_warehouse(tmp_path / "apl.duckdb", with_accessibility=True)
     render_site(warehouse, tmp_path / "dashboards")
-    with (tmp_path / "dashboards" / "accessibilite-medecins_tous-territoires.csv").open(
+    with (tmp_path / "dashboards" / "apl-medecins_tous-territoires.csv").open(
             encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f, delimiter=";"))
     assert [(r["Territoire"], r["Rang"], r["Valeur"]) for r in rows] == [
@@ -431,8 +456,9 @@ def test_accessibility_says_why_it_is_missing_and_ranks_when_computed(site, tmp_
         ("Agmé", "", "< seuil")]
     page = (tmp_path / "dashboards" / "accessibilite.html").read_text(encoding="utf-8")
     assert "non calculé" not in page
-    assert re.search(r'<tr data-t="epci:244701389 departement:47 region:75" '
-                     r'data-p="2024"><th>Duras</th>', page)
+    duras = next(row for row in table_rows(tmp_path / "dashboards", "apl-medecins")
+                 if row[2] == "Duras")
+    assert duras[:2] == ["epci:244701389 departement:47 region:75", "2024"]
 
 
 def test_quality_page_reports_checks_rejects_and_refused_files(site):
@@ -553,9 +579,159 @@ def test_no_demo_banner_when_activity_is_real(tmp_path):
 def test_indicator_sheets_speak_french(site):
     out_dir, _ = site
     sheets = (out_dir / "fiches.html").read_text(encoding="utf-8")
-    assert sheets.count('<section class="panel">') == 6  # one per catalogue entry
+    assert sheets.count('<section class="panel">') == len(CATALOGUE)  # one per entry
     assert 'id="fiche-densite_professionnels"' in sheets
     assert "<dd>Département, EPCI, Région</dd>" in sheets
     assert "<dd>une valeur plus élevée est meilleure</dd>" in sheets
     assert "<dd>de 2023 à 2024</dd>" in sheets
     assert "higher_is_better" not in sheets
+
+
+def test_every_catalogue_entry_has_a_theme_with_a_page_and_french_labels():
+    """A new indicator of models/indicators.yaml reaches a page only through its theme."""
+    from dashboards.pages import build_pages  # noqa: F401  (the pages exist as modules)
+    from dashboards.pages.indicators import THEME_PAGES
+    from dashboards.pages.sheets import EXTRA_LABELS
+    from dashboards.template import NAVIGATION
+    from pipelines.transform.assets import CATALOGUE_COLUMN_KEYS, load_catalogue
+
+    catalogue = load_catalogue()
+    missing = [e["id"] for e in catalogue if e.get("theme") not in THEME_PAGES]
+    assert not missing, f"entrées sans thème (offre, projets, suivi, accessibilite) : {missing}"
+    pages = {href for href, _ in NAVIGATION}
+    assert set(THEME_PAGES.values()) <= pages
+    extra = {key for e in catalogue for key in e if key not in CATALOGUE_COLUMN_KEYS}
+    assert extra <= set(EXTRA_LABELS), f"clés du catalogue sans libellé français : {extra}"
+
+
+def _values(warehouse: Path, indicator: str) -> dict[tuple, tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    rows = con.execute("SELECT geo_name, period, category, value, suppressed FROM "
+                       "marts.indicator_values WHERE indicator_id = ?", [indicator]).fetchall()
+    con.close()
+    return {(name, period, category): (value, masked)
+            for name, period, category, value, masked in rows}
+
+
+def _number(cell) -> float | str:
+    return "< seuil" if isinstance(cell, dict) else float(cell[1].replace(",", "."))
+
+
+@pytest.mark.parametrize("indicator, page, shown", [
+    ("part_medecins_60_ans", "offre.html", "proportion"),
+    ("etp_pour_10000", "offre.html", "taux"),
+    ("projets_population_couverte", "projets.html", "cellule masquée"),
+    ("suivi_installations", "suivi.html", "contrôle croisé"),
+])
+def test_a_catalogue_indicator_gets_its_section_on_its_theme_page(site, warehouse, indicator,
+                                                                  page, shown):
+    out_dir, _ = site
+    for name in PAGES:
+        text = (out_dir / name).read_text(encoding="utf-8")
+        assert (f'id="indicateur-{indicator}"' in text) == (name == page), (name, shown)
+    expected = _values(warehouse, indicator)
+    slug = indicator.replace("_", "-")
+    rows = table_rows(out_dir, slug)
+    header = next(csv.reader((out_dir / f"{slug}_tous-territoires.csv").open(
+        encoding="utf-8-sig"), delimiter=";"))
+    assert {"Valeur", "Période", "Territoire"} <= set(header)
+    value_at = header.index("Valeur") + 2  # the rows start with keys and period
+    categories = dict(_query_labels(warehouse))
+    table = {(r[2], r[1], r[header.index("Catégorie") + 2] if "Catégorie" in header
+              else "Ensemble"): _number(r[value_at]) for r in rows}
+    assert table == {(name, period, categories.get(category, "Ensemble")):
+                     "< seuil" if masked else pytest.approx(value, abs=0.005)
+                     for (name, period, category), (value, masked) in expected.items()}
+    if shown in ("proportion", "cellule masquée"):
+        assert {"IC 95 % bas", "IC 95 % haut"} <= set(header) or shown == "cellule masquée"
+    data = page_data(out_dir, page)
+    views = data["vues"][f"{indicator}-comparaison"]
+    latest = max(period for _, period, _ in expected)
+    overview = data["figures"][views[f"*|{latest}"]]
+    bars = overview["data"][0]
+    drawn = dict(zip(bars["y"], bars["x"], strict=True))
+    if shown == "contrôle croisé":  # one programme: its categories side by side
+        assert drawn == {categories[cat]: pytest.approx(value) for (_, period, cat), (value, _)
+                         in expected.items() if period == latest}
+    else:
+        category = next(c for (_, _, c) in expected)
+        assert drawn == {name: pytest.approx(value) for (name, period, cat), (value, masked)
+                         in expected.items() if period == latest and not masked
+                         and cat == category and name in drawn}
+    assert len(drawn) >= 2
+    for figure in data["figures"]:
+        assert "4242" not in json.dumps(figure)
+
+
+def _query_labels(warehouse: Path) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    rows = con.execute("SELECT category, label FROM marts.category_labels").fetchall()
+    con.close()
+    return rows
+
+
+def test_a_generic_indicator_has_comparisons_by_territory_and_its_evolution(site, warehouse):
+    out_dir, _ = site
+    data = page_data(out_dir, "offre.html")
+    assert [p for p, _ in data["periodes"]] == ["2023", "2024"]
+    comparison = data["vues"]["etp_pour_10000-comparaison"]
+    lot_et_garonne = data["figures"][comparison["departement:47|2024"]]
+    assert lot_et_garonne["data"][0]["y"] == ["CC du Pays de Duras"]
+    assert lot_et_garonne["data"][0]["x"] == pytest.approx([5.2])
+    assert "error_x" in lot_et_garonne["data"][0]
+    evolution = data["figures"][data["vues"]["etp_pour_10000-evolution"]["departement:47|*"]]
+    lines = {t["name"]: t for t in evolution["data"]}
+    assert set(lines) == {"Médecin généraliste", "Infirmier"}
+    assert lines["Infirmier"]["x"] == ["2023", "2024"]
+    assert lines["Infirmier"]["y"] == pytest.approx([15.2 * 0.95, 15.2])
+    # The proportion's masked EPCI is written "< seuil" in its comparison, never as a number.
+    share = data["figures"][data["vues"]["part_medecins_60_ans-comparaison"]
+                            ["departement:47|2024"]]
+    masked = next(t for t in share["data"] if t["name"] == "Valeur masquée")
+    assert masked["y"] == ["CC du Pays de Duras"] and masked["text"] == ["< seuil"]
+    offer = (out_dir / "offre.html").read_text(encoding="utf-8")
+    assert "Pas encore publiés" not in offer
+
+
+def test_an_indicator_without_rows_says_why_in_french(site):
+    out_dir, _ = site
+    page = html.unescape((out_dir / "accessibilite.html").read_text(encoding="utf-8"))
+    assert 'id="indicateur-apl_medecins"' in page
+    assert "Indicateur non calculé : coordonnées des communes non fournies" in page
+    assert "La Poste" in page
+
+
+def test_indicator_sheets_show_the_page_and_the_other_catalogue_keys(site):
+    out_dir, _ = site
+    sheets = html.unescape((out_dir / "fiches.html").read_text(encoding="utf-8"))
+    apl = sheets[sheets.index('id="fiche-apl_medecins"'):]
+    apl = apl[:apl.index("</section>")]
+    assert "<dt>Données nécessaires</dt><dd>coordonnées des communes (dossier reference/)" in apl
+    assert "<dt>Coefficient de détour</dt><dd>1,3</dd>" in apl
+    assert '<a href="accessibilite.html#indicateur-apl_medecins">Accessibilité</a>' in apl
+    assert "<dt>Règle du statut</dt><dd>écart de plus de 1 : à vérifier</dd>" in sheets
+    assert "requires" not in sheets and "detour_factor" not in sheets
+
+
+def test_the_shipped_plotly_bundle_matches_the_python_package_and_draws_every_figure(site):
+    """The basic bundle has bar, scatter and pie only: every figure of the site must use them,
+    and its version must be the one plotly.py writes figures for."""
+    from plotly.offline import get_plotlyjs
+
+    out_dir, _ = site
+    shipped = (out_dir / "plotly.min.js").read_text(encoding="utf-8")[:300]
+    version = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", get_plotlyjs()[:300])[1]
+    assert re.search(r"plotly\.js \(basic - minified\) v(\d+\.\d+\.\d+)", shipped)[1] == version
+    types = {trace.get("type", "scatter") for name in PAGES
+             for figure in page_data(out_dir, name)["figures"] for trace in figure["data"]}
+    assert types and types <= {"bar", "scatter", "pie"}, types
+
+
+def test_every_figure_of_the_site_is_a_valid_plotly_figure(site):
+    """The builders skip Plotly's validation for speed: a full validation runs here."""
+    out_dir, _ = site
+    for name in PAGES:
+        data = page_data(out_dir, name)
+        for figure in data["figures"]:
+            go.Figure(figure)  # raises on any unknown or ill-typed property
+        assert data["hauteurs"] == [f["layout"].get("height", 450) for f in data["figures"]]

@@ -37,6 +37,13 @@ SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 PAGES = ["index", "offre", "projets", "suivi", "accessibilite", "qualite", "fiches",
          "dictionnaire"]
 LOAD_BUDGET_MS = 1500
+# A page this many times slower than the floor page (below) is too slow whatever the load of
+# the machine: the budget grows with the floor when other jobs share the two CPUs.
+FLOOR_RATIO = 5
+FLOOR_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>
+<div id="f"></div><script src="{plotly}"></script>
+<script>Plotly.newPlot("f", [{{"type": "bar", "x": ["a", "b", "c"], "y": [1, 3, 2]}}])
+.then(() => performance.mark("observatoire-pret"));</script></body></html>"""
 WEIGHT_BUDGET = 5_000_000
 
 
@@ -160,9 +167,13 @@ class Tab:
         self.wait_until("document.documentElement.getAttribute('data-etat') === 'pret'")
 
     def figure_data(self, div_id: str) -> list[dict]:
-        """The traces Plotly drew in a figure, or [] when nothing is drawn there."""
-        return self.evaluate(f"JSON.parse(JSON.stringify("
-                             f"document.getElementById({json.dumps(div_id)}).data || []))")
+        """The traces Plotly drew in a figure, or [] when nothing is drawn there. The figure is
+        scrolled into view first: a page draws only what is on the screen."""
+        div = f"document.getElementById({json.dumps(div_id)})"
+        self.evaluate(f"{div}.hidden || {div}.scrollIntoView()")
+        self.wait_until(f"{div}.hidden || {div}.hasAttribute('data-figure') && "
+                        f"{div}.querySelector('svg.main-svg')")
+        return self.evaluate(f"JSON.parse(JSON.stringify({div}.data || []))")
 
     def screenshot(self, path: Path) -> None:
         import base64
@@ -297,22 +308,41 @@ def test_screenshot_is_taken_at_1280_by_900(name, visits):
     assert struct.unpack(">II", png[16:24]) == (1280, 900)
 
 
-def test_pages_load_fast_and_stay_light(site, visits):
+def floor_ms(browser: Chromium, site: Path, folder: Path) -> float:
+    """Ready time of the smallest page with a figure (the site's Plotly, one bar chart) in a
+    fresh tab, best of three: what the machine can do at this moment."""
+    page = folder / "plancher.html"
+    page.write_text(FLOOR_PAGE.format(plotly=(site / "plotly.min.js").as_uri()), encoding="utf-8")
+    times = []
+    for _ in range(3):
+        tab = browser.new_tab()
+        tab.call("Page.navigate", {"url": page.as_uri()})
+        tab.wait_until("performance.getEntriesByName('observatoire-pret').length > 0")
+        times.append(tab.load_times()["ready"])
+    return min(times)
+
+
+def budget_ms(floor: float) -> float:
+    return max(LOAD_BUDGET_MS, FLOOR_RATIO * floor)
+
+
+def test_pages_load_fast_and_stay_light(site, visits, browser, tmp_path):
     """Ready means the page's first figures are drawn (a `performance` mark set by its script).
 
-    The first page with figures in a fresh browser also compiles Plotly's 4.8 MB bundle, about
-    1.2 to 1.8 s on a two-CPU machine: it is recorded and held to a looser guard. Every other
-    page must be ready within the budget.
+    The first page with figures in a fresh browser also compiles Plotly's bundle (the 1.2 MB
+    basic bundle, dashboards/vendor): it is recorded and held to twice the budget, for a loaded
+    machine. Every other page must be ready within the budget.
     """
     first_figures = next(name for name in PAGES if visits[name]["figures"])
     measures = {name: {"ready_ms": round(visits[name]["times"]["ready"]),
                        "load_ms": round(visits[name]["times"]["load"]),
                        "html_bytes": (site / f"{name}.html").stat().st_size}
                 for name in PAGES}
+    floor = floor_ms(browser, site, tmp_path)
     (SCREENSHOTS / "mesures.json").write_text(json.dumps(
-        {"first_page_compiling_plotly": first_figures, "pages": measures}, indent=1))
-    budgets = {name: 4 * LOAD_BUDGET_MS if name == first_figures else LOAD_BUDGET_MS
-               for name in PAGES}
+        {"first_page_compiling_plotly": first_figures, "floor_ms": round(floor),
+         "pages": measures}, indent=1))
+    budgets = {name: budget_ms(floor) * (2 if name == first_figures else 1) for name in PAGES}
     slow = {n: m for n, m in measures.items()
             if max(m["ready_ms"], m["load_ms"]) >= budgets[n]}
     heavy = {n: m for n, m in measures.items() if m["html_bytes"] >= WEIGHT_BUDGET}
@@ -438,6 +468,64 @@ def test_a_download_link_yields_the_selected_rows_as_french_csv(site, browser, w
     assert sum(r[density] == "< seuil" for r in body) == sum(s for *_, s in expected)
 
 
+def test_a_long_table_shows_the_first_rows_of_the_selection_and_more_on_demand(site, browser,
+                                                                              warehouse):
+    """Indicator tables are read from donnees/ when they come into view, never built whole."""
+    tab = browser.new_tab()
+    tab.open((site / "offre.html").as_uri() + "#territoire=departement%3A47&periode=2024")
+    selector = 'table[data-tableau="etp-pour-10000"]'
+    page = (site / "offre.html").read_text(encoding="utf-8")
+    assert '<table data-tableau="etp-pour-10000" data-source="donnees/tableau-etp-pour-10000' \
+        '.js" data-lignes="12">' in page  # an empty body in the file: rows come from donnees/
+    tab.evaluate(f"document.querySelector('{selector}').scrollIntoView()")
+    tab.wait_until(f"document.querySelector('{selector}').getAttribute('data-charge') === 'oui'")
+    shown = tab.evaluate(f"""[...document.querySelector('{selector}').tBodies[0].rows]
+        .map(r => [r.cells[0].textContent, r.cells[3].textContent,
+                   r.cells[4].getAttribute('data-csv')])""")
+    expected = _query(warehouse, """
+        SELECT geo_name, value FROM marts.indicator_values WHERE indicator_id = 'etp_pour_10000'
+        AND period = '2024' AND geo_code IN ('47', '244701389', '244701405')""")
+    drawn = sorted((n, float(v.replace(",", "."))) for n, _, v in shown)
+    assert [n for n, _ in drawn] == [n for n, _ in sorted(expected)]
+    assert [v for _, v in drawn] == pytest.approx([v for _, v in sorted(expected)], abs=0.005)
+    assert {p for _, p, _ in shown} == {"2024"}
+    assert tab.evaluate(f"document.querySelector('{selector}').closest('figure')"
+                        ".querySelector('.plus').hidden") is True  # 4 rows: no button
+    tab.choose("choix-periode", "2023")
+    assert tab.evaluate(f"[...document.querySelector('{selector}').tBodies[0].rows]"
+                        ".map(r => r.cells[3].textContent)") == ["2023"] * len(shown)
+    assert tab.console_errors() == []
+
+
+def test_every_page_of_a_real_night_opens_fast_light_and_clean(night, browser, tmp_path):
+    """The site a real night published (the tiny landing of tests/conftest.py), each page in
+    a fresh tab: ready within the budget (best of two openings; 1.5 s, or five times the floor
+    page when the shared machine is slower), light, no console error, every shown figure drawn
+    once scrolled to."""
+    home, _ = night
+    site = home / "dashboards"
+    floor = floor_ms(browser, site, tmp_path)
+    measures = {}
+    for name in PAGES:
+        times = []
+        for _ in range(2):
+            tab = browser.new_tab()
+            tab.open((site / f"{name}.html").as_uri())
+            times.append(max(tab.load_times()["ready"], tab.load_times()["load"]))
+            assert tab.console_errors() == [], (name, tab.console_errors())
+        tab.evaluate(SCROLL_THROUGH)
+        figures = tab.evaluate(DRAWN_FIGURES)
+        assert all(f["svg"] and f["traces"] > 0 for f in figures), (name, figures)
+        assert tab.console_errors() == [], (name, tab.console_errors())
+        measures[name] = {"ready_ms": round(min(times)), "figures": len(figures),
+                          "html_bytes": (site / f"{name}.html").stat().st_size}
+    (SCREENSHOTS.parent / "mesures-nuit-reelle.json").write_text(json.dumps(
+        {"floor_ms": round(floor), "pages": measures}, indent=1))
+    assert all(m["ready_ms"] < budget_ms(floor) and m["html_bytes"] < WEIGHT_BUDGET
+               for m in measures.values()), (round(floor), measures)
+    assert sum(m["figures"] for m in measures.values()) >= 4, measures
+
+
 def test_the_checks_catch_a_broken_page(browser, tmp_path):
     """A page whose Plotly script is missing: no SVG and an uncaught error are both seen."""
     page = tmp_path / "cassee.html"
@@ -456,10 +544,12 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
 
 def measure(site_dir: Path) -> dict[str, dict]:
     """Each page of an existing site, ready time in ms: in a fresh tab (a new browser process
-    that compiles Plotly again), and in one tab visiting the pages in turn like an analyst."""
+    that compiles Plotly again), and in one tab visiting the pages in turn like an analyst;
+    with the floor page's time, which says how loaded the machine was."""
     with tempfile.TemporaryDirectory() as profile:
         chromium = Chromium(Path(profile))
         try:
+            floor = floor_ms(chromium, site_dir, Path(profile))
             fresh = {}
             for name in PAGES:
                 tab = chromium.new_tab()
@@ -472,10 +562,11 @@ def measure(site_dir: Path) -> dict[str, dict]:
                 visited[name] = round(tab.load_times()["ready"])
         finally:
             chromium.close()
-    return {name: {"fresh_tab_ms": fresh[name], "clicking_through_ms": visited[name],
-                   "html_bytes": (site_dir / f"{name}.html").stat().st_size}
-            for name in PAGES}
+    return {"floor_ms": round(floor)} | {
+        name: {"fresh_tab_ms": fresh[name], "clicking_through_ms": visited[name],
+               "html_bytes": (site_dir / f"{name}.html").stat().st_size}
+        for name in PAGES}
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(Path(sys.argv[1])), indent=1))
+    print(json.dumps(measure(Path(sys.argv[1]).resolve()), indent=1))

@@ -82,7 +82,8 @@ def test_blocking_checks_recorded(published):
     suites = {r[0] for r in published.execute(
         "SELECT DISTINCT table_name FROM audit.validation_results "
         "WHERE check_name = 'great_expectations'").fetchall()}
-    assert suites == {"staging.activity", "staging.census", "staging.followup"}
+    assert suites == {"staging.activity", "staging.census", "staging.followup",
+                      "staging.structures", "staging.reference_densities", "ref.communes"}
 
 
 def test_no_raw_professional_identifier_in_any_column(published, tiny_landing):

@@ -1,6 +1,8 @@
 """Nights over changing landing folders: re-runs, files sent twice or corrected, bad files,
 unresolved place names and their correction, and no network."""
 
+import json
+import os
 import shutil
 import socket
 
@@ -32,6 +34,16 @@ def _content_hash(con, table: str) -> tuple[int, str]:
 
 def _events(result, kind):
     return [e.event_specific_data for e in result.all_events if e.event_type_value == kind]
+
+
+# A two-month landing of 2023 is always older than the freshness policy, and its synthetic
+# MSPs are in no census: these warnings are true of every night here, not of the case tested.
+ALWAYS_WARNED = ("freshness", "structures_known")
+
+
+def _failed_checks(result):
+    return [e for e in _events(result, "ASSET_CHECK_EVALUATION")
+            if not e.passed and e.check_name not in ALWAYS_WARNED]
 
 
 def test_rerun_leaves_staging_identical_and_loads_nothing_twice(tmp_path, landing):
@@ -83,7 +95,7 @@ def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landi
     blocked = run_night(home, landing)
     assert not blocked.success
     assert published.read_bytes() == before
-    failed = [e for e in _events(blocked, "ASSET_CHECK_EVALUATION") if not e.passed]
+    failed = _failed_checks(blocked)
     assert [(tuple(e.asset_key.path), e.check_name) for e in failed] == [
         (("staging", "activity"), "accepted_inputs")]
     sample = failed[0].metadata["failures"].value[0]["unexpected_values"]
@@ -104,7 +116,7 @@ def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landi
     assert [(f, r, c) for f, r, c, _ in rejected] == [(name, 2, "periode"), (name, 3, "nb_actes")]
     assert "période illisible" in rejected[0][3] and "négatif" in rejected[1][3]
     assert raw == staged + 2
-    warned = [e for e in _events(result, "ASSET_CHECK_EVALUATION") if not e.passed]
+    warned = _failed_checks(result)
     assert [(tuple(e.asset_key.path), e.check_name, e.severity.value) for e in warned] == [
         (("staging", "activity"), "accepted_inputs", "WARN")]
 
@@ -119,7 +131,7 @@ def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
         encoding="utf-8")
     result = run_night(home, landing)
     assert not result.success
-    failed = [e for e in _events(result, "ASSET_CHECK_EVALUATION") if not e.passed]
+    failed = _failed_checks(result)
     assert [(tuple(e.asset_key.path), e.check_name) for e in failed] == [
         (("staging", "census"), "accepted_inputs")]
     sample = failed[0].metadata["failures"].value[0]["unexpected_values"][0]
@@ -171,3 +183,39 @@ def test_a_night_makes_no_network_connection(tmp_path, landing, monkeypatch):
     result = run_night(tmp_path / "home", landing)
     assert result.success
     assert attempts == []
+
+
+def test_file_still_being_written_waits_for_the_next_night(tmp_path, landing, monkeypatch):
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    monkeypatch.setenv("OBSERVATOIRE_SETTLE_SECONDS", "600")
+    previous = landing / "activity" / "activite_2023-02.csv"
+    arriving = landing / "activity" / "activite_2023-03.csv"
+    arriving.write_text(previous.read_text(encoding="utf-8").replace("2023-02;", "2023-03;"),
+                        encoding="utf-8")
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        months = con.execute("SELECT count(DISTINCT period_month) FROM staging.activity"
+                             ).fetchone()[0]
+        kind, deferred = con.execute(
+            "SELECT kind, deferred_files FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1"
+        ).fetchone()
+    assert months == 2 and kind == "rien de nouveau"
+    reason = json.loads(deferred)["activity/activite_2023-03.csv"]
+    assert "en cours d'écriture" in reason and "nuit suivante" in reason
+
+    settled = arriving.stat().st_mtime - 900  # the sender finished a quarter of an hour ago
+    os.utime(arriving, (settled, settled))
+    result = run_night(home, landing)
+    assert result.success
+    with _connect(home) as con:
+        staged = dict(con.execute(
+            "SELECT strftime(period_month, '%Y-%m'), count(*) FROM staging.activity GROUP BY 1"
+        ).fetchall())
+        kind, months = con.execute(
+            "SELECT kind, months FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1"
+        ).fetchone()
+    assert staged["2023-03"] == staged["2023-02"] > 0
+    assert (kind, json.loads(months)) == ("incrémentale", ["2023-03"])
+    ran = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert {"raw__activity", "staging__activity"} <= ran and "raw__census" not in ran

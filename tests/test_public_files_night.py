@@ -3,6 +3,7 @@ a file its reader refuses blocks publication."""
 
 import shutil
 
+import dagster as dg
 import duckdb
 import pytest
 from support import assert_no_professional_identifier, make_landing, real_data, run_night
@@ -62,9 +63,11 @@ def test_a_refused_public_file_blocks_publication(tmp_path, landing_with_public_
     result = run_night(tmp_path / "home", landing)
     assert not result.success
     assert not (tmp_path / "home" / "warehouse" / "observatoire.duckdb").exists()
+    # blocking failures only: a two-month landing also gets warnings (freshness, structures)
     failed = [e.event_specific_data for e in result.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"
-              and not e.event_specific_data.passed]
+              and not e.event_specific_data.passed
+              and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR]
     assert [(tuple(e.asset_key.path), e.check_name) for e in failed] == [
         (("staging", "commune_centroids"), "files_readable")]
     message = failed[0].metadata["failures"].value[0]["unexpected_values"][0]

@@ -354,6 +354,26 @@ def test_activity_threshold_and_earlier_suppression_are_kept():
     ] * 2
 
 
+def test_a_small_denominator_hides_its_share_even_with_a_zero_numerator():
+    # « 0 of 2 nurses are 60 or over » describes both nurses: the denominator counts them too
+    frame = _group({"ensemble": 4, "infirmier": 0, "medecin": 4},
+                   denominator=[40.0, 2.0, 38.0])
+    result = suppress(frame, threshold=11, count_col=["numerator", "denominator"])
+    # the nurses' cell is hidden on its denominator; the margin (4 over 40) is under 11 as well
+    assert _hidden(result) == {("47086", "ensemble"), ("47086", "infirmier"),
+                               ("47086", "medecin")}
+    assert result["denominator"].to_list() == [None, None, None]
+    # with the numerator alone, the zero share and its denominator of 2 were published
+    alone = suppress(frame.with_columns(numerator=pl.Series([20, 0, 20])), threshold=11)
+    assert ("47086", "infirmier") not in _hidden(alone)
+    both = suppress(frame.with_columns(numerator=pl.Series([20, 0, 20])), threshold=11,
+                    count_col=["numerator", "denominator"])
+    # hidden on the denominator, then the doctors as the complement; the margin stays
+    assert _hidden(both) == {("47086", "infirmier"), ("47086", "medecin")}
+    assert both.filter(pl.col("category") == "infirmier")["denominator"].to_list() == [None]
+    assert both.filter(pl.col("category") == "ensemble")["denominator"].to_list() == [40.0]
+
+
 group_counts = st.lists(st.integers(min_value=0, max_value=30), min_size=1, max_size=6)
 
 

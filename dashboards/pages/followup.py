@@ -1,4 +1,7 @@
-"""Suivi des contrats et feuilles de route: each programme's criteria against their targets."""
+"""Suivi des contrats et feuilles de route: each programme's criteria against their targets,
+then every other indicator of the theme `suivi` of the catalogue (status of the criteria, the
+installations a CLS reports against those observed in the activity data…) with the generic
+section of dashboards/pages/indicators.py."""
 
 import html
 
@@ -7,19 +10,23 @@ import polars as pl
 from dashboards.figures import followup_figure
 from dashboards.formatting import format_period
 from dashboards.pages.common import EMPTY, Page, Site, heading, paragraph, slugify, tables_html
+from dashboards.pages.indicators import contents, indicator_sections, theme_entries, theme_periods
 from dashboards.tables import Row, Table, without_empty_columns
 from dashboards.territories import ALL, territory_key
 from dashboards.views import PageData, view_key
 
 TITLE = "Suivi des contrats et feuilles de route"
+BESPOKE = ("suivi_valeur", "suivi_taux_realisation")
 
 
 def followup_page(site: Site) -> Page:
     followup = site.snapshot.followup
     if followup.is_empty():
         return Page("suivi.html", TITLE, EMPTY, data=PageData(site.tree))
-    periods = [(ALL, "Toutes les périodes")] + [
-        (p, format_period(p)) for p in sorted(followup["period"].unique().to_list())]
+    others = [e for e in theme_entries(site, "suivi") if e["indicator_id"] not in BESPOKE]
+    periods = [(ALL, "Toutes les périodes")] + sorted(
+        {(p, format_period(p)) for p in followup["period"].unique().to_list()}
+        | set(theme_periods(site, others)))
     data = PageData(site.tree, periods, default_period=ALL)
     codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
                  .select("geo_name", "geo_code").unique("geo_name").iter_rows())
@@ -29,7 +36,7 @@ def followup_page(site: Site) -> Page:
         "(100 % de la cible ou plus), en bonne voie, en retard ou sans cible. Une valeur "
         "« illustrative » n'est pas une observation : elle complète un document source. "
         "Un programme apparaît quand on choisit son territoire, ou l'EPCI, le département ou "
-        "la région qui le contient.")]
+        "la région qui le contient."), contents(others)]
     tables = []
     for index, programme in enumerate(followup["programme"].unique(maintain_order=True),
                                       start=1):
@@ -52,7 +59,9 @@ def followup_page(site: Site) -> Page:
             + data.figure_slot(slot, "Pas de valeur pour cette période.", by_territory=False)
             + tables_html([table]) + "</section>")
     parts.append('<p class="vide-section" hidden>Aucun programme suivi sur ce territoire.</p>')
-    return Page("suivi.html", TITLE, "\n".join(parts), tables, data)
+    sections, generic = indicator_sections(site, others, data)
+    parts.append(sections)
+    return Page("suivi.html", TITLE, "\n".join(parts), tables + generic, data)
 
 
 def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:

@@ -8,7 +8,6 @@ import polars as pl
 
 from dashboards.changes import compare, files_of_night
 from dashboards.formatting import MASKED_TEXT, format_datetime, format_number, format_period
-from dashboards.pages.accessibility import INDICATOR as ACCESSIBILITY
 from dashboards.pages.accessibility import NOT_COMPUTED
 from dashboards.pages.common import (
     Page,
@@ -19,6 +18,7 @@ from dashboards.pages.common import (
     paragraph,
     tables_html,
 )
+from dashboards.pages.indicators import theme_entries
 from dashboards.tables import Masked, Row, Table
 from dashboards.territories import ALL, LEVEL_LABELS, territory_key
 from dashboards.views import PageData, block_slot, view_block, view_key
@@ -28,7 +28,8 @@ STATUS_WORDING = {"atteint": "atteint(s)", "en bonne voie": "en bonne voie",
                   "en retard": "en retard", "sans cible": "sans cible"}
 PAGES = [
     ("offre.html", "Offre de soins et activité",
-     "densités de professionnels par profession, comparées au territoire de référence"),
+     "densités de professionnels, équivalents temps plein, âges, installations et départs, "
+     "activité, comparés au territoire de référence"),
     ("projets.html", "Projets de maisons et pôles de santé",
      "le recensement par stade et par territoire, la liste des projets et leurs communes"),
     ("suivi.html", "Suivi des contrats et feuilles de route",
@@ -192,7 +193,8 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
 
 
 def _accessibility_card(site: Site) -> KeyFigure:
-    rows = indicator_rows(site.snapshot, ACCESSIBILITY)
+    ids = [e["indicator_id"] for e in theme_entries(site, "accessibilite")]
+    rows = site.snapshot.indicators.filter(pl.col("indicator_id").is_in(ids))
     if rows.is_empty():
         return KeyFigure("Accessibilité aux médecins", "Non calculé", NOT_COMPUTED,
                          "accessibilite.html", "Pourquoi ?")

@@ -1,4 +1,6 @@
-"""Projets de maisons et pôles de santé: the regional census by territory and stage."""
+"""Projets de maisons et pôles de santé: the regional census by territory and stage, then
+every other indicator of the theme `projets` of the catalogue (time in stage, population
+covered, fragile zones…) with the generic section of dashboards/pages/indicators.py."""
 
 import polars as pl
 
@@ -16,19 +18,23 @@ from dashboards.pages.common import (
     tables_html,
     value_cell,
 )
+from dashboards.pages.indicators import contents, indicator_sections, theme_entries, theme_periods
 from dashboards.tables import Row, Table, without_empty_columns
 from dashboards.territories import ALL, commune_codes, territory_key
 from dashboards.views import PageData, view_key
 
 TITLE = "Projets de maisons et pôles de santé"
+BESPOKE = ("projets_nombre", "projets_part_stade", "projets_part_territoire")
 
 
 def projects_page(site: Site) -> Page:
     counts = indicator_rows(site.snapshot, "projets_nombre")
+    others = [e for e in theme_entries(site, "projets") if e["indicator_id"] not in BESPOKE]
     if counts.is_empty():
         return Page("projets.html", TITLE, EMPTY, data=PageData(site.tree))
     periods = periods_of(counts)
-    data = PageData(site.tree, periods, period_label="Recensement")
+    data = PageData(site.tree, sorted(set(periods) | set(theme_periods(site, others))),
+                    period_label="Période" if others else "Recensement")
     order = _stage_figures(site, counts, data)
     funnel = _funnels(site, counts, data, periods)
     note = masked_note(site.snapshot, "projets_nombre", "projets")
@@ -42,15 +48,18 @@ def projects_page(site: Site) -> Page:
         _territory_shares(site, order),
         _project_list(site),
     ] if t.rows]
+    sections, generic = indicator_sections(site, others, data)
     content = "\n".join([
         paragraph(_summary(counts)),
+        contents(others),
         data.figure_slot("projets-stades", "Aucun projet recensé pour ce choix."),
         heading("Évolution d'un recensement à l'autre"),
         funnel,
-        heading("Tableaux"),
+        heading("Tableaux du recensement"),
         tables_html(tables),
+        sections,
     ])
-    return Page("projets.html", TITLE, content, tables, data)
+    return Page("projets.html", TITLE, content, tables + generic, data)
 
 
 def _summary(counts: pl.DataFrame) -> str:

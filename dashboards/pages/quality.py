@@ -2,13 +2,15 @@
 
 import html
 import json
+from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 
 from dashboards.figures import checks_figure
 from dashboards.formatting import format_datetime
 from dashboards.pages.common import Page, Site, heading, paragraph, tables_html
-from dashboards.tables import Row, Table
+from dashboards.tables import Row, Table, write_csv
 from dashboards.territories import ALL
 from dashboards.views import PageData, view_key
 
@@ -25,15 +27,24 @@ EXPECTATIONS = {
     "landing_files_readable": "fichiers déposés lisibles",
     "no_rejected_rows": "aucune ligne rejetée",
     "place_names_resolved": "noms de communes reconnus",
+    "rejected_rows_within_tolerance": "lignes rejetées dans la tolérance",
+    "public_files_readable": "fichiers publics lisibles",
+    "suite_skipped_empty_table": "suite non exécutée : table vide (fichier facultatif absent)",
+    "expect_table_row_count_to_be_between": "nombre de lignes plausible",
+    "row_count_close_to_previous_night": "nombre de lignes proche de la dernière nuit publiée",
+    "latest_period_within_policy": "dernier mois assez récent",
+    "census_communes_in_reference": "communes des projets connues du COG",
+    "activity_structures_in_census_or_finess": "structures connues du recensement ou de FINESS",
 }
 BLOCKED = ("Une nuit dont un contrôle bloquant échoue n'est pas publiée : l'entrepôt et ces "
-           "pages restent alors ceux de la dernière nuit publiée, et la commande "
-           "« observatoire run » affiche les contrôles en échec, le fichier et la ligne. Si la "
-           "date ci-dessus n'est pas celle de la dernière nuit, c'est qu'une nuit a été "
-           "bloquée depuis.")
+           "pages restent alors ceux de la dernière nuit publiée, la commande "
+           "« observatoire run » affiche les contrôles en échec, le fichier et la ligne, et "
+           "cette page l'annonce en tête jusqu'à la prochaine nuit publiée.")
 
 
-def quality_page(site: Site) -> Page:
+def quality_page(site: Site, blocked: dict | None = None) -> Page:
+    """`blocked`: the account of a night blocked since the publication (pipelines.quality.
+    blocked), shown on top; None when the published night is the latest."""
     snapshot = site.snapshot
     nights = _nights(site)
     published = snapshot.publication.night_id
@@ -49,7 +60,10 @@ def quality_page(site: Site) -> Page:
                             checks_figure(of_night, f"nuit du {label}"))
     tables = [_checks_table(results), _files_table(site), _refused_table(site),
               _rejected_table(site), _unresolved_table(site)]
+    alert, blocked_tables = _blocked_night(site, blocked) if blocked else ("", [])
     content = "\n".join([
+        alert,
+        tables_html(blocked_tables),
         _status(site, nights),
         paragraph(BLOCKED),
         heading("Contrôles de la nuit"),
@@ -62,6 +76,7 @@ def quality_page(site: Site) -> Page:
         heading("Ce qui a été écarté"),
         tables_html(tables[2:]),
     ])
+    tables = blocked_tables + tables
     return Page("qualite.html", TITLE, content, tables, data)
 
 
@@ -169,3 +184,84 @@ def _unresolved_table(site: Site) -> Table:
                   "Comment corriger"], rows,
                  note=None if rows else "Toutes les communes citées ont été reconnues.",
                  tall=True)
+
+
+def _blocked_night(site: Site, blocked: dict) -> tuple[str, list[Table]]:
+    """The alert that the latest night was blocked, and what it found, table by table."""
+    publication = site.snapshot.publication
+    failed = blocked.get("failed_checks", [])
+    blocking = [f for f in failed if f["severity"] == "ERROR"]
+    text = (f"La dernière nuit ({_when(blocked['blocked_at'])}, identifiant "
+            f"{blocked['night_id']}) a été BLOQUÉE : rien n'a été publié. L'entrepôt et ces "
+            f"tableaux de bord restent ceux de la nuit publiée le "
+            f"{format_datetime(publication.published_at)}. {len(blocking)} contrôle(s) "
+            f"bloquant(s) en échec, {len(blocked.get('refused_files', []))} fichier(s) refusé(s), "
+            f"{len(blocked.get('rejected_rows', []))} ligne(s) rejetée(s) : détails ci-dessous. "
+            "Corrigez les fichiers déposés ; la prochaine nuit réussie remplacera ce message.")
+    checks = Table(
+        "nuit-bloquee-controles", "Nuit bloquée : contrôles en échec",
+        ["Table", "Contrôle", "Colonne", "Gravité", "Valeur observée", "Lignes en écart",
+         "Exemples de valeurs en écart (fichier, ligne)", "Nom technique"],
+        [Row([f["table_name"], EXPECTATIONS.get(f["expectation"], f["expectation"]),
+              (f["column_name"] or "").replace(",", ", ") or None,
+              SEVERITY.get(f["severity"], f["severity"]), _observed(f["observed_value"]),
+              f["unexpected_count"], _sample(f["unexpected_sample"]), f["expectation"]])
+         for f in failed],
+        note=None if failed else "Aucun contrôle en échec enregistré : une étape de la nuit "
+        "a échoué avant les contrôles (voir la sortie de « observatoire run »).", tall=True)
+    refused = Table(
+        "nuit-bloquee-fichiers-refuses", "Nuit bloquée : fichiers refusés",
+        ["Fichier", "Famille", "Message"],
+        [Row([f["source_file"], f["family"], f["message"]])
+         for f in blocked.get("refused_files", [])],
+        note=None if blocked.get("refused_files") else "Aucun fichier refusé.")
+    rejected = Table(
+        "nuit-bloquee-lignes-rejetees", "Nuit bloquée : lignes rejetées",
+        ["Fichier", "Ligne", "Table", "Colonne", "Valeur", "Motif"],
+        [Row([r["source_file"], r["source_row"], r["table_name"], r["column_name"], r["value"],
+              r["reason"]]) for r in blocked.get("rejected_rows", [])],
+        note=None if blocked.get("rejected_rows") else "Aucune ligne rejetée.", tall=True)
+    alert = (f'<p class="alerte" role="alert">{html.escape(text)}</p>'
+             + heading("Nuit bloquée", "nuit-bloquee"))
+    return alert, [checks, refused, rejected]
+
+
+def _when(iso: str) -> str:
+    return format_datetime(datetime.fromisoformat(iso))
+
+
+def render_quality_page(warehouse_path: Path, out_dir: Path, blocked: dict) -> Path:
+    """Rewrite only the quality page (its figure and CSV files too) of a rendered site, from the
+    published warehouse, with the blocked night on top; the same steps as
+    dashboards.render.render_site for one page. The other pages stay as the last good night
+    rendered them."""
+    from dashboards.tables import write_table_data
+    from dashboards.template import render_page
+    from dashboards.warehouse import read_snapshot
+
+    snapshot = read_snapshot(warehouse_path)
+    publication = snapshot.publication
+    site = Site.from_snapshot(snapshot)
+    page = quality_page(site, blocked)
+    data = page.data or PageData(site.tree)
+    stem = page.filename.removesuffix(".html")
+    document = render_page(page.filename, page.title, page.content,
+                           format_datetime(publication.published_at), publication.night_id,
+                           publication.demo_activity, data.to_json(stem), page.with_plotly)
+    for name, script in data.figure_files(stem).items():
+        _replace(out_dir / name, script)
+    for table in page.tables:
+        write_csv(table, out_dir)
+        if table.lazy:
+            write_table_data(table, out_dir)
+    target = out_dir / page.filename
+    _replace(target, document)
+    return target
+
+
+def _replace(path: Path, text: str) -> None:
+    """Readers of the site see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)

@@ -1,4 +1,6 @@
-"""Offre de soins et activité: professionals per 10,000 inhabitants, by territory and period."""
+"""Offre de soins et activité: densities by profession, then every other indicator of the
+theme `offre` of the catalogue (FTE, age structure, installations and departures, activity…),
+each with the generic section of dashboards/pages/indicators.py."""
 
 import polars as pl
 
@@ -16,48 +18,55 @@ from dashboards.pages.common import (
     tables_html,
     value_cell,
 )
+from dashboards.pages.indicators import contents, indicator_sections, theme_entries, theme_periods
 from dashboards.tables import Row, Table
 from dashboards.territories import ALL, LEVEL_LABELS, territory_key
 from dashboards.views import PageData, view_key
 
 TITLE = "Offre de soins et activité"
+DENSITY = "densite_professionnels"
 TABLE_LEVELS = ["region", "departement", "epci", "commune"]
-NOT_YET = ("Pas encore publiés dans l'entrepôt : équivalents temps plein, structure par âge, "
-           "installations et départs, activité par ETP. Ils apparaîtront ici quand leurs "
-           "indicateurs seront calculés.")
 
 
 def supply_page(site: Site) -> Page:
-    density = indicator_rows(site.snapshot, "densite_professionnels").with_columns(
+    density = indicator_rows(site.snapshot, DENSITY).with_columns(
         category_label=pl.when(pl.col("category") == "ensemble")
         .then(pl.lit("Ensemble des professions")).otherwise(pl.col("category_label")))
-    if density.is_empty():
-        return Page("offre.html", TITLE, EMPTY + paragraph(NOT_YET), data=PageData(site.tree))
-    note = masked_note(site.snapshot, "densite_professionnels", "professionnels")
-    data = PageData(site.tree, periods_of(density))
-    _profiles(site, density, note, data)
-    _comparisons(site, density, note, data)
-    table = _density_table(site, density, note)
-    content = "\n".join([
-        paragraph("Densité de professionnels de santé en exercice pour 10 000 habitants, "
-                  "avec son intervalle de confiance à 95 % (trait noir) et la valeur du "
-                  "territoire de référence (losange) : le département pour un EPCI, la région "
-                  "pour un département. La couleur de la barre dit si l'écart à la référence "
-                  "est significatif."),
-        heading("Comparaison des territoires"),
-        paragraph("Le menu en haut à droite du graphique change de profession."),
-        data.figure_slot("densite-comparaison", "Aucune densité publiée pour ce choix."),
-        heading("Profil du territoire"),
-        data.figure_slot("densite-profil", "Choisissez une région, un département ou un EPCI "
-                                           "pour voir son profil par profession."),
-        heading("Évolution"),
-        data.figure_slot("densite-evolution", "Choisissez une région, un département ou un "
-                                              "EPCI pour voir l'évolution de ses densités."),
-        heading("Tableau"),
-        tables_html([table]),
-        f'<p class="note">{NOT_YET}</p>',
-    ])
-    return Page("offre.html", TITLE, content, [table], data)
+    entries = theme_entries(site, "offre")
+    others = [e for e in entries if e["indicator_id"] != DENSITY]
+    if density.is_empty() and not others:
+        return Page("offre.html", TITLE, EMPTY, data=PageData(site.tree))
+    periods = sorted(set(periods_of(density)) | set(theme_periods(site, others)))
+    data = PageData(site.tree, periods)
+    parts, tables = [contents([e for e in entries if e["indicator_id"] == DENSITY
+                               and not density.is_empty()] + others)], []
+    if not density.is_empty():
+        note = masked_note(site.snapshot, DENSITY, "professionnels")
+        _profiles(site, density, note, data)
+        _comparisons(site, density, note, data)
+        table = _density_table(site, density, note)
+        tables.append(table)
+        parts += [
+            f'<section class="indicateur" id="indicateur-{DENSITY}">',
+            heading("Densité de professionnels de santé"),
+            paragraph("Densité de professionnels de santé en exercice pour 10 000 habitants, "
+                      "avec son intervalle de confiance à 95 % (trait noir) et la valeur du "
+                      "territoire de référence (losange) : le département pour un EPCI, la "
+                      "région pour un département. La couleur de la barre dit si l'écart à la "
+                      "référence est significatif. Le menu en haut à droite du graphique "
+                      "change de profession."),
+            data.figure_slot("densite-comparaison", "Aucune densité publiée pour ce choix."),
+            data.figure_slot("densite-profil", "Choisissez une région, un département ou un "
+                                               "EPCI pour voir son profil par profession."),
+            data.figure_slot("densite-evolution", "Choisissez une région, un département ou "
+                                                  "un EPCI pour voir l'évolution de ses "
+                                                  "densités."),
+            tables_html([table]),
+            "</section>",
+        ]
+    sections, generic = indicator_sections(site, others, data)
+    parts.append(sections)
+    return Page("offre.html", TITLE, "\n".join(parts), tables + generic, data)
 
 
 def _profiles(site: Site, density: pl.DataFrame, note: str, data: PageData) -> None:
@@ -108,4 +117,4 @@ def _density_table(site: Site, density: pl.DataFrame, note: str) -> Table:
         "densite-professionnels", "Densité de professionnels pour 10 000 habitants",
         ["Territoire", "Niveau", "Profession", "Période", "Densité", "IC 95 % bas",
          "IC 95 % haut", "Territoire de référence", "Densité de référence", "Comparaison"],
-        rows, tall=True)
+        rows, tall=True, lazy=True)

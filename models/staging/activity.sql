@@ -19,6 +19,10 @@ WITH typed AS (
         parse_count(a.nb_soins_non_programmes) AS unscheduled_care
     FROM raw.activity AS a
     LEFT JOIN ref.profession_synonyms AS p ON p.synonym = normalize_label(a.profession)
+    -- a night refreshes only the months it was given (pipelines/ingest/plan.py); rows with no
+    -- readable month belong to none and are always rejected again
+    WHERE getvariable('staging_months') IS NULL OR parse_month(a.periode) IS NULL
+       OR list_contains(getvariable('staging_months'), parse_month(a.periode))
 ),
 resolved AS (
     SELECT t.*, l.current_code AS commune_code

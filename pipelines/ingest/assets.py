@@ -1,6 +1,9 @@
 """Landing → raw → staging, and the reference tables staging joins to."""
 
 import csv
+import json
+import warnings
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +12,15 @@ import polars as pl
 
 from pipelines.geography.reference import load_reference
 from pipelines.geography.resolve import CommuneResolver
+from pipelines.ingest.plan import (
+    ACTIVITY_MONTHS,
+    PLAN_TAG,
+    file_months,
+    months_in_range,
+    night_months,
+    settle_seconds,
+    still_being_written,
+)
 from pipelines.ingest.public_files import PUBLIC_FORMATS, load_public_format
 from pipelines.ingest.raw import load_family
 from pipelines.ingest.vocabularies import load_vocabularies
@@ -22,11 +34,16 @@ REFERENCE_TABLES = (
     "commune_code_lookup", "professions", "profession_synonyms", "stages", "stage_synonyms",
     "structure_types", "structure_type_synonyms", "region_synonyms",
 )
+# single-run backfills are what a month range needs; Dagster still calls the parameter beta
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+# A landing folder on a network share, or a file lock held by an antivirus, fails for a moment.
+TRANSIENT_IO = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(["ref", t], group_name="ref") for t in REFERENCE_TABLES],
     description="Géographie de référence (COG 2026) et vocabulaires contrôlés.",
+    retry_policy=TRANSIENT_IO,
 )
 def reference(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect(context) as con:
@@ -45,25 +62,50 @@ def reference(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 
 
 def _raw_asset(family: str) -> dg.AssetsDefinition:
+    monthly = family == "activity"
+
     @dg.asset(
         key=["raw", family],
         group_name="raw",
         description=f"Fichiers {family} du dossier de dépôt, tels que lus (texte), avec leur "
-        "traçabilité ; un fichier déjà chargé (même sha256) n'est pas rechargé.",
+        "traçabilité ; un fichier déjà chargé (même sha256) n'est pas rechargé, un fichier en "
+        "cours d'écriture attend la nuit suivante"
+        + (" ; partitionné par mois : une nuit ne charge que les fichiers de ses mois."
+           if monthly else "."),
+        partitions_def=ACTIVITY_MONTHS if monthly else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if monthly else None,
+        retry_policy=TRANSIENT_IO,
     )
     def _raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         settings = warehouse.settings
+        settle = settle_seconds(settings)
+        months = set(months_in_range(context.run.tags) or []) if monthly else set()
+
+        def defer(path: Path) -> str | None:
+            reason = still_being_written(path, settle)
+            if reason or not months:
+                return reason
+            outside = sorted(set(file_months(path, family)) - months)
+            if outside:
+                return (f"mois {', '.join(outside)} hors de cette nuit (arrivé après son "
+                        "lancement ?) : chargé par la nuit suivante")
+            return None
+
         with warehouse.connect(context) as con:
-            load = load_family(con, settings.landing, family, context.run_id, settings.hmac_key())
+            load = load_family(con, settings.landing, family, context.run_id,
+                               settings.hmac_key(), defer)
             total = con.execute(f"SELECT count(*) FROM raw.{family}").fetchone()[0]
         for message in load.refused.values():
             context.log.error(message)
+        for name, reason in load.deferred.items():
+            context.log.warning(f"{name} : {reason}")
         return dg.MaterializeResult(
             metadata={
                 "files_loaded": len(load.loaded),
                 "files_skipped": len(load.skipped),
                 "files_superseded": len(load.superseded),
                 "files_refused": dg.MetadataValue.json(load.refused),
+                "files_deferred": dg.MetadataValue.json(load.deferred),
                 "rows_loaded": load.rows,
                 "malformed_lines": load.bad_rows,
                 "rows_total": total,
@@ -76,16 +118,28 @@ def _raw_asset(family: str) -> dg.AssetsDefinition:
 raw_assets = [_raw_asset(family) for family in SOURCE_FAMILIES]
 
 
-def build_staging(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, int]:
-    """Type raw.<family> with its SQL model; rows that fail go to audit.rejected_rows."""
+def build_staging(con: duckdb.DuckDBPyConnection, family: str,
+                  months: list[date] | None = None) -> dict[str, int]:
+    """Type raw.<family> with its SQL model; rows that fail go to audit.rejected_rows.
+
+    With `months` (activity only), only those months are replaced: their staged rows are
+    deleted and typed again, and so are the rejected rows that have no other month (their raw
+    line is in those months, has no readable month, is malformed, or is gone).
+    """
+    table = f"staging.{family}"
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging' "
+        "AND table_name = ?", [family]).fetchone()[0]
+    if months is not None and exists:
+        return _refresh_months(con, family, months)
     con.execute(macros_sql())
+    con.execute("SET VARIABLE staging_months = NULL")
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute(
         """CREATE TABLE IF NOT EXISTS audit.rejected_rows (
             table_name VARCHAR, source_file VARCHAR, source_row BIGINT, column_name VARCHAR,
             value VARCHAR, reason VARCHAR, load_id VARCHAR)"""
     )
-    table = f"staging.{family}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {model_sql('staging', family)}")
     con.execute(
         f"""CREATE OR REPLACE TABLE {table} AS
@@ -117,15 +171,102 @@ def build_staging(con: duckdb.DuckDBPyConnection, family: str) -> dict[str, int]
     return {"rows": staged, "rejected_rows": rejected}
 
 
+def _refresh_months(con: duckdb.DuckDBPyConnection, family: str,
+                    months: list[date]) -> dict[str, int]:
+    table = f"staging.{family}"
+    con.execute(macros_sql())
+    month_list = "[" + ", ".join(f"DATE '{m.isoformat()}'" for m in months) + "]::DATE[]"
+    con.execute(f"SET VARIABLE staging_months = {month_list}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {model_sql('staging', family)}")
+    con.execute("SET VARIABLE staging_months = NULL")
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"DELETE FROM {table} WHERE list_contains({month_list}, period_month)")
+    con.execute(
+        f"""INSERT INTO {table} BY NAME
+            SELECT * EXCLUDE (_reject_column, _reject_value, _reject_reason) FROM typed
+            WHERE _reject_reason IS NULL"""
+    )
+    con.execute(
+        f"""DELETE FROM audit.rejected_rows r WHERE table_name = ? AND NOT EXISTS (
+                SELECT 1 FROM raw.{family} a
+                WHERE a._source_file = r.source_file AND a._source_row = r.source_row
+                  AND parse_month(a.periode) IS NOT NULL
+                  AND NOT list_contains({month_list}, parse_month(a.periode)))""",
+        [table],
+    )
+    con.execute(
+        """INSERT INTO audit.rejected_rows
+           SELECT ?, _source_file, _source_row, _reject_column, _reject_value, _reject_reason,
+                  _load_id
+           FROM typed WHERE _reject_reason IS NOT NULL""",
+        [table],
+    )
+    con.execute(
+        """INSERT INTO audit.rejected_rows
+           SELECT ?, source_file, source_row, NULL, NULL, reason, load_id
+           FROM raw.malformed_lines m
+           WHERE family = ? AND EXISTS (SELECT 1 FROM raw.loaded_files f
+               WHERE f.source_file = m.source_file AND f.sha256 = m.sha256
+                 AND f.status = 'chargé')""",
+        [table, family],
+    )
+    con.execute("COMMIT")
+    refreshed = con.execute("SELECT count(*) FROM typed WHERE _reject_reason IS NULL"
+                            ).fetchone()[0]
+    staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rejected = con.execute(
+        "SELECT count(*) FROM audit.rejected_rows WHERE table_name = ?", [table]
+    ).fetchone()[0]
+    con.execute("DROP TABLE typed")
+    return {"rows": staged, "rejected_rows": rejected, "rows_refreshed": refreshed,
+            "months_refreshed": len(months)}
+
+
 @dg.asset(
     key=["staging", "activity"],
     group_name="staging",
     deps=[["raw", "activity"], ["ref", "commune_code_lookup"], ["ref", "profession_synonyms"]],
-    description="Statistiques d'activité typées : un professionnel (pseudonymisé) × mois.",
+    description="Statistiques d'activité typées : un professionnel (pseudonymisé) × mois ; "
+    "partitionné par mois : une nuit remplace seulement les mois nouveaux ou corrigés.",
+    partitions_def=ACTIVITY_MONTHS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def staging_activity(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect(context) as con:
-        return dg.MaterializeResult(metadata=build_staging(con, "activity"))
+        months = night_months(con, context.run)
+        metadata = build_staging(con, "activity", months)
+    if months is not None:
+        metadata["months"] = dg.MetadataValue.json([m.strftime("%Y-%m") for m in months])
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=["raw", "night_plans"],
+    group_name="raw",
+    description="Ce que chaque nuit avait à refaire et pourquoi : mois d'activité nouveaux ou "
+    "corrigés, fichiers en attente, actifs recalculés (pipelines/ingest/plan.py).",
+)
+def night_plans(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    plan = json.loads(context.run.tags.get(PLAN_TAG, "null")) or {}
+    with warehouse.connect(context) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        con.execute(
+            """CREATE TABLE IF NOT EXISTS raw.night_plans (
+                night_id VARCHAR, planned_at TIMESTAMP, kind VARCHAR, months VARCHAR,
+                pending_files VARCHAR, deferred_files VARCHAR, fingerprints VARCHAR)"""
+        )
+        con.execute("DELETE FROM raw.night_plans WHERE night_id = ?", [context.run_id])
+        con.execute(
+            "INSERT INTO raw.night_plans VALUES (?, current_timestamp, ?, ?, ?, ?, ?)",
+            [context.run_id, plan.get("kind", "manuelle"),
+             json.dumps(plan.get("months", months_in_range(context.run.tags))),
+             json.dumps(plan.get("pending", {}), ensure_ascii=False),
+             json.dumps(plan.get("deferred", {}), ensure_ascii=False),
+             # a run launched by hand may cover part of the graph: it sets no reference
+             json.dumps(plan["fingerprints"]) if plan.get("fingerprints") else None],
+        )
+    return dg.MaterializeResult(metadata={"kind": plan.get("kind", "manuelle"),
+                                          "months": dg.MetadataValue.json(plan.get("months"))})
 
 
 @dg.asset(

@@ -7,6 +7,7 @@ raw.loaded_files with the French message and its rows never enter raw.
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class FamilyLoad:
     skipped: list[str] = field(default_factory=list)
     superseded: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    deferred: dict[str, str] = field(default_factory=dict)
     rows: int = 0
     bad_rows: int = 0
 
@@ -80,8 +82,11 @@ def landing_files(landing: Path, family: str) -> list[Path]:
 
 
 def load_family(
-    con: duckdb.DuckDBPyConnection, landing: Path, family: str, load_id: str, key: bytes
+    con: duckdb.DuckDBPyConnection, landing: Path, family: str, load_id: str, key: bytes,
+    defer: Callable[[Path], str | None] | None = None,
 ) -> FamilyLoad:
+    """`defer` says why a new file must wait for another night (still being written, or
+    outside the months this night refreshes); it is recorded as 'différé' and not loaded."""
     ensure_raw_tables(con)
     result = FamilyLoad(family)
     known = dict(
@@ -108,12 +113,19 @@ def load_family(
                 _record(con, family, name, sha256, load_id, 0, "doublon",
                         f"contenu identique à {name_of[sha256]}, déjà chargé")
             continue
+        reason = defer(path) if defer else None
+        if reason:
+            result.deferred[name] = reason
+            _record(con, family, name, sha256, load_id, 0, "différé", reason)
+            continue
         try:
             table = read_source_file(path, family)
         except SourceFileError as error:
             result.refused[name] = str(error)
             _record(con, family, name, None, load_id, 0, "refusé", str(error))
             continue
+        # one transaction per file: a step retried after an IO error never finds half a file
+        con.execute("BEGIN TRANSACTION")
         if name in known:
             con.execute(f"DELETE FROM raw.{family} WHERE _source_file = ?", [name])
             con.execute("DELETE FROM raw.malformed_lines WHERE source_file = ?", [name])
@@ -134,6 +146,7 @@ def load_family(
             )
         result.bad_rows += len(table.bad_rows)
         _record(con, family, name, table.sha256, load_id, frame.height, "chargé", None)
+        con.execute("COMMIT")
         result.loaded.append(name)
         result.rows += frame.height
     return result

@@ -1,12 +1,13 @@
-"""Publication: stamp and document the night's file, swap it over the published path, render the
-dashboards."""
+"""Publication: stamp and document the night's file, fold the run log into it, swap it over the
+published path, render the dashboards."""
 
 import dagster as dg
 
+from pipelines import nights
 from pipelines.ingest.public_files import PUBLIC_FORMATS
 from pipelines.ingest.raw import landing_files
 from pipelines.publish.documentation import apply_comments, create_views
-from pipelines.warehouse import WarehouseResource
+from pipelines.warehouse import WarehouseResource, crash_point, retry_on_lock
 
 PUBLISHED_INPUTS = [
     ["marts", "indicator_values"],
@@ -29,9 +30,10 @@ def _demo_activity(settings) -> bool:
     key=["publish", "warehouse"],
     group_name="publish",
     deps=PUBLISHED_INPUTS,
-    description="Crée les vues des analystes (models/views/), écrit les commentaires "
-    "(models/comments.yaml), puis remplace atomiquement var/warehouse/observatoire.duckdb par le "
-    "fichier de la nuit, une fois tous les contrôles bloquants passés.",
+    description="Crée les vues des analystes (models/views/), écrit le journal des nuits "
+    "(audit.nights) et les commentaires (models/comments.yaml), puis remplace atomiquement "
+    "var/warehouse/observatoire.duckdb par le fichier de la nuit, une fois tous les contrôles "
+    "bloquants passés ; garde la version publiée dans var/warehouse/versions/.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = warehouse.settings
@@ -42,6 +44,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
                       ? AS demo_activity""",
             [context.run_id, _demo_activity(settings)],
         )
+        history = nights.fold_into(con, settings, context.instance, context.run_id)
         views = create_views(con)
         comments = apply_comments(con)
     if comments.uncommented:
@@ -61,6 +64,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "bytes": path.stat().st_size,
             "views": dg.MetadataValue.json(views),
             "uncommented": dg.MetadataValue.json(comments.uncommented),
+            "nights_in_history": history["nights"],
         }
     )
 
@@ -76,7 +80,9 @@ def dashboards(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     from dashboards.render import render_site
 
     settings = warehouse.settings
-    pages = render_site(settings.warehouse_path, settings.dashboards_dir)
+    pages = retry_on_lock(lambda: render_site(settings.warehouse_path, settings.dashboards_dir),
+                          "lecture de l'entrepôt publié", context.log.warning)
+    crash_point("dashboards:rendered")
     return dg.MaterializeResult(
         metadata={"index": str(settings.dashboards_dir / "index.html"), "files": len(pages)}
     )

@@ -1,5 +1,7 @@
-"""Asset checks on the staged tables: a Great Expectations suite each (blocking on ERROR), plain
-SQL reconciliation (blocking) and the list of unresolved place names (reported only).
+"""Asset checks on the staged and reference tables: a Great Expectations suite each (blocking on
+ERROR), and plain SQL checks: reconciliation and referential integrity (blocking), volume against
+the previous published night, freshness of the activity, structures named in the activity, and
+unresolved place names (reported only).
 
 Every outcome is also written to audit.validation_results in the night's file, so the quality
 page and SQL analysts see them without the Dagster UI.
@@ -10,11 +12,20 @@ import json
 import dagster as dg
 import duckdb
 
+from pipelines.ingest.plan import night_months
 from pipelines.ingest.public_files import PUBLIC_FORMATS, PublicFormat
 from pipelines.quality.great_expectations import ExpectationOutcome, run_suite
+from pipelines.sql import macros_sql
 from pipelines.warehouse import WarehouseResource, run_id_of
 
 SUITES = {"activity": "activity", "census": "census", "followup": "followup"}
+# asset -> suite of the tables that are not a landing family (expectations/<table>.py)
+REFERENCE_SUITES = {
+    ("staging", "structures"): "structures",
+    ("staging", "reference_densities"): "reference_densities",
+    ("ref", "communes"): "communes",
+}
+VOLUME_TABLES = (*SUITES, *(fmt.table for fmt in PUBLIC_FORMATS))
 
 
 def record_outcomes(
@@ -38,10 +49,18 @@ def record_outcomes(
         "VALUES (?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             [night, table, check, o.expectation, o.column, o.severity, o.success,
-             o.observed_value, o.unexpected_count, json.dumps(o.sample, ensure_ascii=False)]
+             o.observed_value, o.unexpected_count, json.dumps(_located(o), ensure_ascii=False)]
             for o in outcomes
         ],
     )
+
+
+def _located(outcome: ExpectationOutcome) -> list:
+    """The sampled values, each with its file and line when the suite could tell them."""
+    if len(outcome.rows) != len(outcome.sample):
+        return outcome.sample
+    return [f"{'(vide)' if value is None else value} ({where})"
+            for value, where in zip(outcome.sample, outcome.rows, strict=True)]
 
 
 def _result(outcomes: list[ExpectationOutcome]) -> dg.AssetCheckResult:
@@ -57,6 +76,7 @@ def _result(outcomes: list[ExpectationOutcome]) -> dg.AssetCheckResult:
                 [
                     {"expectation": o.expectation, "column": o.column, "severity": o.severity,
                      "unexpected_count": o.unexpected_count, "unexpected_values": o.sample,
+                     "rows": list(o.rows),
                      "observed_value": o.observed_value}
                     for o in failures
                 ]
@@ -65,9 +85,9 @@ def _result(outcomes: list[ExpectationOutcome]) -> dg.AssetCheckResult:
     )
 
 
-def _suite_check(family: str, suite: str) -> dg.AssetChecksDefinition:
+def _suite_check(asset: tuple[str, str], suite: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey(["staging", family]),
+        asset=dg.AssetKey(list(asset)),
         name="great_expectations",
         blocking=True,
         description=f"Suite Great Expectations expectations/{suite}.py ; un échec de niveau "
@@ -75,12 +95,23 @@ def _suite_check(family: str, suite: str) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect(context) as con:
-            outcomes = run_suite(con, suite)
-            record_outcomes(con, run_id_of(context), f"staging.{family}", "great_expectations",
+            outcomes = run_suite(con, suite, _changed_rows(con, context, asset))
+            record_outcomes(con, run_id_of(context), ".".join(asset), "great_expectations",
                             outcomes)
         return _result(outcomes)
 
     return _check
+
+
+def _changed_rows(con: duckdb.DuckDBPyConnection, context, asset: tuple[str, str]
+                  ) -> str | None:
+    """The activity months this run refreshed (pipelines/ingest/plan.py); None: every row."""
+    if asset != ("staging", "activity"):
+        return None
+    months = night_months(con, context.op_execution_context.run)
+    if months is None:
+        return None
+    return "period_month IN (" + ", ".join(f"DATE '{m.isoformat()}'" for m in months) + ")"
 
 
 def _reconciliation_check(family: str) -> dg.AssetChecksDefinition:
@@ -228,10 +259,170 @@ def _public_files_check(fmt: PublicFormat) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _volume_check(table: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(["staging", table]),
+        name="volume",
+        description="Nombre de lignes comparé à celui de la dernière nuit publiée ; un écart "
+        "relatif au-delà de OBSERVATOIRE_VOLUME_TOLERANCE (0,5 par défaut) est signalé sans "
+        "bloquer : un fichier corrigé ou une nouvelle année le justifient souvent.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+        tolerance = warehouse.settings.volume_tolerance
+        with warehouse.connect(context) as con:
+            rows = con.execute(f"SELECT count(*) FROM staging.{table}").fetchone()[0]
+            previous = _previous_volume(con, f"staging.{table}")
+            change = None if not previous else (rows - previous) / previous
+            outcome = ExpectationOutcome(
+                expectation="row_count_close_to_previous_night", column=None, severity="WARN",
+                # a table that was empty (or a first night) sets no expectation yet
+                success=change is None or abs(change) <= tolerance,
+                observed_value=json.dumps({"lignes": rows, "nuit_precedente": previous,
+                                           "ecart": change, "tolerance": tolerance}),
+                unexpected_count=None if previous is None else abs(rows - previous),
+                sample=[] if change is None or abs(change) <= tolerance
+                else [f"{rows} lignes contre {previous} la dernière nuit publiée"],
+            )
+            record_outcomes(con, run_id_of(context), f"staging.{table}", "volume", [outcome])
+        return _result([outcome])
+
+    return _check
+
+
+def _previous_volume(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
+    """Rows of `table` the last published night, as its own volume check recorded them.
+
+    The night's file is a copy of the published one, so its marts.publication still names the
+    previous published night until publication replaces it.
+    """
+    published = con.execute(
+        """SELECT count(*) FROM information_schema.tables
+           WHERE table_schema = 'marts' AND table_name = 'publication'"""
+    ).fetchone()[0]
+    if not published:
+        return None
+    row = con.execute(
+        """SELECT CAST(json_extract(observed_value, '$.lignes') AS BIGINT)
+           FROM audit.validation_results
+           WHERE table_name = ? AND check_name = 'volume'
+             AND night_id = (SELECT max(night_id) FROM marts.publication)""",
+        [table],
+    ).fetchone()
+    return row[0] if row else None
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["staging", "activity"]),
+    name="freshness",
+    description="Le dernier mois d'activité n'a pas plus de OBSERVATOIRE_FRESHNESS_MONTHS mois "
+    "(36 par défaut) à la date de la nuit ; signalé sans bloquer : des chiffres anciens "
+    "restent justes pour leur période.",
+)
+def activity_freshness(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    policy = warehouse.settings.freshness_months
+    with warehouse.connect(context) as con:
+        latest, age, night_date = con.execute(
+            """SELECT max(period_month), date_diff('month', max(period_month), current_date),
+                      current_date
+               FROM staging.activity"""
+        ).fetchone()
+        fresh = age is not None and age <= policy
+        outcome = ExpectationOutcome(
+            expectation="latest_period_within_policy", column="period_month", severity="WARN",
+            success=fresh,
+            observed_value=json.dumps({
+                "dernier_mois": latest.strftime("%Y-%m") if latest else None,
+                "age_en_mois": age, "politique_en_mois": policy,
+                "date_de_la_nuit": night_date.isoformat()}),
+            unexpected_count=None,
+            sample=[] if fresh else [latest.strftime("%Y-%m") if latest
+                                     else "aucune ligne d'activité"],
+        )
+        record_outcomes(con, run_id_of(context), "staging.activity", "freshness", [outcome])
+    return _result([outcome])
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["staging", "census_communes"]),
+    name="communes_known",
+    blocking=True,
+    additional_deps=[dg.AssetKey(["ref", "communes"])],
+    description="Chaque commune d'un projet du recensement existe dans ref.communes.",
+)
+def census_communes_known(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        unknown = [r[0] for r in con.execute(
+            """SELECT DISTINCT coalesce(commune_code, '(vide)') FROM staging.census_communes
+               WHERE commune_code IS NULL
+                  OR commune_code NOT IN (SELECT commune_code FROM ref.communes)
+               ORDER BY 1"""
+        ).fetchall()]
+        outcome = ExpectationOutcome(
+            expectation="census_communes_in_reference", column="commune_code", severity="ERROR",
+            success=not unknown, observed_value=None, unexpected_count=len(unknown),
+            sample=unknown[:10],
+        )
+        record_outcomes(con, run_id_of(context), "staging.census_communes", "communes_known",
+                        [outcome])
+    return _result([outcome])
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["staging", "activity"]),
+    name="structures_known",
+    additional_deps=[dg.AssetKey(["staging", "census"]), dg.AssetKey(["staging", "structures"])],
+    description="Chaque structure nommée dans l'activité est un projet du recensement ou un "
+    "établissement FINESS (numéro, ou nom sans « MSP », « maison de santé »…) ; signalé sans "
+    "bloquer : le nom d'une structure s'écrit de bien des façons.",
+)
+def activity_structures_known(context: dg.AssetCheckExecutionContext,
+                              warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        con.execute(macros_sql())
+        finess = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'staging' AND table_name = 'structures'").fetchall()}
+        known = ["SELECT project_name AS name FROM staging.census"]
+        if {"finess_et", "name", "long_name"} <= finess:
+            known.append("SELECT unnest([finess_et, name, long_name]) FROM staging.structures")
+        unknown = con.execute(
+            f"""WITH known AS (SELECT DISTINCT {_STRUCTURE_KEY.format('name')} AS key
+                               FROM ({' UNION ALL '.join(known)}))
+                SELECT structure, count(*) FROM staging.activity
+                WHERE structure IS NOT NULL
+                  AND {_STRUCTURE_KEY.format('structure')} NOT IN (
+                      SELECT key FROM known WHERE key IS NOT NULL)
+                GROUP BY 1 ORDER BY 2 DESC, 1"""
+        ).fetchall()
+        outcome = ExpectationOutcome(
+            expectation="activity_structures_in_census_or_finess", column="structure",
+            severity="WARN", success=not unknown,
+            observed_value=json.dumps({"structures_inconnues": len(unknown),
+                                       "lignes": sum(n for _, n in unknown)}),
+            unexpected_count=sum(n for _, n in unknown),
+            sample=[name for name, _ in unknown[:10]],
+        )
+        record_outcomes(con, run_id_of(context), "staging.activity", "structures_known",
+                        [outcome])
+    return _result([outcome])
+
+
+# "MSP de Boé", "Maison de santé pluriprofessionnelle de Boé" and "Boé" name one structure.
+_STRUCTURE_KEY = (
+    "regexp_replace(normalize_label({}), '^(msp|psp|cds|cpts|maison_de_sante"
+    "(_pluri_?professionnelle)?|pole_de_sante|centre_de_sante)(_(de|du|des|d))?_', '')"
+)
+
+
 checks = [
     *(_public_files_check(fmt) for fmt in PUBLIC_FORMATS),
     *(_accepted_inputs_check(family) for family in SUITES),
-    *(_suite_check(family, suite) for family, suite in SUITES.items()),
+    *(_suite_check(("staging", family), suite) for family, suite in SUITES.items()),
+    *(_suite_check(asset, suite) for asset, suite in REFERENCE_SUITES.items()),
     *(_reconciliation_check(family) for family in SUITES),
+    *(_volume_check(table) for table in VOLUME_TABLES),
+    activity_freshness,
+    census_communes_known,
+    activity_structures_known,
     unresolved_communes,
 ]

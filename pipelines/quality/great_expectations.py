@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import duckdb
 
 SEVERITY = {"critical": "ERROR", "warning": "WARN", "info": "WARN"}
+SKIPPED_EMPTY = "suite_skipped_empty_table"
+SOURCE_LINE = ("_source_file", "_source_row")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class ReferenceSets:
     stages: list[str]
     structure_types: list[str]
     regions: list[str]
+    departments: list[str]
+    epci: list[str]
 
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection) -> "ReferenceSets":
@@ -36,6 +40,8 @@ class ReferenceSets:
             stages=column("SELECT stage_code FROM ref.stages"),
             structure_types=column("SELECT structure_type FROM ref.structure_types"),
             regions=column("SELECT region_code FROM ref.regions"),
+            departments=column("SELECT department_code FROM ref.departements"),
+            epci=column("SELECT epci_code FROM ref.epci"),
         )
 
 
@@ -48,19 +54,46 @@ class ExpectationOutcome:
     observed_value: str | None
     unexpected_count: int | None
     sample: list
+    # where the sampled values are: "file, ligne N" for staged rows
+    rows: tuple[str, ...] = ()
 
     @property
     def blocking_failure(self) -> bool:
         return not self.success and self.severity == "ERROR"
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str) -> list[ExpectationOutcome]:
+def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
+              where: str | None = None) -> list[ExpectationOutcome]:
+    """`where` restricts the suite to the rows a night changed (the activity months it
+    refreshed); the rest of the table passed when it was published."""
+    module = importlib.import_module(f"expectations.{suite_name}")
+    subset = f" WHERE {where}" if where else ""
+    rows = con.execute(f"SELECT count(*) FROM {module.TABLE}{subset}").fetchone()[0]
+    if rows == 0:
+        # public reference files are optional: no file, no rows (and no typed columns) to check;
+        # an incremental night may also have no new activity row
+        return [ExpectationOutcome(
+            expectation=SKIPPED_EMPTY, column=None, severity="WARN", success=True,
+            observed_value=json.dumps({"lignes": 0, "raison": (
+                "aucune ligne nouvelle à contrôler cette nuit" if where
+                else "aucune ligne à contrôler (aucun fichier déposé)")}, ensure_ascii=False),
+            unexpected_count=0, sample=[],
+        )]
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    module = importlib.import_module(f"expectations.{suite_name}")
-    frame = con.sql(f"SELECT * FROM {module.TABLE}").df()
+    expectations = module.expectations(gx, ReferenceSets.read(con))
+    # only the columns the suite reads: on a million activity rows the frame is most of the cost
+    columns = list(dict.fromkeys(c for e in expectations for c in _columns(e.configuration.kwargs)))
+    schema, table = module.TABLE.split(".")
+    located = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+        "AND table_name = ?", [schema, table]).fetchall()} >= set(SOURCE_LINE)
+    index = list(SOURCE_LINE) if located else []
+    frame = con.sql(
+        f"SELECT {', '.join(dict.fromkeys(columns + index))} FROM {module.TABLE}{subset}"
+    ).df()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (
@@ -70,15 +103,16 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str) -> list[Expectati
         .get_batch(batch_parameters={"dataframe": frame})
     )
     suite = gx.ExpectationSuite(name=module.TABLE)
-    for expectation in module.expectations(gx, ReferenceSets.read(con)):
+    for expectation in expectations:
         suite.add_expectation(expectation)
-    result = batch.validate(suite, result_format="SUMMARY")
+    result = batch.validate(
+        suite, result_format={"result_format": "SUMMARY", "unexpected_index_column_names": index}
+    )
     outcomes = []
     for r in result.results:
         config = r.expectation_config
         details = r.result or {}
-        kwargs = config.kwargs
-        column = kwargs.get("column") or ",".join(kwargs.get("column_list", []) or []) or None
+        column = ",".join(_columns(config.kwargs)) or None
         outcomes.append(
             ExpectationOutcome(
                 expectation=config.type,
@@ -88,14 +122,27 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str) -> list[Expectati
                 observed_value=_text(details.get("observed_value")),
                 unexpected_count=details.get("unexpected_count"),
                 sample=[_plain(v) for v in details.get("partial_unexpected_list", [])[:10]],
+                rows=tuple(f"{r[SOURCE_LINE[0]]}, ligne {r[SOURCE_LINE[1]]}"
+                           for r in (details.get("partial_unexpected_index_list") or [])[:10]
+                           if isinstance(r, dict) and SOURCE_LINE[0] in r),
             )
         )
     return outcomes
 
 
+def _columns(kwargs) -> list[str]:
+    if kwargs.get("column"):
+        return [kwargs["column"]]
+    return list(kwargs.get("column_list") or [])
+
+
 def _plain(value):
-    if value is None or value != value:  # NaN from pandas
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # NaN, NA, NaT
         return None
+    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):  # numpy scalars
+        value = value.item()
     return value if isinstance(value, (str, int, float, bool)) else str(value)
 
 

@@ -71,11 +71,14 @@ def generate_activity(
     )
 
 
-def generate_landing(out_dir: Path, scale: str, seed: int) -> GenerationSummary:
+def generate_landing(
+    out_dir: Path, scale: str, seed: int, months: int | None = None
+) -> GenerationSummary:
     """Activity for every scale; census and follow-up too at region and national scale (the
-    demo's census and follow-up files are made by hand from the seeds, in data/demo)."""
+    demo's census and follow-up files are made by hand from the seeds, in data/demo).
+    `months` shortens or lengthens the activity period."""
     started = time.perf_counter()
-    summary = generate_activity(out_dir, scale, seed)
+    summary = generate_activity(out_dir, scale, seed, months)
     definition = get_scale(scale)
     if definition.projects:
         rng = definition.rng(seed + 1)

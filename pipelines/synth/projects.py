@@ -59,14 +59,17 @@ CRITERIA = (
 CRITERIA_PER_PROGRAMME = (4, 8)
 
 
-def write_census(rng, scale: Scale, communes: pl.DataFrame, out_dir: Path) -> list[Path]:
+def write_census(
+    rng, scale: Scale, communes: pl.DataFrame, out_dir: Path,
+    dates: tuple[str, ...] = CENSUS_DATES,
+) -> list[Path]:
     """`census/recensement_<YYYY-MM>.csv`, one file per census date."""
     projects = _projects(rng, scale.projects, communes)
-    stages = _stage_history(rng, scale.projects)
+    stages = _stage_history(rng, scale.projects, len(dates))
     folder = out_dir / "census"
     folder.mkdir(parents=True, exist_ok=True)
     files = []
-    for index, date in enumerate(CENSUS_DATES):
+    for index, date in enumerate(dates):
         present = stages[:, index] >= 0
         stage = stages[present, index]
         operating = stage == OPERATING
@@ -98,7 +101,9 @@ def _projects(rng, n: int, communes: pl.DataFrame) -> pl.DataFrame:
     codes = communes["commune_code"].to_numpy()
     names = communes["commune_name"].to_numpy()
     epci = communes["epci_code"].fill_null("").to_numpy()
-    by_name = rng.random(n) < 0.3
+    # a name two communes share (Souvigné in Charente and Deux-Sèvres) is written as its code,
+    # so that the synthetic census resolves without a correction file
+    by_name = (rng.random(n) < 0.3) & _unique_name(names)[main]
     covered = []
     for project in range(n):
         low, high = COMMUNES_PER_PROJECT[kind[project]]
@@ -128,6 +133,13 @@ def _projects(rng, n: int, communes: pl.DataFrame) -> pl.DataFrame:
     })
 
 
+def _unique_name(names: np.ndarray) -> np.ndarray:
+    """Whether each name belongs to one commune only in the whole reference."""
+    every = pl.read_parquet(REFERENCE_DIR / "communes.parquet")["commune_name"]
+    shared = set(every.filter(every.is_duplicated()).to_list())
+    return np.array([name not in shared for name in names], dtype=bool)
+
+
 def _of(commune_name: str) -> str:
     """French "de" before a commune name: du Havre, des Abymes, d'Arpajon, de Lille."""
     if commune_name.startswith("Le "):
@@ -139,9 +151,8 @@ def _of(commune_name: str) -> str:
     return "de " + commune_name
 
 
-def _stage_history(rng, n: int) -> np.ndarray:
+def _stage_history(rng, n: int, dates: int) -> np.ndarray:
     """Stage index per project and census date; -1 before it appears or once abandoned."""
-    dates = len(CENSUS_DATES)
     first = rng.choice(dates, n, p=[0.4] + [0.6 / (dates - 1)] * (dates - 1))
     stalled = rng.random(n) < STALLED_SHARE
     stage = np.where(

@@ -1,5 +1,7 @@
 """Marts: wide tables (one SQL model each) and the long indicator table built from the catalogue."""
 
+import json
+
 import dagster as dg
 import duckdb
 import polars as pl
@@ -16,6 +18,14 @@ INDICATOR_COLUMNS = (
     "value", "numerator", "denominator", "ci_low", "ci_high", "reference_geo_level",
     "reference_geo_code", "reference_value", "comparison_flag", "suppressed", "unit",
 )
+
+
+# Catalogue keys stored in their own column (or, like `suppression`, used only by the night);
+# any other key of an entry (a status rule, decay bands…) lands in `details` as JSON, so that a
+# new key reaches the indicator sheets without a schema change.
+CATALOGUE_COLUMN_KEYS = {"id", "label", "definition", "numerator", "denominator", "unit",
+                         "source", "geo_levels", "polarity", "suppression", "suppression_note",
+                         "suppression_counts", "seed", "theme"}
 
 
 def load_catalogue() -> list[dict]:
@@ -45,6 +55,42 @@ def _mart_asset(table: str) -> dg.AssetsDefinition:
 mart_assets = [_mart_asset(table) for table in models_in("marts")]
 
 
+@dg.asset(
+    key=["staging", "followup_communes"],
+    group_name="staging",
+    deps=[["staging", "followup"], ["ref", "communes"], ["ref", "epci"]],
+    description="Communes du territoire de chaque programme suivi, résolues depuis le nom écrit.",
+)
+def followup_communes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """The follow-up cross-check compares a programme with the activity of its communes; a
+    territory the resolver cannot answer keeps one row with no commune, so the indicator can
+    say why it is missing instead of showing nothing."""
+    from pipelines.geography.resolve import CommuneResolver
+
+    with warehouse.connect(context) as con:
+        resolver = CommuneResolver(con)
+        rows = []
+        territories = con.execute(
+            "SELECT DISTINCT programme, territory FROM staging.followup ORDER BY ALL"
+        ).fetchall()
+        for programme, territory in territories:
+            resolution = resolver.resolve(territory)
+            codes = resolution.commune_codes if resolution.status in ("resolved", "epci") else ()
+            for code in codes or (None,):
+                rows.append((programme, territory, code, resolution.status, resolution.method))
+        frame = pl.DataFrame(
+            rows, orient="row",
+            schema={c: pl.String for c in ("programme", "territory", "commune_code",
+                                          "resolution_status", "resolution_method")},
+        )
+        con.register("incoming", frame.to_arrow())
+        con.execute("CREATE OR REPLACE TABLE staging.followup_communes AS SELECT * FROM incoming")
+        con.unregister("incoming")
+    unresolved = frame.filter(pl.col("commune_code").is_null()).height
+    return dg.MaterializeResult(metadata={"territories": len(territories),
+                                          "unresolved_territories": unresolved})
+
+
 @dg.asset(key=["marts", "indicator_catalogue"], group_name="marts",
           description="Le catalogue des indicateurs (models/indicators.yaml).")
 def indicator_catalogue(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -62,6 +108,9 @@ def indicator_catalogue(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "polarity": [e["polarity"] for e in catalogue],
             "suppression_rule": [e["suppression_note"] for e in catalogue],
             "seed_reference": [e["seed"] for e in catalogue],
+            "theme": [e.get("theme") for e in catalogue],
+            "details": [json.dumps({k: v for k, v in e.items() if k not in CATALOGUE_COLUMN_KEYS},
+                                   ensure_ascii=False, default=str) for e in catalogue],
         }
     )
     with warehouse.connect(context) as con:
@@ -75,11 +124,18 @@ def _indicator_sql() -> dict[str, str]:
     return {entry["id"]: model_sql("indicators", entry["id"]) for entry in load_catalogue()}
 
 
-def build_indicator_values(con: duckdb.DuckDBPyConnection, settings: Settings) -> pl.DataFrame:
+def build_indicator_values(
+    con: duckdb.DuckDBPyConnection, settings: Settings, catalogue: list[dict] | None = None
+) -> pl.DataFrame:
     """Run every indicator model, then apply suppression and comparison flags per the catalogue.
 
     Suppression happens before the flags and before reference values are attached, so a hidden
-    cell can never leak through another row's reference_value.
+    cell can never leak through another row's reference_value. A model whose numerator is not a
+    headcount (FTE, acts) says which count decides suppression in a `suppression_count` column,
+    used here and not published. A share whose denominator counts people too names it in the
+    catalogue's `suppression_counts`: a cell is hidden when either count is under the threshold.
+    `catalogue` (default: the whole catalogue) lets a test run one indicator exactly as the
+    night does.
     """
     con.execute(macros_sql())
     thresholds = {
@@ -88,11 +144,13 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, settings: Settings) -
         "activity": settings.activity_threshold,
     }
     parts = []
-    for entry in load_catalogue():
+    for entry in load_catalogue() if catalogue is None else catalogue:
         part = con.sql(model_sql("indicators", entry["id"])).pl()
+        count_col = "suppression_count" if "suppression_count" in part.columns else "numerator"
+        count_cols = [count_col, *entry.get("suppression_counts", [])]
         part = part.with_columns(
-            pl.col("value", "numerator", "denominator", "ci_low", "ci_high", "reference_value")
-            .cast(pl.Float64),
+            pl.col("value", "numerator", "denominator", "ci_low", "ci_high", "reference_value",
+                   count_col).cast(pl.Float64),
             pl.col("geo_level", "geo_code", "geo_name", "period", "dimension", "category",
                    "reference_geo_level", "reference_geo_code").cast(pl.String),
             pl.lit(entry["unit"]).alias("unit"),
@@ -104,9 +162,10 @@ def build_indicator_values(con: duckdb.DuckDBPyConnection, settings: Settings) -
         else:
             # the margin (dimension 'ensemble') shares the group of its breakdown
             part = stats.suppress(
-                part, threshold, group_cols=("indicator_id", "geo_level", "geo_code", "period")
+                part, threshold, count_col=count_cols,
+                group_cols=("indicator_id", "geo_level", "geo_code", "period"),
             )
-        parts.append(part)
+        parts.append(part.drop("suppression_count", strict=False))
     frame = pl.concat(parts, how="diagonal_relaxed")
     hidden = frame.filter(pl.col("suppressed")).select(
         "indicator_id",

@@ -1,0 +1,97 @@
+-- FTE per 10,000 inhabitants by profession, per complete year (the year's FTE-months / 12),
+-- on the territories densite_professionnels covers. FTE is not a count: its interval is the
+-- headcount's Byar interval scaled by the mean FTE per professional, and suppression follows
+-- the headcount (suppression_count).
+WITH activity_years AS (
+    SELECT year(period_month) AS year
+    FROM staging.activity
+    GROUP BY 1
+    HAVING count(DISTINCT month(period_month)) = 12
+),
+covered_departments AS (
+    SELECT DISTINCT c.department_code
+    FROM staging.activity a
+    JOIN ref.communes c USING (commune_code)
+),
+membership AS (
+    SELECT 'epci' AS geo_level, epci_code AS geo_code, commune_code FROM ref.communes
+    WHERE epci_code IS NOT NULL
+    UNION ALL
+    SELECT 'departement', department_code, commune_code FROM ref.communes
+    UNION ALL
+    SELECT 'region', region_code, commune_code FROM ref.communes
+),
+territories AS (
+    SELECT m.geo_level, m.geo_code, sum(c.population) AS population
+    FROM membership m
+    JOIN ref.communes c USING (commune_code)
+    GROUP BY ALL
+    HAVING bool_and(c.department_code IN (SELECT department_code FROM covered_departments))
+),
+-- one row per professional × commune × year before fanning out to three levels
+months AS (
+    SELECT year(a.period_month) AS year, a.professional_hash, a.profession_code,
+           a.commune_code, sum(a.fte) AS fte
+    FROM staging.activity a
+    WHERE year(a.period_month) IN (SELECT year FROM activity_years)
+    GROUP BY ALL
+),
+counts AS (
+    SELECT m.geo_level, m.geo_code, a.year, coalesce(a.profession_code, 'ensemble') AS category,
+           sum(a.fte) / 12 AS fte, count(DISTINCT a.professional_hash) AS professionals
+    FROM months a
+    JOIN membership m USING (commune_code)
+    GROUP BY GROUPING SETS ((m.geo_level, m.geo_code, a.year, a.profession_code),
+                            (m.geo_level, m.geo_code, a.year))
+),
+grid AS (
+    SELECT t.geo_level, t.geo_code, t.population, y.year, p.category
+    FROM territories t
+    CROSS JOIN activity_years y
+    CROSS JOIN (SELECT DISTINCT profession_code AS category FROM staging.activity
+                UNION ALL SELECT 'ensemble') p
+),
+rates AS (
+    SELECT g.*, coalesce(c.fte, 0) AS fte, coalesce(c.professionals, 0) AS professionals,
+           1e4 * coalesce(c.fte, 0) / g.population AS rate,
+           -- no professional: the interval of a zero count, at one FTE each
+           coalesce(c.fte / nullif(c.professionals, 0), 1) AS fte_per_professional
+    FROM grid g
+    LEFT JOIN counts c USING (geo_level, geo_code, year, category)
+),
+names AS (
+    SELECT 'epci' AS geo_level, epci_code AS geo_code, epci_name AS geo_name FROM ref.epci
+    UNION ALL SELECT 'departement', department_code, department_name FROM ref.departements
+    UNION ALL SELECT 'region', region_code, region_name FROM ref.regions
+),
+parents AS (
+    -- an EPCI is compared with the département holding most of its population
+    SELECT 'epci' AS geo_level, epci_code AS geo_code, 'departement' AS parent_level,
+           arg_max(department_code, population) AS parent_code
+    FROM ref.communes WHERE epci_code IS NOT NULL GROUP BY epci_code
+    UNION ALL
+    SELECT 'departement', department_code, 'region', region_code FROM ref.departements
+)
+SELECT
+    'densite_etp' AS indicator_id,
+    r.geo_level,
+    r.geo_code,
+    n.geo_name,
+    CAST(r.year AS VARCHAR) AS period,
+    CASE WHEN r.category = 'ensemble' THEN 'ensemble' ELSE 'profession' END AS dimension,
+    r.category,
+    r.rate AS value,
+    r.fte AS numerator,
+    r.population AS denominator,
+    rate_low(r.professionals, r.population, 1e4) * r.fte_per_professional AS ci_low,
+    rate_high(r.professionals, r.population, 1e4) * r.fte_per_professional AS ci_high,
+    p.parent_level AS reference_geo_level,
+    p.parent_code AS reference_geo_code,
+    parent_rate.rate AS reference_value,
+    r.professionals AS suppression_count
+FROM rates r
+JOIN names n USING (geo_level, geo_code)
+LEFT JOIN parents p USING (geo_level, geo_code)
+LEFT JOIN rates parent_rate ON parent_rate.geo_level = p.parent_level
+                           AND parent_rate.geo_code = p.parent_code
+                           AND parent_rate.year = r.year AND parent_rate.category = r.category

@@ -1,0 +1,311 @@
+"""What a night has to do: activity months that are new or changed, and the assets downstream.
+
+Activity is partitioned by month (`ACTIVITY_MONTHS`). Before a night starts, `plan_night`
+compares the landing folder with the published warehouse (the list of files it already loaded,
+their sha256, and the months each one staged) and with the inputs the last planned night saw
+(code and models, public reference files, place-name corrections, thresholds). The night then
+runs one Dagster run over the range of months that changed (`BackfillPolicy.single_run`) and
+only the assets downstream of something that changed; every other table is carried over from
+the published file, which the night copies.
+
+The CLI (`observatoire run`), the schedule and the landing sensor all launch nights this way.
+A run started by hand in the Dagster UI (a range of months, or everything) works too: assets
+then do what their partitions say.
+"""
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.ingest.public_files import PUBLIC_FORMATS, public_files
+from pipelines.ingest.raw import file_sha256, landing_files
+from pipelines.settings import REPO_ROOT, SOURCE_FAMILIES, Settings
+
+# Activity statistics describe complete months; 2010 is older than any export an observatory
+# gets, and the current month is included so that a file dated today still has a partition.
+ACTIVITY_MONTHS = dg.MonthlyPartitionsDefinition(start_date="2010-01", fmt="%Y-%m", end_offset=1)
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+PARTITION = "dagster/partition"
+PLAN_TAG = "observatoire/plan"
+
+ALWAYS = (("raw", "night_plans"), ("publish", "warehouse"), ("publish", "dashboards"))
+CORRECTIONS_FILE = "reference/corrections_communes.csv"
+# What the code location computes from: a change here (a deployment) makes a full night.
+CODE_FOLDERS = ("pipelines", "models", "expectations", "data/reference")
+# applied by the publication step, which runs every night
+PUBLISHED_EVERY_NIGHT = ("comments.yaml",)
+# A landing file younger than this, or still growing between two looks, is being written.
+DEFAULT_SETTLE_SECONDS = 10.0
+_NAMED_MONTH = re.compile(r"(?<!\d)(20\d\d)[-_]?(0[1-9]|1[0-2])(?!\d)")
+
+
+@dataclass
+class NightPlan:
+    kind: str  # 'complète' (first night or new code), 'incrémentale', 'rien de nouveau'
+    months: list[str]  # activity partitions to materialise, sorted
+    assets: list[tuple[str, ...]] | None  # None: every asset
+    fingerprints: dict[str, str]
+    pending: dict[str, list[str]] = field(default_factory=dict)  # family → new/changed files
+    deferred: dict[str, str] = field(default_factory=dict)  # file → why not tonight
+
+    @property
+    def tags(self) -> dict[str, str]:
+        tags = {PLAN_TAG: json.dumps(
+            {"kind": self.kind, "months": self.months, "fingerprints": self.fingerprints,
+             "pending": self.pending, "deferred": self.deferred}, ensure_ascii=False)}
+        if self.months:
+            tags |= {RANGE_START: self.months[0], RANGE_END: self.months[-1]}
+        return tags
+
+    @property
+    def asset_keys(self) -> list[dg.AssetKey] | None:
+        return None if self.assets is None else [dg.AssetKey(list(k)) for k in self.assets]
+
+    def run_request(self) -> dg.RunRequest:
+        return dg.RunRequest(tags=self.tags, asset_selection=self.asset_keys)
+
+
+def settle_seconds(settings: Settings) -> float:
+    """How old a landing file must be to be loaded; the demo landing is written by the night's
+    own command, just before it starts."""
+    if settings.uses_demo_landing:
+        return 0.0
+    return float(os.environ.get("OBSERVATOIRE_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
+
+
+def still_being_written(path: Path, settle: float) -> str | None:
+    """Why `path` should wait for the next night, or None when it looks complete."""
+    first = path.stat()
+    age = time.time() - first.st_mtime
+    if age < settle:
+        return f"fichier modifié il y a {age:.0f} s (moins de {settle:.0f} s) : sans doute " \
+               "encore en cours d'écriture ; il sera chargé par la nuit suivante"
+    if not settle:
+        return None
+    time.sleep(0.05)
+    second = path.stat()
+    if (first.st_size, first.st_mtime_ns) != (second.st_size, second.st_mtime_ns):
+        return "fichier en cours d'écriture (sa taille change) : il sera chargé par la nuit " \
+               "suivante"
+    return None
+
+
+def file_months(path: Path, family: str = "activity") -> list[str]:
+    """The months an activity file holds: from its name when it names exactly one
+    (activite_2024-03.csv), otherwise read from its `periode` column."""
+    named = {f"{y}-{m}" for y, m in _NAMED_MONTH.findall(path.stem)}
+    if len(named) == 1:
+        return sorted(named)
+    from pipelines.sources.reader import SourceFileError, read_source_file
+    from pipelines.sql import macros_sql
+
+    try:
+        table = read_source_file(path, family)
+    except SourceFileError:
+        return []  # the raw step records the refusal; the file has no month to stage
+    con = duckdb.connect()
+    try:
+        con.execute(macros_sql())
+        con.register("incoming", table.frame.select("periode").to_arrow())
+        return [r[0] for r in con.execute(
+            """SELECT DISTINCT strftime(parse_month(periode), '%Y-%m') AS m FROM incoming
+               WHERE m IS NOT NULL ORDER BY 1""").fetchall()]
+    finally:
+        con.close()
+
+
+def months_in_range(tags) -> list[str] | None:
+    """The activity months a run covers, from its partition tags; None for an unpartitioned
+    run (every month)."""
+    if tags.get(PARTITION):
+        return [tags[PARTITION]]
+    if tags.get(RANGE_START) and tags.get(RANGE_END):
+        return ACTIVITY_MONTHS.get_partition_keys_in_range(
+            dg.PartitionKeyRange(tags[RANGE_START], tags[RANGE_END]))
+    return None
+
+
+def night_months(con: duckdb.DuckDBPyConnection, run) -> list[date] | None:
+    """Months staging.activity refreshes in this run: its partitions, plus the months of any
+    row this night loaded into raw (a file whose name did not tell its months); None: all."""
+    months = months_in_range(run.tags)
+    if months is None:
+        return None
+    from pipelines.sql import macros_sql
+
+    con.execute(macros_sql())
+    nights = [i for i in {run.run_id, run.parent_run_id, run.root_run_id} if i]
+    loaded = [r[0] for r in con.execute(
+        """SELECT DISTINCT parse_month(periode) AS m FROM raw.activity
+           WHERE list_contains(?, _load_id) AND m IS NOT NULL""", [nights]).fetchall()]
+    return sorted({date.fromisoformat(f"{m}-01") for m in months} | set(loaded))
+
+
+def _digest(parts) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(str(part).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def code_fingerprint(settings: Settings) -> str:
+    """The hash of the code and models, or OBSERVATOIRE_CODE_VERSION when a deployment names
+    its release itself (a checkout being edited then does not rebuild everything each night)."""
+    thresholds = [settings.count_threshold, settings.activity_threshold]
+    if os.environ.get("OBSERVATOIRE_CODE_VERSION"):
+        return _digest(thresholds + ["version", os.environ["OBSERVATOIRE_CODE_VERSION"]])
+    files = sorted(
+        p for folder in CODE_FOLDERS for p in (REPO_ROOT / folder).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.name not in PUBLISHED_EVERY_NIGHT
+    )
+    return _digest(thresholds + [f"{p.relative_to(REPO_ROOT)}:{file_sha256(p)}" for p in files])
+
+
+def input_fingerprints(settings: Settings) -> dict[str, str]:
+    landing = settings.landing
+    public = [p for fmt in PUBLIC_FORMATS for p in public_files(landing, fmt.folder)]
+    corrections = landing / CORRECTIONS_FILE
+    return {
+        "code": code_fingerprint(settings),
+        "public_files": _digest(f"{p.relative_to(landing)}:{file_sha256(p)}" for p in public),
+        "corrections": file_sha256(corrections) if corrections.exists() else "",
+    }
+
+
+def _published_state(settings: Settings):
+    """(files loaded: family → {name: sha256}, months staged per activity file, last planned
+    fingerprints) of the published warehouse; empty for a first night."""
+    loaded, staged, fingerprints = {}, {}, None
+    if not settings.warehouse_path.exists():
+        return loaded, staged, fingerprints
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        tables = {tuple(r) for r in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+        if ("raw", "loaded_files") in tables:
+            for family, name, sha in con.execute(
+                    "SELECT family, source_file, sha256 FROM raw.loaded_files "
+                    "WHERE status = 'chargé'").fetchall():
+                loaded.setdefault(family, {})[name] = sha
+        if ("staging", "activity") in tables:
+            staged = dict(con.execute(
+                """SELECT _source_file, list(DISTINCT strftime(period_month, '%Y-%m'))
+                   FROM staging.activity GROUP BY 1""").fetchall())
+        if ("raw", "night_plans") in tables:
+            row = con.execute(
+                """SELECT fingerprints FROM raw.night_plans WHERE fingerprints IS NOT NULL
+                   ORDER BY planned_at DESC LIMIT 1""").fetchone()
+            fingerprints = json.loads(row[0]) if row else None
+    finally:
+        con.close()
+    return loaded, staged, fingerprints
+
+
+def plan_night(settings: Settings) -> NightPlan:
+    from pipelines.definitions import defs
+
+    loaded, staged, last = _published_state(settings)
+    fingerprints = input_fingerprints(settings)
+    settle = settle_seconds(settings)
+    pending, deferred, months = {}, {}, set()
+    for family in SOURCE_FAMILIES:
+        known = loaded.get(family, {})
+        known_content = set(known.values())
+        for path in landing_files(settings.landing, family):
+            name = path.relative_to(settings.landing).as_posix()
+            reason = still_being_written(path, settle)
+            if reason:
+                deferred[name] = reason
+                continue
+            if file_sha256(path) in known_content:
+                continue  # known, or the same bytes under another name (a 'doublon')
+            pending.setdefault(family, []).append(name)
+            if family == "activity":
+                months.update(file_months(path))
+                months.update(staged.get(name, []))  # a corrected file: its old months too
+    graph = defs.resolve_asset_graph()
+    if last is None or last.get("code") != fingerprints["code"]:
+        kind, roots = "complète", None
+        months.update(m for ms in staged.values() for m in ms)
+    else:
+        kind, roots = "incrémentale", set()
+        for family in pending:
+            roots.add(("raw", family))
+        if months:
+            roots.add(("staging", "activity"))
+        if last.get("public_files") != fingerprints["public_files"]:
+            roots.add(("staging", PUBLIC_FORMATS[0].table))
+        if last.get("corrections") != fingerprints["corrections"]:
+            roots.add(("staging", "census_communes"))
+        if not roots:
+            kind = "rien de nouveau"
+    valid = set(ACTIVITY_MONTHS.get_partition_keys())
+    outside = sorted(months - valid)
+    if outside:
+        raise ValueError(f"mois d'activité hors de la période gérée ({', '.join(outside)}) : "
+                         f"les partitions vont de {min(valid)} à {max(valid)}")
+    if pending.get("activity") and not months:
+        # new files with no readable month (a file the reader will refuse): the night still
+        # runs raw/activity, over the latest month, so that the refusal is recorded and blocks
+        months = {max(valid)}
+    months = sorted(months)
+    if roots is None:
+        assets = None
+    else:
+        if not months:  # no partition to run: leave the partitioned assets out
+            roots -= {("raw", "activity"), ("staging", "activity")}
+        assets = _closure(defs, graph, roots | set(ALWAYS))
+        if not months:
+            assets = [k for k in assets if k not in {("raw", "activity"), ("staging", "activity")}]
+    return NightPlan(kind, months, assets, fingerprints, pending, deferred)
+
+
+def _closure(defs, graph, roots: set[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """Roots, everything downstream, and the sibling keys of any multi-asset touched (it runs
+    whole)."""
+    keys = {dg.AssetKey(list(k)) for k in roots}
+    while True:
+        grown = set(dg.AssetSelection.assets(*keys).downstream().resolve(graph))
+        for key in list(grown):
+            grown |= set(defs.resolve_assets_def(key).keys)
+        if grown == keys:
+            return sorted(tuple(k.path) for k in keys)
+        keys = grown
+
+
+def launch_night(instance: dg.DagsterInstance, settings: Settings, **kwargs):
+    """Plan and run one night in process (the CLI, and the tests through it)."""
+    from pipelines.definitions import defs
+
+    plan = plan_night(settings)
+    result = defs.resolve_job_def("nightly").execute_in_process(
+        instance=instance, raise_on_error=False, tags=plan.tags,
+        asset_selection=plan.asset_keys, **kwargs)
+    return plan, result
+
+
+def describe_plan(plan: NightPlan) -> str:
+    """The plan in one or two French lines for the night's output."""
+    if plan.kind == "complète":
+        what = "nuit complète (premier passage, ou code et modèles changés)"
+    elif plan.kind == "rien de nouveau":
+        what = "rien de nouveau : publication seule"
+    else:
+        files = sum(len(names) for names in plan.pending.values())
+        what = f"nuit incrémentale : {files} fichier(s) nouveau(x) ou corrigé(s)"
+    if plan.months:
+        what += f", mois d'activité {plan.months[0]} à {plan.months[-1]}" \
+            if len(plan.months) > 1 else f", mois d'activité {plan.months[0]}"
+    lines = [f"Plan : {what}."]
+    for name, reason in sorted(plan.deferred.items()):
+        lines.append(f"  reporté : {name} : {reason}")
+    return "\n".join(lines)

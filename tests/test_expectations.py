@@ -1,0 +1,443 @@
+"""Every ERROR expectation of every suite blocks a night and names what it found.
+
+One night per suite: the table is taken from the last good night, each ERROR expectation of the
+suite is violated by its own row (values that staging would never let through from a landing
+file, so the table is changed in the night's file directly), and the night is run by Dagster
+without the step that would rebuild that table. The tests then assert, per expectation, that the
+check failed with its offending value in the metadata, that nothing was published, and that the
+published file is byte for byte as it was.
+"""
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from support import real_data
+
+from pipelines.ingest.assets import REFERENCE_TABLES
+from pipelines.ingest.public_files import PUBLIC_FORMATS
+from pipelines.warehouse import STORAGE_VERSION
+
+NOT_NULL = "expect_column_values_to_not_be_null"
+IN_SET = "expect_column_values_to_be_in_set"
+BETWEEN = "expect_column_values_to_be_between"
+REGEX = "expect_column_values_to_match_regex"
+UNIQUE = "expect_column_values_to_be_unique"
+COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
+
+
+@dataclass(frozen=True)
+class Violation:
+    expectation: str
+    column: str
+    sql: str  # changes one row (or a few, for `mostly` expectations), selected by rowid
+    offending: object  # a value the check's metadata must name
+
+
+@dataclass(frozen=True)
+class SuiteCase:
+    suite: str
+    asset: tuple[str, str]
+    # assets the night leaves out: the step that would rebuild the table from the landing
+    producers: tuple[tuple[str, str], ...]
+    violations: tuple[Violation, ...]
+    setup: str | None = None  # a public reference file loaded into the table first
+
+
+def _row(table: str, n: int, assignment: str) -> str:
+    return f"UPDATE {table} SET {assignment} WHERE rowid = {n}"
+
+
+def _copy_key(table: str, columns: list[str], source: int, target: int) -> str:
+    assignments = ", ".join(f"{c} = (SELECT {c} FROM {table} WHERE rowid = {source})"
+                            for c in columns)
+    return f"UPDATE {table} SET {assignments} WHERE rowid = {target}"
+
+
+ACTIVITY = "staging.activity"
+ACTIVITY_KEY = ["professional_hash", "period_month", "commune_code"]
+CENSUS = "staging.census"
+FOLLOWUP = "staging.followup"
+FOLLOWUP_KEY = ["programme", "action", "criterion", "period"]
+STRUCTURES = "staging.structures"
+DENSITIES = "staging.reference_densities"
+DENSITY_KEY = ["year", "profession_label", "geo_level", "region_code", "department_code",
+               "age_group", "sex"]
+COMMUNES = "ref.communes"
+# the multi-assets that load these tables run whole or not at all
+PUBLIC = tuple(("staging", fmt.table) for fmt in PUBLIC_FORMATS)
+REFERENCE = tuple(("ref", t) for t in REFERENCE_TABLES)
+
+CASES = [
+    SuiteCase("activity", ("staging", "activity"), (("staging", "activity"),), (
+        Violation(NOT_NULL, "period_month", _row(ACTIVITY, 1, "period_month = NULL"), None),
+        Violation(NOT_NULL, "professional_hash", _row(ACTIVITY, 2, "professional_hash = NULL"),
+                  None),
+        Violation(REGEX, "professional_hash",
+                  _row(ACTIVITY, 3, "professional_hash = '10012345678'"), "10012345678"),
+        Violation(IN_SET, "profession_code", _row(ACTIVITY, 4, "profession_code = 'astrologue'"),
+                  "astrologue"),
+        Violation(IN_SET, "commune_code", _row(ACTIVITY, 5, "commune_code = '16999'"), "16999"),
+        Violation(BETWEEN, "fte", _row(ACTIVITY, 6, "fte = 2.75"), 2.75),
+        Violation(BETWEEN, "acts", _row(ACTIVITY, 7, "acts = -12"), -12),
+        Violation(BETWEEN, "patients", _row(ACTIVITY, 8, "patients = -3"), -3),
+        Violation(COMPOUND_UNIQUE, ",".join(ACTIVITY_KEY),
+                  _copy_key(ACTIVITY, ACTIVITY_KEY, 20, 21), "rowid:20:professional_hash"),
+    )),
+    SuiteCase("census", ("staging", "census"),
+              (("staging", "census"), ("staging", "census_communes")), (
+        Violation(NOT_NULL, "project_id", _row(CENSUS, 1, "project_id = NULL"), None),
+        Violation(NOT_NULL, "census_date", _row(CENSUS, 2, "census_date = NULL"), None),
+        Violation(NOT_NULL, "territory", _row(CENSUS, 3, "territory = NULL"), None),
+        Violation(IN_SET, "stage_code", _row(CENSUS, 4, "stage_code = 'sommeil'"), "sommeil"),
+        Violation(IN_SET, "structure_type", _row(CENSUS, 5, "structure_type = 'HOPITAL'"),
+                  "HOPITAL"),
+        Violation(IN_SET, "region_code", _row(CENSUS, 6, "region_code = '99'"), "99"),
+        Violation(COMPOUND_UNIQUE, "project_id,census_date",
+                  _copy_key(CENSUS, ["project_id", "census_date"], 10, 11),
+                  "rowid:10:project_id"),
+    )),
+    SuiteCase("followup", ("staging", "followup"), (("staging", "followup"),), (
+        Violation(NOT_NULL, "programme", _row(FOLLOWUP, 0, "programme = NULL"), None),
+        Violation(NOT_NULL, "criterion", _row(FOLLOWUP, 1, "criterion = NULL"), None),
+        Violation(REGEX, "period", _row(FOLLOWUP, 2, "period = '2024-T5'"), "2024-T5"),
+        Violation(NOT_NULL, "value", _row(FOLLOWUP, 3, "value = NULL"), None),
+        Violation(IN_SET, "value_nature", _row(FOLLOWUP, 4, "value_nature = 'inventée'"),
+                  "inventée"),
+        Violation(COMPOUND_UNIQUE, ",".join(FOLLOWUP_KEY),
+                  _copy_key(FOLLOWUP, FOLLOWUP_KEY, 5, 6), "rowid:5:criterion"),
+    )),
+    SuiteCase("structures", ("staging", "structures"), PUBLIC, (
+        Violation(NOT_NULL, "finess_et", _row(STRUCTURES, 0, "finess_et = NULL"), None),
+        Violation(REGEX, "finess_et", _row(STRUCTURES, 1, "finess_et = '16-MSP-01'"),
+                  "16-MSP-01"),
+        Violation(UNIQUE, "finess_et", _copy_key(STRUCTURES, ["finess_et"], 2, 3),
+                  "rowid:2:finess_et"),
+        Violation(NOT_NULL, "name", _row(STRUCTURES, 4, "name = NULL"), None),
+        Violation(NOT_NULL, "category_code", _row(STRUCTURES, 5, "category_code = NULL"), None),
+        Violation(IN_SET, "structure_type", _row(STRUCTURES, 6, "structure_type = 'EHPAD'"),
+                  "EHPAD"),
+        Violation(NOT_NULL, "commune_code", _row(STRUCTURES, 7, "commune_code = NULL"), None),
+        Violation(IN_SET, "commune_code", _row(STRUCTURES, 8, "commune_code = '16999'"),
+                  "16999"),
+    ), setup="finess/etalab-cs1100502-stock-20260512-0339_excerpt15.csv"),
+    SuiteCase("reference_densities", ("staging", "reference_densities"), PUBLIC, (
+        Violation(NOT_NULL, "year", _row(DENSITIES, 0, "year = NULL"), None),
+        Violation(BETWEEN, "year", _row(DENSITIES, 1, "year = 1024"), 1024),
+        Violation(NOT_NULL, "profession_label", _row(DENSITIES, 2, "profession_label = NULL"),
+                  None),
+        Violation(IN_SET, "profession_code", _row(DENSITIES, 3, "profession_code = 'mage'"),
+                  "mage"),
+        Violation(IN_SET, "geo_level", _row(DENSITIES, 4, "geo_level = 'canton'"), "canton"),
+        Violation(IN_SET, "department_code", _row(DENSITIES, 5, "department_code = '96'"), "96"),
+        Violation(NOT_NULL, "headcount", _row(DENSITIES, 6, "headcount = NULL"), None),
+        Violation(BETWEEN, "headcount", _row(DENSITIES, 7, "headcount = -40"), -40),
+        Violation(BETWEEN, "density_per_100k", _row(DENSITIES, 8, "density_per_100k = -1.5"),
+                  -1.5),
+        Violation(COMPOUND_UNIQUE, ",".join(DENSITY_KEY),
+                  _copy_key(DENSITIES, DENSITY_KEY, 100, 101), "rowid:100:profession_label"),
+    ), setup="ameli/toutes_specialites_departement.csv"),
+    SuiteCase("communes", ("ref", "communes"), REFERENCE, (
+        Violation(NOT_NULL, "commune_code", _row(COMMUNES, 0, "commune_code = NULL"), None),
+        Violation(REGEX, "commune_code", _row(COMMUNES, 1, "commune_code = '1A001'"), "1A001"),
+        Violation(UNIQUE, "commune_code", _copy_key(COMMUNES, ["commune_code"], 2, 3),
+                  "rowid:2:commune_code"),
+        Violation(NOT_NULL, "commune_name", _row(COMMUNES, 4, "commune_name = NULL"), None),
+        Violation(NOT_NULL, "department_code", _row(COMMUNES, 5, "department_code = NULL"),
+                  None),
+        Violation(IN_SET, "department_code", _row(COMMUNES, 6, "department_code = '96'"), "96"),
+        Violation(NOT_NULL, "region_code", _row(COMMUNES, 7, "region_code = NULL"), None),
+        Violation(IN_SET, "region_code", _row(COMMUNES, 8, "region_code = '00'"), "00"),
+        # `mostly` expectations: 98 communes have no EPCI and 6 no population on purpose;
+        # 400 more is beyond the 0.5 % they allow
+        Violation(NOT_NULL, "epci_code",
+                  "UPDATE ref.communes SET epci_code = NULL WHERE rowid BETWEEN 1000 AND 1399",
+                  None),
+        Violation(IN_SET, "epci_code", _row(COMMUNES, 9, "epci_code = '000000000'"),
+                  "000000000"),
+        Violation(NOT_NULL, "population",
+                  "UPDATE ref.communes SET population = NULL WHERE rowid BETWEEN 2000 AND 2399",
+                  None),
+        Violation(BETWEEN, "population", _row(COMMUNES, 10, "population = -7"), -7),
+    )),
+]
+
+
+def _error_expectations(suite: str) -> set[tuple[str, str]]:
+    """(type, column) of every ERROR expectation the suite file declares."""
+    import importlib
+    import os
+
+    import duckdb as db
+
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+
+    from pipelines.geography.reference import load_reference
+    from pipelines.ingest.vocabularies import load_vocabularies
+    from pipelines.quality.great_expectations import ReferenceSets
+
+    con = db.connect()
+    load_reference(con)
+    load_vocabularies(con)
+    module = importlib.import_module(f"expectations.{suite}")
+    declared = set()
+    for e in module.expectations(gx, ReferenceSets.read(con)):
+        config = e.configuration
+        if str(config.severity.value) == "critical":
+            kwargs = config.kwargs
+            column = kwargs.get("column") or ",".join(kwargs.get("column_list") or [])
+            declared.add((config.type, column))
+    con.close()
+    return declared
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.suite)
+def test_every_error_expectation_has_a_violation(case):
+    covered = {(v.expectation, v.column) for v in case.violations}
+    assert covered == _error_expectations(case.suite)
+
+
+def night_on_changed_table(home: Path, landing: Path, case: SuiteCase | None,
+                           statements: list[str]) -> tuple:
+    """Run the night over `home` with `statements` applied to the night's file first.
+
+    The night file is prepared as the night would (a copy of the published warehouse), under
+    the run id the night will use; the night then leaves out the producers of the changed
+    table, so the checks see the change.
+    """
+    import os
+
+    from pipelines import definitions
+
+    run_id = str(uuid.uuid4())
+    build = home / "build" / f"night-{run_id}.duckdb"
+    build.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(home / "warehouse" / "observatoire.duckdb", build)
+    con = duckdb.connect(str(build), config={"storage_compatibility_version": STORAGE_VERSION})
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+    producers = case.producers if case else ()
+    selection = dg.AssetSelection.all()
+    if producers:
+        selection = (selection - dg.AssetSelection.assets(*producers)
+                     ) | dg.AssetSelection.checks_for_assets(dg.AssetKey(list(case.asset)))
+    job = dg.define_asset_job("nightly_on_changed_table", selection=selection,
+                              executor_def=dg.in_process_executor)
+    defs = dg.Definitions(assets=definitions.defs.assets,
+                          asset_checks=definitions.defs.asset_checks,
+                          resources=definitions.defs.resources, jobs=[job])
+    previous = {k: os.environ.get(k) for k in ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING")}
+    os.environ["OBSERVATOIRE_HOME"] = str(home)
+    os.environ["OBSERVATOIRE_LANDING"] = str(landing)
+    try:
+        result = defs.resolve_job_def(job.name).execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_id=run_id)
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return result, build
+
+
+def _load_public_file(build_con, case: SuiteCase) -> None:
+    from pipelines.sources.public.ameli import read_ameli_densities
+    from pipelines.sources.public.finess import read_finess_extract
+
+    read = {"structures": read_finess_extract, "reference_densities": read_ameli_densities}
+    frame = read[case.suite](real_data(case.setup))
+    build_con.register("public_file", frame.to_arrow())
+    build_con.execute(f"CREATE OR REPLACE TABLE {'.'.join(case.asset)} AS "
+                      "SELECT * FROM public_file")
+    build_con.unregister("public_file")
+
+
+@pytest.fixture(scope="module")
+def blocked_nights(night, tiny_landing, tmp_path_factory):
+    """case.suite -> (result, published bytes unchanged, offending values resolved)."""
+    good_home, _ = night
+    nights = {}
+    for case in CASES:
+        home = tmp_path_factory.mktemp(f"blocked-{case.suite}") / "home"
+        shutil.copytree(good_home, home, ignore=shutil.ignore_patterns("dashboards"))
+        published = home / "warehouse" / "observatoire.duckdb"
+        if case.setup:
+            # the good night had no such public file: publish one first, as a night would
+            con = duckdb.connect(str(published),
+                                 config={"storage_compatibility_version": STORAGE_VERSION})
+            _load_public_file(con, case)
+            con.execute("CHECKPOINT")
+            con.close()
+        offending = _resolve_copied_values(published, case)
+        before = published.read_bytes()
+        result, _ = night_on_changed_table(home, tiny_landing, case,
+                                           [v.sql for v in case.violations])
+        nights[case.suite] = (result, published.read_bytes() == before, offending)
+    return nights
+
+
+def _resolve_copied_values(published: Path, case: SuiteCase) -> dict:
+    """'rowid:N:column' placeholders -> the value the duplicated row carries."""
+    values = {}
+    table = ".".join(case.asset)
+    con = duckdb.connect(str(published), read_only=True)
+    for v in case.violations:
+        if isinstance(v.offending, str) and v.offending.startswith("rowid:"):
+            _, n, column = v.offending.split(":")
+            values[v.offending] = con.execute(
+                f"SELECT {column} FROM {table} WHERE rowid = {n}").fetchone()[0]
+    con.close()
+    return values
+
+
+def _evaluation(result, asset, check):
+    return next(e.event_specific_data for e in result.all_events
+                if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                and e.event_specific_data.asset_key.path == list(asset)
+                and e.event_specific_data.check_name == check)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.suite)
+def test_the_night_is_blocked_and_nothing_published(blocked_nights, case):
+    result, unchanged, _ = blocked_nights[case.suite]
+    assert not result.success
+    assert unchanged
+    published = [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"
+                 and e.event_specific_data.materialization.asset_key.path[0] == "publish"]
+    assert published == []
+    evaluation = _evaluation(result, case.asset, "great_expectations")
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+
+
+@pytest.mark.parametrize(
+    "case, violation",
+    [(c, v) for c in CASES for v in c.violations],
+    ids=lambda x: x.suite if isinstance(x, SuiteCase) else f"{x.expectation}-{x.column}",
+)
+def test_the_metadata_names_the_offending_value(blocked_nights, case, violation):
+    result, _, offending = blocked_nights[case.suite]
+    failures = _evaluation(result, case.asset, "great_expectations").metadata["failures"].value
+    failure = next((f for f in failures if f["expectation"] == violation.expectation
+                    and f["column"] == violation.column), None)
+    assert failure is not None, failures
+    assert failure["severity"] == "ERROR"
+    assert failure["unexpected_count"] >= 1
+    expected = offending.get(violation.offending, violation.offending)
+    values = failure["unexpected_values"]
+    if isinstance(expected, str) and violation.expectation == COMPOUND_UNIQUE:
+        assert any(expected in str(v) for v in values), values
+    else:
+        assert expected in values, values
+
+
+def test_a_night_without_changes_publishes_through_the_same_harness(night, tiny_landing,
+                                                                    tmp_path):
+    """The control: the blocked nights above are blocked by their checks, not the harness."""
+    good_home, _ = night
+    home = tmp_path / "home"
+    shutil.copytree(good_home, home, ignore=shutil.ignore_patterns("dashboards"))
+    published = home / "warehouse" / "observatoire.duckdb"
+    before = published.read_bytes()
+    result, _ = night_on_changed_table(home, tiny_landing, CASES[0], [])
+    assert result.success
+    assert published.read_bytes() != before
+
+
+def test_offending_staged_rows_are_located_by_file_and_line(blocked_nights):
+    result, _, _ = blocked_nights["activity"]
+    failures = _evaluation(result, ("staging", "activity"),
+                           "great_expectations").metadata["failures"].value
+    fte = next(f for f in failures if f["column"] == "fte")
+    assert len(fte["rows"]) == 1
+    assert fte["rows"][0].startswith("activity/") and ", ligne " in fte["rows"][0]
+
+
+ACTIVITY_HEADER = ("periode;id_professionnel;profession;code_commune_exercice;structure;"
+                   "annee_naissance;etp;nb_actes;nb_consultations;nb_visites;nb_patients;"
+                   "nb_patients_medecin_traitant;nb_soins_non_programmes")
+
+
+def test_a_warning_publishes_and_shows_on_the_quality_page(night, tiny_landing, tmp_path):
+    from support import run_night
+
+    good_home, _ = night
+    home = tmp_path / "home"
+    shutil.copytree(good_home, home)
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_landing, landing)
+    # 5,120 acts in a month: typed cleanly, above the WARN ceiling of expectations/activity.py
+    (landing / "activity" / "mois_charge.csv").write_text(
+        ACTIVITY_HEADER + "\n2024-06;19900000077;Infirmier;16015;;1980;1;5120;;;300;;\n",
+        encoding="utf-8")
+    published = home / "warehouse" / "observatoire.duckdb"
+    before = published.read_bytes()
+    result = run_night(home, landing)
+    assert result.success
+    assert published.read_bytes() != before
+    evaluation = _evaluation(result, ("staging", "activity"), "great_expectations")
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    con = duckdb.connect(str(published), read_only=True)
+    warned = con.execute(
+        """SELECT severity, unexpected_sample FROM audit.validation_results
+           WHERE night_id = ? AND table_name = 'staging.activity' AND column_name = 'acts'
+             AND NOT success""", [result.run_id]).fetchall()
+    con.close()
+    assert warned == [("WARN", '["5120 (activity/mois_charge.csv, ligne 2)"]')]
+    page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
+    assert "5120 (activity/mois_charge.csv, ligne 2)" in page
+    assert "valeurs dans les bornes plausibles" in page and "avertissement" in page
+    assert "BLOQUÉE" not in page
+
+
+def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, tmp_path,
+                                                          monkeypatch):
+    import json
+
+    from support import run_night
+
+    from pipelines.cli import main
+
+    good_home, _ = night
+    home = tmp_path / "home"
+    shutil.copytree(good_home, home)
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_landing, landing)
+    source = sorted((landing / "activity").glob("*.csv"))[0]
+    lines = source.read_text(encoding="utf-8").splitlines()
+    # a month sent again: the natural key professional × month × commune is duplicated
+    (landing / "activity" / "renvoi.csv").write_text("\n".join(lines[:3]) + "\n",
+                                                     encoding="utf-8")
+    for name in ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING", "DAGSTER_HOME"):
+        monkeypatch.setenv(name, "")  # the CLI exports its own; restored after the test
+    published = home / "warehouse" / "observatoire.duckdb"
+    before = published.read_bytes()
+    index_before = (home / "dashboards" / "index.html").read_bytes()
+
+    assert main(["run", "--home", str(home), "--landing", str(landing)]) == 1
+
+    assert published.read_bytes() == before
+    assert (home / "dashboards" / "index.html").read_bytes() == index_before
+    account = json.loads((home / "dashboards" / "nuit-bloquee.json").read_text("utf-8"))
+    failed = [(f["table_name"], f["expectation"], f["severity"])
+              for f in account["failed_checks"]]
+    assert ("staging.activity", COMPOUND_UNIQUE, "ERROR") in failed
+    page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
+    assert f"identifiant {account['night_id']}) a été BLOQUÉE" in page
+    assert "pas de doublon sur la clé" in page
+    assert "activity/renvoi.csv, ligne 2" in page
+    assert (home / "dashboards" / "nuit-bloquee-controles.csv").exists()
+
+    # the sender withdraws the file: the next night publishes and the page is the new one
+    (landing / "activity" / "renvoi.csv").unlink()
+    assert run_night(home, landing).success
+    page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
+    assert "BLOQUÉE" not in page
+    assert not (home / "dashboards" / "nuit-bloquee.json").exists()

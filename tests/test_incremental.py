@@ -1,0 +1,112 @@
+"""Issue 8, acceptance 3: one month added to a 24-month region-scale landing folder.
+
+Three real nights, each an `observatoire run` process: a full night on 24 months, the
+incremental night once the 25th month lands, and a full rebuild of the same 25 months in a
+fresh home. Asset work is the sum of the Dagster step durations of a run (its step stats);
+wall time is the whole command. The incremental night must do at most 15 % of the full
+rebuild's asset work and take at most 40 % of its wall time, and publish the same marts.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MONTHS = 25
+WORK_RATIO, WALL_RATIO = 0.15, 0.40
+
+
+def _night(home: Path, landing: Path) -> dict:
+    # the checkout may be edited while the test runs: pin the code version it plans against
+    env = {**os.environ, "OBSERVATOIRE_SETTLE_SECONDS": "0",
+           "OBSERVATOIRE_CODE_VERSION": "test_incremental"}
+    env.pop("DAGSTER_HOME", None)
+    started = time.monotonic()
+    process = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--home", str(home), "--landing",
+         str(landing)], cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    try:
+        run = instance.get_runs(limit=1)[0]
+        record = instance.get_run_record_by_id(run.run_id)
+        steps = {s.step_key: s.end_time - s.start_time
+                 for s in instance.get_run_step_stats(run.run_id)}
+    finally:
+        instance.dispose()
+    return {"wall": wall, "run": record.end_time - record.start_time, "steps": steps,
+            "work": sum(steps.values()), "plan": json.loads(run.tags["observatoire/plan"]),
+            "output": process.stdout}
+
+
+def _mart_hashes(home: Path) -> dict[str, tuple]:
+    con = duckdb.connect(str(home / "warehouse" / "observatoire.duckdb"), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            """SELECT table_name FROM information_schema.tables
+               WHERE table_schema = 'marts' AND table_type = 'BASE TABLE'
+                 AND table_name <> 'publication' ORDER BY 1""").fetchall()]
+        hashes = {}
+        for table in tables:
+            columns = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                "'marts' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+            row = ", ".join(f'"{c}"' for c in columns)
+            hashes[table] = con.execute(
+                f"SELECT count(*), coalesce(sum(hash({row})), 0)::VARCHAR FROM marts.{table}"
+            ).fetchone()
+        return hashes
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_one_new_month_costs_a_fraction_of_a_full_rebuild(tmp_path):
+    from pipelines.synth import generate_landing
+
+    landing = tmp_path / "landing"
+    generate_landing(landing, "region", seed=11, months=MONTHS)
+    newest = sorted((landing / "activity").glob("activite_*.csv"))[-1]
+    held = tmp_path / newest.name
+    shutil.move(newest, held)
+
+    first = _night(tmp_path / "home", landing)
+    assert first["plan"]["kind"] == "complète" and len(first["plan"]["months"]) == MONTHS - 1
+
+    shutil.move(held, newest)
+    incremental = _night(tmp_path / "home", landing)
+    month = newest.stem.removeprefix("activite_")
+    assert incremental["plan"]["kind"] == "incrémentale"
+    assert incremental["plan"]["months"] == [month]
+    assert incremental["plan"]["pending"] == {"activity": [f"activity/{newest.name}"]}
+
+    rebuild = _night(tmp_path / "rebuild", landing)
+    assert rebuild["plan"]["kind"] == "complète" and len(rebuild["plan"]["months"]) == MONTHS
+
+    # incrementality must not change a single published figure
+    assert _mart_hashes(tmp_path / "home") == _mart_hashes(tmp_path / "rebuild")
+
+    work = incremental["work"] / rebuild["work"]
+    wall = incremental["wall"] / rebuild["wall"]
+    fixed = {name: night["wall"] - night["work"]
+             for name, night in (("full", rebuild), ("incremental", incremental))}
+    print(f"\nfull night on {MONTHS - 1} months: wall {first['wall']:.1f} s, "
+          f"work {first['work']:.1f} s")
+    for name, night in (("full rebuild", rebuild), ("incremental", incremental)):
+        top = sorted(night["steps"].items(), key=lambda s: -s[1])[:6]
+        print(f"{name}: wall {night['wall']:.1f} s, run {night['run']:.1f} s, "
+              f"work {night['work']:.1f} s in {len(night['steps'])} steps; slowest: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in top))
+    print(f"asset work ratio {work:.1%}, wall ratio {wall:.1%}, fixed cost (wall - work) "
+          f"full {fixed['full']:.1f} s, incremental {fixed['incremental']:.1f} s")
+    assert work <= WORK_RATIO, (work, incremental["steps"])
+    assert wall <= WALL_RATIO, (wall, incremental["wall"], rebuild["wall"])
