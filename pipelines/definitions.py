@@ -4,8 +4,8 @@ import dagster as dg
 
 from pipelines.access.assets import gp_accessibility
 from pipelines.ingest.assets import (
-    public_reference_files,
     night_plans,
+    public_reference_files,
     raw_assets,
     reference,
     staging_activity,

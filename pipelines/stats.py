@@ -28,6 +28,9 @@ _FLAG_LABELS = {
 
 DEFAULT_GROUP_COLS = ("indicator_id", "geo_level", "geo_code", "period", "dimension")
 _HIDDEN_WHEN_SUPPRESSED = ("value", "numerator", "ci_low", "ci_high")
+Territory = tuple[str, str]  # (geo_level, geo_code)
+# a territory and the territories of one finer level that tile it exactly
+Partition = tuple[Territory, Sequence[Territory]]
 
 
 def _as_float(x) -> np.ndarray:
@@ -138,6 +141,8 @@ def suppress(
     group_cols: Sequence[str] = DEFAULT_GROUP_COLS,
     margin_category: str = "ensemble",
     category_col: str = "category",
+    partitions: Sequence[Partition] = (),
+    level_cols: tuple[str, str] = ("geo_level", "geo_code"),
 ) -> pl.DataFrame:
     """Mark and blank the cells that would disclose a count under `threshold`.
 
@@ -155,7 +160,8 @@ def suppress(
     the smallest other published cell is hidden too (or the margin, if there is none), so that
     no hidden count equals the margin minus published counts. Groups are disjoint, so one pass
     leaves every group with a hidden margin or zero or at least two hidden cells: it is stable.
-    Territorial margins (communes summing to an EPCI) are other groups and are not linked here.
+    Territorial margins are linked only through `partitions` (see `protect_levels`): without
+    them, communes summing to their EPCI are not checked against each other.
 
     Suppressed rows get null value, numerator, ci_low, ci_high (and the count columns), and a
     comparison flag, if any, of "non comparable", since it is read from the hidden value. The
@@ -193,6 +199,10 @@ def suppress(
         pl.col("_needs_complement") & (complement | (margin & no_candidate))
     )
     marked = marked.with_columns(suppressed=suppressed).sort("_row")
+    if partitions:
+        marked = marked.with_columns(suppressed=protect_levels(
+            marked, partitions, count_cols[0], group, margin_category, category_col, level_cols,
+        ))
 
     blanked = [
         pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)
@@ -208,6 +218,102 @@ def suppress(
         )
     columns = [*frame.columns, *([] if "suppressed" in frame.columns else ["suppressed"])]
     return marked.with_columns(blanked).select(columns)
+
+
+def territory_partitions(communes) -> list[Partition]:
+    """Exact tilings between geographic levels, from (commune, EPCI, département, région) codes.
+
+    A parent is tiled by the children of a finer level when each of its communes belongs to one
+    of them and none of them has a commune outside it: a département with a commune outside any
+    EPCI, or an EPCI straddling two départements, is not tiled by EPCIs (its count is not the
+    sum of published EPCI counts, so subtraction gives nothing exact).
+    """
+    levels = ("commune", "epci", "departement", "region")
+    rows = [tuple(r) for r in communes]
+    partitions = []
+    for fine in range(len(levels)):
+        for coarse in range(fine + 1, len(levels)):
+            members: dict[str, set] = {}
+            parents_of_child: dict = {}
+            for row in rows:
+                child, parent = row[fine], row[coarse]
+                if parent is None:
+                    continue
+                members.setdefault(parent, set()).add(child)
+                if child is not None:
+                    parents_of_child.setdefault(child, set()).add(parent)
+            for parent, children in sorted(members.items()):
+                if None in children or any(len(parents_of_child[c]) > 1 for c in children):
+                    continue
+                partitions.append(((levels[coarse], parent),
+                                   [(levels[fine], c) for c in sorted(children)]))
+    return partitions
+
+
+def protect_levels(
+    marked: pl.DataFrame,
+    partitions: Sequence[Partition],
+    count_col: str,
+    group_cols: Sequence[str],
+    margin_category: str,
+    category_col: str,
+    level_cols: tuple[str, str] = ("geo_level", "geo_code"),
+) -> pl.Series:
+    """Extend the `suppressed` column of `marked` so no hidden count is a difference of
+    published ones, across territories as well as within a group.
+
+    Every additive relation is an equation total = sum of parts: a group's margin and its
+    cells, and, for each partition and each cell (same group columns other than the territory,
+    same category), the parent's cell and its children's cells, when every child reports that
+    cell. An equation with exactly one hidden member gives it back, so the smallest published
+    part is hidden too (tie-break on territory and category), or the total when no part is
+    left; hiding one cell can open another equation, hence a work list until none has exactly
+    one hidden member. A member with a null count takes no part, as in `suppress`.
+    """
+    level_col, code_col = level_cols
+    cell_cols = [c for c in group_cols if c not in level_cols]
+    rows = marked.select(*dict.fromkeys([*group_cols, *level_cols, category_col]), count_col,
+                         "suppressed").rows(named=True)
+    hidden = [bool(r["suppressed"]) for r in rows]
+    counts = [r[count_col] for r in rows]
+    order = [(counts[i] if counts[i] is not None else float("inf"), str(r[level_col]),
+              str(r[code_col]), str(r[category_col]), i) for i, r in enumerate(rows)]
+    usable = [i for i in range(len(rows)) if counts[i] is not None]
+
+    equations: list[tuple[int, list[int]]] = []
+    groups: dict[tuple, list[int]] = {}
+    for i in usable:
+        groups.setdefault(tuple(rows[i][c] for c in group_cols), []).append(i)
+    for members in groups.values():
+        margins = [i for i in members if rows[i][category_col] == margin_category]
+        parts = [i for i in members if rows[i][category_col] != margin_category]
+        if len(margins) == 1 and parts:
+            equations.append((margins[0], parts))
+    by_territory: dict[Territory, dict[tuple, int]] = {}
+    for i in usable:
+        r = rows[i]
+        cell = (*(r[c] for c in cell_cols), r[category_col])
+        by_territory.setdefault((r[level_col], r[code_col]), {})[cell] = i
+    for parent, children in partitions:
+        for cell, total in by_territory.get(tuple(parent), {}).items():
+            parts = [by_territory.get(tuple(child), {}).get(cell) for child in children]
+            if parts and None not in parts:
+                equations.append((total, parts))
+
+    equations_of: dict[int, list[int]] = {}
+    for e, (total, parts) in enumerate(equations):
+        for i in (total, *parts):
+            equations_of.setdefault(i, []).append(e)
+    pending = list(range(len(equations)))
+    while pending:
+        total, parts = equations[pending.pop()]
+        if sum(hidden[i] for i in (total, *parts)) != 1:
+            continue
+        published = [i for i in parts if not hidden[i]]
+        chosen = min(published, key=order.__getitem__) if published else total
+        hidden[chosen] = True
+        pending.extend(equations_of[chosen])
+    return pl.Series("suppressed", hidden, dtype=pl.Boolean)
 
 
 def _doubles(values) -> pa.Array:

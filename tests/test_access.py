@@ -168,17 +168,14 @@ def test_indicator_rows_by_hand(tmp_path):
     assert set(rows) == {("commune", c, "2024") for c in "ABC"} | {
         ("epci", "E1", "2024"), ("epci", "E2", "2024"), ("departement", "D1", "2024"),
         ("region", "R1", "2024")}
-    # D1 (= R1): all 3 FTE over 7,000 inhabitants; E1 = A + B: (0.66667 + 1.53333) / 3,000
+    # D1 (= R1): all 3 FTE over 7,000 inhabitants
     d1 = 1e5 * 3 / 7000
-    e1 = 1e5 * (ACCESSIBLE_FTE["A"] + ACCESSIBLE_FTE["B"]) / 3000
     # distinct GPs within reach: A reaches A, B (g1, g2); B reaches all (3); C reaches B, C (g3);
     # E1 reaches A, B, C (3); D1 and R1: 3. Exact Poisson 95 % limits (Garwood 1936; Ulm 1990):
     # 2 → (0.24221, 7.2247), 3 → (0.61867, 8.7673).
     poisson = {2: (0.24221, 7.2247), 3: (0.61867, 8.7673)}
     expected = {  # value, numerator, denominator, GPs in reach, reference, flag
-        ("commune", "A"): (APL["A"], ACCESSIBLE_FTE["A"], 1000, 2, d1, "similaire"),
         ("commune", "B"): (APL["B"], ACCESSIBLE_FTE["B"], 2000, 3, d1, "similaire"),
-        ("epci", "E1"): (e1, 2.2, 3000, 3, d1, "similaire"),
         ("departement", "D1"): (d1, 3.0, 7000, 3, d1, "similaire"),
     }
     for (level, code), (value, numerator, denominator, gps, reference, flag) in expected.items():
@@ -195,8 +192,11 @@ def test_indicator_rows_by_hand(tmp_path):
     assert rows["region", "R1", "2024"]["reference_value"] is None
     assert rows["commune", "A", "2024"]["geo_name"] == "Ahun"
     assert rows["commune", "A", "2024"]["unit"] == "ETP pour 100 000 habitants"
-    # C and E2 reach one GP: hidden, value and interval blanked
-    for key in (("commune", "C", "2024"), ("epci", "E2", "2024")):
+    # C and E2 reach one GP: hidden. Accessible FTE add up (D1 = A + B + C, D1 = E1 + E2), so
+    # with D1 published, C would be D1 − A − B and E2 would be D1 − E1: the smallest published
+    # part of each sum, A (2 GPs) and E1, is hidden too. Value and interval blanked for all four.
+    for key in (("commune", "C", "2024"), ("epci", "E2", "2024"),
+                ("commune", "A", "2024"), ("epci", "E1", "2024")):
         assert rows[key]["suppressed"] is True
         assert (rows[key]["value"], rows[key]["ci_low"], rows[key]["numerator"]) == (
             None, None, None)

@@ -8,7 +8,9 @@ check failed with its offending value in the metadata, that nothing was publishe
 published file is byte for byte as it was.
 """
 
+import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -417,6 +419,10 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
                                                      encoding="utf-8")
     for name in ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING", "DAGSTER_HOME"):
         monkeypatch.setenv(name, "")  # the CLI exports its own; restored after the test
+    # sent an hour ago: complete, not left for the next night as a file still being written
+    monkeypatch.setenv("OBSERVATOIRE_SETTLE_SECONDS", "10")
+    sent = time.time() - 3600
+    os.utime(landing / "activity" / "renvoi.csv", (sent, sent))
     published = home / "warehouse" / "observatoire.duckdb"
     before = published.read_bytes()
     index_before = (home / "dashboards" / "index.html").read_bytes()

@@ -93,7 +93,8 @@ def warehouse(path, activity=(), census=(), census_communes=(), followup=(),
                 "t(region_code, region_name)")
     con.execute("CREATE TABLE staging.activity (period_month DATE, professional_hash VARCHAR, "
                 "profession_code VARCHAR, commune_code VARCHAR, birth_year INTEGER, "
-                "fte DOUBLE, acts BIGINT, patients_referring BIGINT, unscheduled_care BIGINT)")
+                "fte DECIMAL(12, 4), acts BIGINT, patients_referring BIGINT, "
+                "unscheduled_care BIGINT)")
     insert(con, f"INSERT INTO staging.activity VALUES ({', '.join('?' * 9)})",
                     [*FILLER, *activity])
     con.execute("CREATE TABLE staging.census (project_id VARCHAR, census_date DATE, "

@@ -29,6 +29,7 @@ def test_failed_night_is_retried_with_backoff_then_reexecuted_from_failure(tmp_p
     unreadable.symlink_to("/proc/self/mem")
 
     job = dg.reconstructable(nightly_job)
+    (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
         with dg.execute_job(job, instance, tags={
                 "dagster/asset_partition_range_start": "2023-01",
@@ -36,12 +37,17 @@ def test_failed_night_is_retried_with_backoff_then_reexecuted_from_failure(tmp_p
             assert not failed.success
             restarts = [e for e in failed.all_events if e.event_type_value == "STEP_RESTARTED"]
             first_steps = _steps(instance, failed.run_id)
+            failed_tags = failed.dagster_run.tags
         assert [e.step_key for e in restarts] == ["raw__activity"] * 3
         assert not (home / "warehouse" / "observatoire.duckdb").exists()
 
         unreadable.unlink()  # the share is back
         options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
-        with dg.execute_job(job, instance, reexecution_options=options) as retried:
+        # the UI's "Re-execute from failure" keeps the parent run's tags, its month range
+        # included; execute_job takes them explicitly
+        months = {k: v for k, v in failed_tags.items() if k.startswith("dagster/asset_partition")}
+        with dg.execute_job(job, instance, reexecution_options=options,
+                            tags=months) as retried:
             assert retried.success
             again = _steps(instance, retried.run_id)
             assert retried.dagster_run.root_run_id == failed.run_id

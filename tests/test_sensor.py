@@ -2,7 +2,6 @@
 folders and a real published warehouse."""
 
 import os
-import shutil
 
 import dagster as dg
 import pytest
@@ -52,7 +51,9 @@ def test_sensor_requests_a_night_for_new_files_and_skips_when_nothing_is_new(con
     assert "Aucun nouveau fichier" in quiet.skip_message
 
     newest = sorted((landing / "activity").glob("activite_*.csv"))[-1]
-    shutil.copyfile(newest, newest.with_name("activite_2023-03.csv"))
+    # a new month (the same bytes under another name would be a 'doublon', loaded once)
+    newest.with_name("activite_2023-03.csv").write_text(
+        newest.read_text(encoding="utf-8").replace("2023-02;", "2023-03;"), encoding="utf-8")
     arrival = _evaluate(instance)
     assert len(arrival.run_requests) == 1
     request = arrival.run_requests[0]

@@ -16,7 +16,7 @@ from pipelines.settings import REPO_ROOT
 
 TERRITORIES = """SELECT geo_name, value FROM marts.indicator_values
 WHERE indicator_id = 'projets_nombre' AND geo_level = 'territoire_sante'
-  AND category = 'ensemble' ORDER BY geo_name"""
+  AND category = 'ensemble' AND period = '2013-05' ORDER BY geo_name"""
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.linalg import null_space
 from scipy.stats import chi2, norm
 
 from pipelines.stats import (
@@ -16,6 +17,7 @@ from pipelines.stats import (
     rate_interval,
     register_duckdb_functions,
     suppress,
+    territory_partitions,
     wilson_interval,
 )
 
@@ -392,6 +394,159 @@ def test_random_groups_never_reveal_a_hidden_count(groups, threshold):
     # a published row is unchanged
     unchanged = frame.filter(~result["suppressed"])
     assert published.drop("suppressed").equals(unchanged)
+
+
+# --- suppression across geographic levels -------------------------------------------------------
+# A région tiled by départements, tiled by EPCIs, tiled by communes: every parent's count is the
+# sum of its children's, for each category as for the margin.
+LEVELS = ("region", "departement", "epci", "commune")
+
+
+@st.composite
+def territory_trees(draw):
+    """(frame of every territory × category, partitions parent → children one level down)."""
+    categories = [f"c{i}" for i in range(draw(st.integers(min_value=1, max_value=3)))]
+    counts, partitions = {}, []
+
+    def grow(level: int, code: str) -> list[int]:
+        if level == len(LEVELS) - 1:
+            cells = [draw(st.sampled_from([0, 0, 1, 2, 3, 4, 6, 8, 10, 12, 20, 40]))
+                     for _ in categories]
+        else:
+            children = [f"{code}{k}" for k in range(draw(st.integers(min_value=1, max_value=3)))]
+            partitions.append(((LEVELS[level], code),
+                               [(LEVELS[level + 1], child) for child in children]))
+            sums = [grow(level + 1, child) for child in children]
+            cells = [sum(column) for column in zip(*sums, strict=True)]
+        counts[LEVELS[level], code] = cells
+        return cells
+
+    grow(0, "R")
+    rows = [
+        ("apl", level, code, "2024", category, count)
+        for (level, code), cells in counts.items()
+        for category, count in [("ensemble", sum(cells)), *zip(categories, cells, strict=True)]
+    ]
+    frame = pl.DataFrame(rows, orient="row", schema={
+        "indicator_id": pl.String, "geo_level": pl.String, "geo_code": pl.String,
+        "period": pl.String, "category": pl.String, "numerator": pl.Int64})
+    return frame, partitions
+
+
+LEVEL_GROUP = ("indicator_id", "geo_level", "geo_code", "period")
+
+
+def _equations(frame: pl.DataFrame, partitions) -> list[tuple[int, list[int]]]:
+    """Every published additive relation, as (row of the total, rows of the parts)."""
+    index = {(r["geo_level"], r["geo_code"], r["category"]): i
+             for i, r in enumerate(frame.iter_rows(named=True))}
+    equations = []
+    for (level, code, category), i in index.items():
+        parts = [j for (lv, cd, cat), j in index.items()
+                 if (lv, cd) == (level, code) and cat != "ensemble"]
+        if category == "ensemble" and parts:
+            equations.append((i, parts))
+    categories = {c for _, _, c in index}
+    for (level, code), children in partitions:
+        for category in categories:
+            equations.append((index[level, code, category],
+                              [index[lv, cd, category] for lv, cd in children]))
+    return equations
+
+
+def _determined(frame: pl.DataFrame, result: pl.DataFrame, partitions) -> list[tuple]:
+    """The hidden cells that the equations pin down, whatever the combination of equations an
+    analyst tries: a hidden cell is determined when every solution of the system restricted to
+    the hidden cells (its null space) leaves it fixed."""
+    hidden = [i for i, h in enumerate(result["suppressed"]) if h]
+    if not hidden:
+        return []
+    column = {row: k for k, row in enumerate(hidden)}
+    matrix = np.zeros((len(_equations(frame, partitions)), len(hidden)))
+    for e, (total, parts) in enumerate(_equations(frame, partitions)):
+        for row, sign in [(total, 1.0), *((p, -1.0) for p in parts)]:
+            if row in column:
+                matrix[e, column[row]] += sign
+    null = null_space(matrix) if matrix.any() else np.eye(len(hidden))
+    keys = frame.select("geo_level", "geo_code", "category").rows()
+    return [keys[row] for row, k in column.items() if np.abs(null[k]).max(initial=0) < 1e-9]
+
+
+def test_a_lone_hidden_commune_under_a_published_epci_gets_a_companion():
+    # EPCI E = communes a (3, hidden), b (12), c (15): 30 - 12 - 15 gives back the 3
+    partitions = [(("epci", "E"), [("commune", "a"), ("commune", "b"), ("commune", "c")])]
+    frame = pl.DataFrame({
+        "indicator_id": "apl", "geo_level": ["epci", "commune", "commune", "commune"],
+        "geo_code": ["E", "a", "b", "c"], "period": "2024", "category": "ensemble",
+        "numerator": [30, 3, 12, 15]})
+    alone = suppress(frame, threshold=5, group_cols=LEVEL_GROUP)
+    assert alone["suppressed"].to_list() == [False, True, False, False]
+    assert _determined(frame, alone, partitions) == [("commune", "a", "ensemble")]
+    linked = suppress(frame, threshold=5, group_cols=LEVEL_GROUP, partitions=partitions)
+    # the smallest published commune, b, is hidden with a; the EPCI stays published
+    assert linked["suppressed"].to_list() == [False, True, True, False]
+    assert linked["numerator"].to_list() == [30, None, None, 15]
+    assert _determined(frame, linked, partitions) == []
+
+
+def test_a_parent_with_a_single_hidden_child_is_hidden_when_no_other_child_exists():
+    partitions = [(("departement", "D"), [("epci", "E")])]
+    frame = pl.DataFrame({
+        "indicator_id": "apl", "geo_level": ["departement", "epci"], "geo_code": ["D", "E"],
+        "period": "2024", "category": "ensemble", "numerator": [7, 7]})
+    result = suppress(frame, threshold=11, group_cols=LEVEL_GROUP, partitions=partitions)
+    assert result["suppressed"].to_list() == [True, True]
+
+
+def test_a_hidden_parent_is_not_the_sum_of_published_children():
+    # each group alone is protected: D hides its 3 nurses and, as complement, its 12 GPs; E1
+    # hides its 3 nurses and its 5 physiotherapists. Across levels, D's GPs are 12 + 0 from
+    # the EPCIs, then D's nurses 40 - 12 - 25; E1's physiotherapists are 25 - 20.
+    partitions = [(("departement", "D"), [("epci", "E1"), ("epci", "E2")])]
+    rows = [("departement", "D", "ensemble", 40), ("departement", "D", "inf", 3),
+            ("departement", "D", "mg", 12), ("departement", "D", "kine", 25),
+            ("epci", "E1", "ensemble", 20), ("epci", "E1", "inf", 3), ("epci", "E1", "mg", 12),
+            ("epci", "E1", "kine", 5), ("epci", "E2", "ensemble", 20), ("epci", "E2", "inf", 0),
+            ("epci", "E2", "mg", 0), ("epci", "E2", "kine", 20)]
+    frame = pl.DataFrame(
+        [("apl", level, code, "2024", category, n) for level, code, category, n in rows],
+        orient="row", schema=["indicator_id", "geo_level", "geo_code", "period", "category",
+                              "numerator"])
+    alone = suppress(frame, threshold=5, group_cols=LEVEL_GROUP)
+    assert {("departement", "D", "mg"), ("departement", "D", "inf"),
+            ("epci", "E1", "kine")} <= set(_determined(frame, alone, partitions))
+    linked = suppress(frame, threshold=5, group_cols=LEVEL_GROUP, partitions=partitions)
+    assert _determined(frame, linked, partitions) == []
+
+
+def test_territory_partitions_keep_only_exact_tilings():
+    communes = [  # commune, EPCI, département, région
+        ("01001", "E1", "01", "84"), ("01002", "E1", "01", "84"), ("01003", "E2", "01", "84"),
+        ("38001", "E3", "38", "84"), ("73001", "E3", "73", "84"), ("73002", None, "73", "84"),
+    ]
+    partitions = {(parent, tuple(children)) for parent, children in territory_partitions(communes)}
+    assert (("epci", "E1"), (("commune", "01001"), ("commune", "01002"))) in partitions
+    assert (("departement", "01"), (("epci", "E1"), ("epci", "E2"))) in partitions
+    assert (("region", "84"), (("departement", "01"), ("departement", "38"),
+                               ("departement", "73"))) in partitions
+    # E3 straddles 38 and 73, and 73002 is in no EPCI: neither département is tiled by EPCIs,
+    # nor is the région
+    parents = {(parent, children[0][0]) for parent, children in partitions}
+    assert (("departement", "38"), "epci") not in parents
+    assert (("departement", "73"), "epci") not in parents
+    assert (("region", "84"), "epci") not in parents
+    assert (("departement", "73"), "commune") in parents
+
+
+@settings(max_examples=200, deadline=None)
+@given(territory_trees(), st.sampled_from([5, 11]))
+def test_random_territory_trees_never_reveal_a_hidden_count(tree, threshold):
+    frame, partitions = tree
+    result = suppress(frame, threshold=threshold, group_cols=LEVEL_GROUP, partitions=partitions)
+    assert _determined(frame, result, partitions) == []
+    published = result.filter(~pl.col("suppressed"))
+    assert published["numerator"].is_in([0, *range(threshold, 10_000)]).all()
+    assert published.drop("suppressed").equals(frame.filter(~result["suppressed"]))
 
 
 # --- DuckDB -----------------------------------------------------------------------------------

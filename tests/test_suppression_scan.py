@@ -8,7 +8,12 @@ Scans every table and view of schema marts in a published night, and the dashboa
    gives back as its reference value;
 3. a suppressed cell recoverable by subtraction: in a group of cells sharing a total (same
    indicator, territory, period and breakdown, with the « ensemble » row as total), exactly one
-   cell hidden while the total is published.
+   cell hidden while the total is published;
+4. the same across geographic levels, for the indicators the catalogue marks `additive_levels`:
+   a territory and the territories of a finer level that tile it exactly (read from
+   ref.communes here, independently of the pipeline), all reported for the same indicator,
+   period and category, with exactly one of them hidden (a lone hidden child under a published
+   parent, or a hidden parent whose children are all published).
 
 Which columns hold headcounts is written below per indicator and per mart, from the catalogue's
 numerator and denominator; a new indicator or mart fails the scan until it is classified here.
@@ -63,6 +68,47 @@ def suppressed_catalogue() -> dict[str, int]:
     """indicator → threshold, for every indicator the catalogue submits to suppression."""
     return {e["id"]: THRESHOLDS[e["suppression"]] for e in load_catalogue()
             if e["suppression"] != "none"}
+
+
+LEVEL_CODES = {"commune": "commune_code", "epci": "epci_code",
+               "departement": "department_code", "region": "region_code"}
+
+
+def tilings(con: duckdb.DuckDBPyConnection) -> list[tuple[tuple, list[tuple]]]:
+    """(parent, children) for every parent tiled exactly by the territories of a finer level:
+    all its communes belong to a child, and no child has a commune outside it."""
+    levels = list(LEVEL_CODES)
+    result = []
+    for i, fine in enumerate(levels):
+        for coarse in levels[i + 1:]:
+            f, c = LEVEL_CODES[fine], LEVEL_CODES[coarse]
+            rows = con.execute(f"""
+                WITH straddling AS (
+                    SELECT {f} FROM ref.communes WHERE {f} IS NOT NULL
+                    GROUP BY {f} HAVING count(DISTINCT {c}) > 1)
+                SELECT {c}, list(DISTINCT {f}) FROM ref.communes WHERE {c} IS NOT NULL
+                GROUP BY {c}
+                HAVING count(*) FILTER (WHERE {f} IS NULL) = 0
+                   AND count(*) FILTER (WHERE {f} IN (SELECT {f} FROM straddling)) = 0
+            """).fetchall()
+            result += [((coarse, parent), [(fine, child) for child in children])
+                       for parent, children in rows]
+    return result
+
+
+def recoverable_across_levels(cells, partitions) -> list[tuple]:
+    """cells: ((indicator, period, category), (level, code), hidden). The tilings with exactly
+    one hidden member among a reported parent and all its reported children."""
+    cells = list(cells)
+    hidden = {(cell, territory): is_hidden for cell, territory, is_hidden in cells}
+    cell_keys = {cell for cell, _, _ in cells}
+    found = []
+    for parent, children in partitions:
+        for cell in cell_keys:
+            members = [(cell, t) for t in (parent, *children)]
+            if all(m in hidden for m in members) and sum(hidden[m] for m in members) == 1:
+                found.append((*cell, *parent))
+    return found
 
 
 def under_threshold(value, threshold: int) -> bool:
@@ -128,6 +174,13 @@ def scan_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
                      ((c["indicator_id"], c["geo_level"], c["geo_code"], c["period"]),
                       c["dimension"], bool(c["suppressed"]))
                      for c in cells if c["indicator_id"] in thresholds)]
+    additive = {e["id"] for e in load_catalogue() if e.get("additive_levels")} & set(thresholds)
+    problems += [f"{' '.join(map(str, k))} : un seul territoire masqué parmi un territoire "
+                 "publié et ceux qui le composent"
+                 for k in recoverable_across_levels(
+                     (((c["indicator_id"], c["period"], c["category"]),
+                       (c["geo_level"], c["geo_code"]), bool(c["suppressed"]))
+                      for c in cells if c["indicator_id"] in additive), tilings(con))]
     for view, flag, columns in (
         ("v_indicateurs", "secret_statistique", ("valeur", "ic_bas", "ic_haut", "numerateur")),
         ("v_profil_territoire", "secret_statistique", ("valeur", "ic_bas", "ic_haut")),
@@ -231,6 +284,16 @@ def test_every_mart_keeps_small_counts_hidden(published):
         "FROM marts.indicator_values WHERE indicator_id IN ('densite_professionnels', "
         "'installations', 'part_60_ans_et_plus')").fetchone()
     assert hidden > 0 and shown > 0
+    # ... and the levels it links: additive cells reported both for a territory and for all
+    # the territories tiling it
+    additive = {e["id"] for e in load_catalogue() if e.get("additive_levels")}
+    cells = [((i, p, c), (lv, cd), bool(h)) for i, lv, cd, p, c, h in published.execute(
+        "SELECT indicator_id, geo_level, geo_code, period, category, suppressed "
+        "FROM marts.indicator_values").fetchall() if i in additive]
+    reported = {(cell, territory) for cell, territory, _ in cells}
+    linked = sum(all((cell, t) in reported for t in (parent, *children))
+                 for parent, children in tilings(published) for cell in {c for c, _, _ in cells})
+    assert linked > 0
 
 
 def test_every_dashboard_extract_keeps_small_counts_hidden(night):
@@ -247,7 +310,12 @@ def test_every_dashboard_extract_keeps_small_counts_hidden(night):
 # --- the scan catches what it must catch --------------------------------------------------------
 
 
-def _values_table(con, rows) -> None:
+def _values_table(con, rows, communes=()) -> None:
+    con.execute("CREATE SCHEMA ref")
+    con.execute("CREATE TABLE ref.communes (commune_code VARCHAR, epci_code VARCHAR, "
+                "department_code VARCHAR, region_code VARCHAR)")
+    if communes:
+        con.executemany("INSERT INTO ref.communes VALUES (?, ?, ?, ?)", communes)
     con.execute("CREATE SCHEMA marts")
     con.execute("CREATE TABLE marts.indicator_values (indicator_id VARCHAR, geo_level VARCHAR, "
                 "geo_code VARCHAR, period VARCHAR, dimension VARCHAR, category VARCHAR, "
@@ -290,6 +358,42 @@ def test_the_scan_finds_each_kind_of_leak(rows, expected):
     _values_table(con, rows)
     problems = scan_marts(con)
     assert any(expected in p for p in problems), problems
+
+
+def _apl(level, code, accessible_fte, suppressed):
+    value = None if suppressed else accessible_fte
+    return ("apl_medecins_generalistes", level, code, "2024", "ensemble", "ensemble", value,
+            value, 1e3, value, value, None, None, None, "non comparable", suppressed)
+
+
+# communes a, b, c tile EPCI E; E and the EPCI-less commune z tile nothing above them
+COMMUNES = [("a", "E", "16", "75"), ("b", "E", "16", "75"), ("c", "E", "16", "75"),
+            ("z", None, "16", "75")]
+
+
+@pytest.mark.parametrize("hidden, leak", [
+    ({"a"}, True),  # E − b − c gives a back
+    ({"E"}, True),  # a + b + c gives E back
+    ({"a", "b"}, False),
+    (set(), False),
+])
+def test_the_scan_links_geographic_levels(hidden, leak):
+    con = duckdb.connect()
+    _values_table(con, [_apl("epci", "E", 40, "E" in hidden),
+                        *(_apl("commune", c, 12 + i, c in hidden) for i, c in enumerate("abc")),
+                        _apl("departement", "16", 60, False), _apl("commune", "z", 20, False)],
+                  communes=COMMUNES)
+    assert tilings(con) and (("epci", "E"), [("commune", c) for c in "abc"]) in [
+        (parent, sorted(children)) for parent, children in tilings(con)]
+    # the département is tiled by its communes but not by EPCIs (z belongs to none)
+    assert not any(p == ("departement", "16") and ch[0][0] == "epci" for p, ch in tilings(con))
+    problems = [p for p in scan_marts(con) if "un seul territoire masqué" in p]
+    assert bool(problems) is leak, problems
+    if leak:  # E's own tiling; with a hidden, the département's communes a, b, c, z too
+        assert problems[0] == ("apl_medecins_generalistes 2024 ensemble epci E : un seul "
+                               "territoire masqué parmi un territoire publié et ceux qui le "
+                               "composent")
+        assert len(problems) == (2 if "a" in hidden else 1)
 
 
 def test_the_scan_accepts_well_suppressed_cells():

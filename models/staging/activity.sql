@@ -10,7 +10,9 @@ WITH typed AS (
              THEN '0' || trim(a.code_commune_exercice)      -- a spreadsheet ate the leading zero
              ELSE upper(trim(a.code_commune_exercice)) END AS commune_code_as_written,
         TRY_CAST(a.annee_naissance AS INTEGER) AS birth_year,
-        parse_number(a.etp) AS fte,
+        -- exact decimal: a sum of doubles depends on the order rows are added in, and a
+        -- night must publish the same figures whatever order its months arrived in
+        CAST(parse_number(a.etp) AS DECIMAL(12, 4)) AS fte,
         parse_count(a.nb_actes) AS acts,
         parse_count(a.nb_consultations) AS consultations,
         parse_count(a.nb_visites) AS home_visits,

@@ -222,12 +222,12 @@ def plan_night(settings: Settings) -> NightPlan:
         known_content = set(known.values())
         for path in landing_files(settings.landing, family):
             name = path.relative_to(settings.landing).as_posix()
+            if file_sha256(path) in known_content:
+                continue  # known, or the same bytes under another name (a 'doublon')
             reason = still_being_written(path, settle)
             if reason:
                 deferred[name] = reason
                 continue
-            if file_sha256(path) in known_content:
-                continue  # known, or the same bytes under another name (a 'doublon')
             pending.setdefault(family, []).append(name)
             if family == "activity":
                 months.update(file_months(path))

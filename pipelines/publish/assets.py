@@ -17,6 +17,9 @@ PUBLISHED_INPUTS = [
     ["marts", "indicator_catalogue"],
     # public reference snapshots: a refused FINESS or ameli file must stop publication too
     *(["staging", fmt.table] for fmt in PUBLIC_FORMATS),
+    # the plan is written into the night's file: a night with nothing new to load runs only
+    # this, publication and dashboards, and the plan must land before the swap
+    ["raw", "night_plans"],
 ]
 
 

@@ -25,7 +25,7 @@ INDICATOR_COLUMNS = (
 # new key reaches the indicator sheets without a schema change.
 CATALOGUE_COLUMN_KEYS = {"id", "label", "definition", "numerator", "denominator", "unit",
                          "source", "geo_levels", "polarity", "suppression", "suppression_note",
-                         "suppression_counts", "seed", "theme"}
+                         "suppression_counts", "additive_levels", "seed", "theme"}
 
 
 def load_catalogue() -> list[dict]:
@@ -134,6 +134,8 @@ def build_indicator_values(
     headcount (FTE, acts) says which count decides suppression in a `suppression_count` column,
     used here and not published. A share whose denominator counts people too names it in the
     catalogue's `suppression_counts`: a cell is hidden when either count is under the threshold.
+    An indicator whose counts add up from one geographic level to the next (`additive_levels`)
+    is also protected across levels: a published parent never has exactly one hidden child.
     `catalogue` (default: the whole catalogue) lets a test run one indicator exactly as the
     night does.
     """
@@ -143,8 +145,12 @@ def build_indicator_values(
         "count": settings.count_threshold,
         "activity": settings.activity_threshold,
     }
+    entries = load_catalogue() if catalogue is None else catalogue
+    partitions = stats.territory_partitions(con.execute(
+        "SELECT commune_code, epci_code, department_code, region_code FROM ref.communes"
+    ).fetchall()) if any(e.get("additive_levels") for e in entries) else []
     parts = []
-    for entry in load_catalogue() if catalogue is None else catalogue:
+    for entry in entries:
         part = con.sql(model_sql("indicators", entry["id"])).pl()
         count_col = "suppression_count" if "suppression_count" in part.columns else "numerator"
         count_cols = [count_col, *entry.get("suppression_counts", [])]
@@ -164,6 +170,7 @@ def build_indicator_values(
             part = stats.suppress(
                 part, threshold, count_col=count_cols,
                 group_cols=("indicator_id", "geo_level", "geo_code", "period"),
+                partitions=partitions if entry.get("additive_levels") else (),
             )
         parts.append(part.drop("suppression_count", strict=False))
     frame = pl.concat(parts, how="diagonal_relaxed")
