@@ -180,6 +180,13 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
     label, unit = entry["label"], entry.get("unit") or ""
     for period in periods:
         at = keyed.filter(pl.col("period") == period)
+        # row positions by territory: one filter per territory of the tree and period took
+        # most of the page's time at region scale
+        rows_of = _positions(at["key"].to_list())
+        communes_at = (communes.filter(pl.col("period") == period) if communes.height
+                       else communes)
+        communes_within = _positions(communes_at["within"].to_list()) if communes.height \
+            else {}
         figures, profiles = [], []
         overview = next((level for level in OVERVIEW_LEVELS
                          if at.filter(pl.col("geo_level") == level)["geo_code"].n_unique() > 1),
@@ -188,16 +195,16 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
             figures.append((ALL, at.filter(pl.col("geo_level") == overview),
                             f"{label}, par {LEVEL_LABELS[overview].lower()}"))
         for territory in site.tree:
-            children = at.filter(pl.col("key").is_in(site.tree.children(territory.key)))
+            children = at[sorted({i for child in site.tree.children(territory.key)
+                                  for i in rows_of.get(child, ())})]
             if children.is_empty() and communes.height:
-                children = communes.filter((pl.col("period") == period)
-                                           & pl.col("within").list.contains(territory.key))
+                children = communes_at[communes_within.get(territory.key, [])]
             if children.height:
                 level = LEVEL_LABELS.get(children["geo_level"].first(), "territoire").lower()
                 figures.append((territory.key, children,
                                 f"{label}, par {level} : {territory.name}"))
             elif several and not overview:  # nothing to compare: its categories side by side
-                own = at.filter(pl.col("key") == territory.key)
+                own = at[rows_of.get(territory.key, [])]
                 if own.height:
                     profiles.append((territory.key, own, f"{label} : {territory.name}"))
         if not overview and len(profiles) == 1:
@@ -210,6 +217,16 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
             data.add_figure(slot, view_key(key, period), figure)
             if period == periods[-1]:  # any other period falls back to the latest
                 data.add_figure(slot, view_key(key), figure)
+
+
+def _positions(keys_of_rows: list) -> dict[str, list[int]]:
+    """Row positions by key, in row order; a row's key may be a list of the keys it belongs
+    to (a commune within its EPCI, département and région)."""
+    positions: dict[str, list[int]] = {}
+    for index, keys in enumerate(keys_of_rows):
+        for key in dict.fromkeys([keys] if isinstance(keys, str) else keys):
+            positions.setdefault(key, []).append(index)
+    return positions
 
 
 def _evolutions(site: Site, rows: pl.DataFrame, entry: dict, data: PageData, slot: str,
