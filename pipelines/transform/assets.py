@@ -124,6 +124,11 @@ def _indicator_sql() -> dict[str, str]:
     return {entry["id"]: model_sql("indicators", entry["id"]) for entry in load_catalogue()}
 
 
+def _shared_indicator_sql() -> list[str]:
+    """Temporary macros that several indicator models read (models/indicators/shared/)."""
+    return [p.read_text() for p in sorted((MODELS_DIR / "indicators" / "shared").glob("*.sql"))]
+
+
 def build_indicator_values(
     con: duckdb.DuckDBPyConnection, settings: Settings, catalogue: list[dict] | None = None
 ) -> pl.DataFrame:
@@ -140,6 +145,8 @@ def build_indicator_values(
     night does.
     """
     con.execute(macros_sql())
+    for sql in _shared_indicator_sql():
+        con.execute(sql)
     thresholds = {
         "none": None,
         "count": settings.count_threshold,
@@ -199,7 +206,7 @@ def build_indicator_values(
 
 def _indicator_deps() -> list[list[str]]:
     tables = set()
-    for sql in _indicator_sql().values():
+    for sql in [*_indicator_sql().values(), *_shared_indicator_sql()]:
         tables |= referenced_tables(sql)
     return sorted([s, t] for s, t in tables)
 
