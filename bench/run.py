@@ -43,7 +43,7 @@ NATIONAL_BOUNDS = {
 # Benchmark). Query latency is absolute, not a ratio: under that load a 20 ms query reaches
 # 250 ms, so its bound only catches a query that scans a staging table instead of a mart.
 REGION_BOUNDS = {
-    "full_over_floor": ("≤", 100.0),
+    "full_over_floor": ("≤", 75.0),
     "pandas_over_full": ("≥", 0.02),
     "incremental_over_full_steps": ("≤", 1.0),
     "incremental_over_full_wall": ("≤", 1.2),
