@@ -4,14 +4,15 @@ Every builder drops the rows flagged `suppressed` before plotting, whatever thei
 holds, so that a masked cell can never reach a trace, a label or a tooltip. A masked cell may
 appear as the words "< seuil", never as a number.
 
-The builders assemble plain trace and layout dictionaries and make the figure once: the
-dashboards hold a figure per territory and period, and Plotly's incremental `update_*` calls
-cost ten times more.
+A figure is Plotly's own JSON form, a dictionary of `data` (the traces) and `layout`, which
+`plotly.graph_objects.Figure(figure)` validates and plotly.js draws as it is. A night makes
+thousands of figures, one per territory and period: building `go.Figure` objects took half of
+the dashboards' time, for figures that are only ever written out as JSON.
+tests/test_dashboard_figures.py validates every figure of a rendered site instead.
 """
 
 import textwrap
 
-import plotly.graph_objects as go
 import polars as pl
 
 from dashboards.formatting import MASKED_TEXT, NARROW_NBSP, format_number, format_period
@@ -21,6 +22,7 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 GRID = "#e5e5e5"
 NOTE_FONT = {"size": 12, "color": "#555555"}
 STAGE_COLOURS = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#041a3d"]
+Figure = dict  # {"data": [trace, …], "layout": {…}}
 COMPARISON_COLOURS = {
     "meilleur": "#1a9850",
     "similaire": "#8c8c8c",
@@ -51,6 +53,30 @@ def _visible(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~pl.col("suppressed").fill_null(False) & pl.col("value").is_not_null())
 
 
+# The builders called once per territory and period (comparisons, profiles, trends, follow-up
+# panels) read their few dozen rows as dictionaries: each polars operation on a small frame
+# costs about 0.2 ms, and they made thousands of them per page.
+def _shown(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if not r["suppressed"] and r["value"] is not None]
+
+
+def _masked(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["suppressed"]]
+
+
+def _by_order(row: dict) -> tuple:
+    """Category order, a missing one first (as polars sorts nulls)."""
+    return row["category_order"] is not None, row["category_order"] or 0
+
+
+def _unit(rows: list[dict]) -> str:
+    return next((r["unit"] for r in rows if r["unit"] is not None), None) or ""
+
+
+def _latest_period(rows: list[dict]) -> str:
+    return format_period(max(r["period"] for r in rows)) if rows else ""
+
+
 def _axis(**settings) -> dict:
     return {"automargin": True, "gridcolor": GRID} | settings
 
@@ -62,15 +88,9 @@ def _note(text: str) -> dict:
             "yshift": -50, "font": NOTE_FONT}
 
 
-def _figure(traces: list[dict], layout: dict, title: str, height: int) -> go.Figure:
-    """The French look shared by every figure: decimal comma, left title, white plot.
-
-    Plotly's property validation is skipped: a night makes thousands of figures and validating
-    them took most of the dashboards' time. tests/test_dashboard_figures.py validates every
-    figure of a rendered site instead. So is the copy of the default template that each new
-    figure would take (a third of the remaining time): the site ships it once
-    (`views.template_json`) and a figure's file never carried it.
-    """
+def _figure(traces: list[dict], layout: dict, title: str, height: int) -> Figure:
+    """The French look shared by every figure: decimal comma, left title, white plot. No
+    template: the site ships Plotly's default one once (`views._template_json`)."""
     base = {
         "title": {"text": title, "x": 0, "xanchor": "left"},
         "separators": "," + NARROW_NBSP,
@@ -82,10 +102,10 @@ def _figure(traces: list[dict], layout: dict, title: str, height: int) -> go.Fig
         "xaxis": _axis(),
         "yaxis": _axis(),
     }
-    return go.Figure(data=traces, layout=base | layout | {"template": {}}, _validate=False)
+    return {"data": traces, "layout": base | layout}
 
 
-def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None) -> go.Figure:
+def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None) -> Figure:
     """Stacked bars of projects by stage in each territory, the total written above each bar.
 
     `counts`: rows of `projets_nombre` for one census period and one geographic level, with
@@ -134,7 +154,7 @@ def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None)
                    f"par stade ({period})", 480)
 
 
-def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> go.Figure:
+def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> Figure:
     """Projects at each stage at each census date, réflexion at the top: a funnel per date.
 
     `counts`: rows of `projets_nombre` for one territory over several periods, with
@@ -164,14 +184,14 @@ def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> go.Figure:
                    160 + (30 + 22 * len(periods)) * max(len(stages), 1))
 
 
-def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> go.Figure:
+def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> Figure:
     """Density of professionals per territory: `comparison_figure` on `densite_professionnels`."""
     unit = density["unit"].drop_nulls().first() or ""
     return comparison_figure(density, title, masked_note, f"Professionnels {unit}")
 
 
 def comparison_figure(density: pl.DataFrame, title: str, masked_note: str,
-                      axis_title: str) -> go.Figure:
+                      axis_title: str) -> Figure:
     """Horizontal bars of an indicator per territory with 95 % CI, one category at a time.
 
     `density`: rows of one indicator for one period (usually one geographic level), with
@@ -180,29 +200,30 @@ def comparison_figure(density: pl.DataFrame, title: str, masked_note: str,
     A menu switches category when there are several; each category has three traces (bars,
     reference marks, "< seuil" marks of its masked territories).
     """
-    visible = _visible(density).sort("geo_name")
-    hidden = density.filter(pl.col("suppressed").fill_null(False))
-    professions = (density.select("category_order", "category_label").unique()
-                   .sort("category_order")["category_label"].to_list())
-    territories = sorted(set(density["geo_name"]), key=alphabetical)
-    unit = density["unit"].drop_nulls().first() or ""
-    period = format_period(density["period"].max()) if density.height else ""
+    all_rows = density.to_dicts()
+    visible = sorted(_shown(all_rows), key=lambda r: r["geo_name"])
+    hidden = _masked(all_rows)
+    professions = [label for _, label in sorted(
+        {(_by_order(r), r["category_label"]) for r in all_rows})]
+    territories = sorted({r["geo_name"] for r in all_rows}, key=alphabetical)
+    unit = _unit(all_rows)
+    period = _latest_period(all_rows)
     traces, ranges = [], []
     for index, profession in enumerate(professions):
-        rows = visible.filter(pl.col("category_label") == profession)
+        rows = [r for r in visible if r["category_label"] == profession]
         ranges.append(_range(rows))
-        references = rows.filter(pl.col("reference_value").is_not_null())
-        masked = hidden.filter(pl.col("category_label") == profession)
+        references = [r for r in rows if r["reference_value"] is not None]
+        masked = [r["geo_name"] for r in hidden if r["category_label"] == profession]
         traces += [
             _density_bars(rows, profession, unit, "geo_name", visible=index == 0),
             {"type": "scatter", "name": f"Référence : {profession}",
-             "x": references["reference_value"].to_list(),
-             "y": references["geo_name"].to_list(),
-             "customdata": references["reference_geo_name"].fill_null("référence").to_list(),
+             "x": [r["reference_value"] for r in references],
+             "y": [r["geo_name"] for r in references],
+             "customdata": [r["reference_geo_name"] or "référence" for r in references],
              "mode": "markers", "marker": {"symbol": "diamond", "size": 11, "color": "#222222"},
              "showlegend": False, "visible": index == 0,
              "hovertemplate": f"%{{customdata}} : %{{x:.1f}} {unit}<extra></extra>"},
-            _masked_marks(masked["geo_name"].to_list(), masked_note, visible=index == 0),
+            _masked_marks(masked, masked_note, visible=index == 0),
         ]
     layout = {
         "xaxis": _axis(title={"text": axis_title}, range=ranges[0] if ranges else None),
@@ -216,7 +237,7 @@ def comparison_figure(density: pl.DataFrame, title: str, masked_note: str,
     return _figure(traces, layout, f"{title} ({period})", 210 + 34 * len(territories))
 
 
-def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str) -> go.Figure:
+def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str) -> Figure:
     """Densities of one territory: `profile_figure` on `densite_professionnels`."""
     unit = rows["unit"].drop_nulls().first() or ""
     return profile_figure(rows, f"Densité de professionnels : {territory}", masked_note,
@@ -224,7 +245,7 @@ def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str)
 
 
 def profile_figure(rows: pl.DataFrame, title: str, masked_note: str, axis_title: str,
-                   name: str = "Valeur") -> go.Figure:
+                   name: str = "Valeur") -> Figure:
     """One territory, one period: each category of an indicator with its CI and reference.
 
     `rows`: rows of one indicator for one territory and one period (`category`,
@@ -232,25 +253,25 @@ def profile_figure(rows: pl.DataFrame, title: str, masked_note: str, axis_title:
     `reference_value`, `reference_geo_name`, `comparison_flag`, `unit`, `suppressed`). A masked
     category keeps its line, written "< seuil" with `masked_note` as its tooltip, no value.
     """
-    ordered = rows.sort("category_order")
-    labels = ordered["category_label"].to_list()
-    visible = _visible(ordered)
-    hidden = ordered.filter(pl.col("suppressed").fill_null(False))
-    unit = rows["unit"].drop_nulls().first() or ""
+    ordered = sorted(rows.to_dicts(), key=_by_order)
+    labels = [r["category_label"] for r in ordered]
+    visible = _shown(ordered)
+    hidden = _masked(ordered)
+    unit = _unit(ordered)
     traces = [_density_bars(visible, name, unit, "category_label")]
-    references = visible.filter(pl.col("reference_value").is_not_null())
-    if references.height:
-        where = references["reference_geo_name"].first()
+    references = [r for r in visible if r["reference_value"] is not None]
+    if references:
+        where = references[0]["reference_geo_name"]
         traces.append({
             "type": "scatter", "name": f"Référence : {where}",
-            "x": references["reference_value"].to_list(),
-            "y": references["category_label"].to_list(), "mode": "markers",
+            "x": [r["reference_value"] for r in references],
+            "y": [r["category_label"] for r in references], "mode": "markers",
             "marker": {"symbol": "diamond", "size": 11, "color": "#222222"},
             "hovertemplate": f"%{{y}}<br>{where} : %{{x:.1f}} {unit}<extra></extra>",
         })
-    if hidden.height:
-        traces.append(_masked_marks(hidden["category_label"].to_list(), masked_note))
-    period = format_period(rows["period"].max()) if rows.height else ""
+    if hidden:
+        traces.append(_masked_marks([r["category_label"] for r in hidden], masked_note))
+    period = _latest_period(ordered)
     layout = {
         "showlegend": False,
         "xaxis": _axis(title={"text": axis_title}, range=_range(visible)),
@@ -262,7 +283,7 @@ def profile_figure(rows: pl.DataFrame, title: str, masked_note: str, axis_title:
     return _figure(traces, layout, f"{title} ({period})", 210 + 34 * max(len(labels), 1))
 
 
-def density_trend_figure(rows: pl.DataFrame, territory: str) -> go.Figure:
+def density_trend_figure(rows: pl.DataFrame, territory: str) -> Figure:
     """Densities of one territory over the periods: `trend_figure` on `densite_professionnels`."""
     unit = rows["unit"].drop_nulls().first() or ""
     return trend_figure(rows, f"Évolution de la densité : {territory}",
@@ -270,25 +291,26 @@ def density_trend_figure(rows: pl.DataFrame, territory: str) -> go.Figure:
 
 
 def trend_figure(rows: pl.DataFrame, title: str, axis_title: str,
-                 legend_title: str = "Catégorie") -> go.Figure:
+                 legend_title: str = "Catégorie") -> Figure:
     """One territory over the periods: one line per category, with its 95 % CI.
 
     `rows`: rows of one indicator for one territory, every period. A masked period leaves a
     gap in its category's line.
     """
-    visible = _visible(rows).sort("category_order", "period")
-    periods = sorted(rows["period"].unique().to_list())
-    unit = rows["unit"].drop_nulls().first() or ""
+    all_rows = rows.to_dicts()
+    periods = sorted({r["period"] for r in all_rows})
+    unit = _unit(all_rows)
+    lines: dict[str, list[dict]] = {}
+    for row in sorted(_shown(all_rows), key=lambda r: (_by_order(r), r["period"])):
+        lines.setdefault(row["category_label"], []).append(row)
     traces = []
-    for label in visible["category_label"].unique(maintain_order=True):
-        line = visible.filter(pl.col("category_label") == label)
-        values = line["value"]
+    for label, line in lines.items():
+        low, high = _error_bars(line)
         traces.append({
             "type": "scatter", "name": label, "mode": "lines+markers",
-            "x": [format_period(p) for p in line["period"]], "y": values.to_list(),
+            "x": [format_period(r["period"]) for r in line], "y": [r["value"] for r in line],
             "error_y": {"type": "data", "symmetric": False, "thickness": 1,
-                        "array": (line["ci_high"].fill_null(values) - values).to_list(),
-                        "arrayminus": (values - line["ci_low"].fill_null(values)).to_list()},
+                        "array": high, "arrayminus": low},
             "hovertemplate": f"{label}<br>%{{x}} : %{{y:.1f}} {unit}<extra></extra>",
         })
     layout = {
@@ -300,27 +322,39 @@ def trend_figure(rows: pl.DataFrame, title: str, axis_title: str,
     return _figure(traces, layout, title, 420)
 
 
-def _range(rows: pl.DataFrame) -> list[float]:
+def _range(rows: list[dict]) -> list[float]:
     """From zero (or the lowest bound, for a balance that can be negative) to the highest."""
-    bounds = pl.concat([rows["ci_low"], rows["ci_high"], rows["reference_value"], rows["value"]])
-    lower, upper = min(bounds.min() or 0, 0), max(bounds.max() or 0, 0)
+    bounds = [r[c] for r in rows for c in ("ci_low", "ci_high", "reference_value", "value")
+              if r[c] is not None]
+    lower, upper = min(min(bounds, default=0), 0), max(max(bounds, default=0), 0)
     return [lower * 1.08, (upper or 1) * 1.08]
 
 
-def _density_bars(rows: pl.DataFrame, name: str, unit: str, axis_field: str,
+def _ci(row: dict) -> tuple[float, float]:
+    """The CI bounds, the value itself where a bound is missing."""
+    value = row["value"]
+    return (value if row["ci_low"] is None else row["ci_low"],
+            value if row["ci_high"] is None else row["ci_high"])
+
+
+def _error_bars(rows: list[dict]) -> tuple[list[float], list[float]]:
+    """Lengths of the CI below and above each value."""
+    bounds = [_ci(r) for r in rows]
+    return ([r["value"] - low for r, (low, _) in zip(rows, bounds, strict=True)],
+            [high - r["value"] for r, (_, high) in zip(rows, bounds, strict=True)])
+
+
+def _density_bars(rows: list[dict], name: str, unit: str, axis_field: str,
                   visible: bool = True) -> dict:
-    values = rows["value"]
-    ci_high = rows["ci_high"].fill_null(values)
-    ci_low = rows["ci_low"].fill_null(values)
-    flags = rows["comparison_flag"].fill_null("non comparable")
+    flags = [r["comparison_flag"] or "non comparable" for r in rows]
+    below, above = _error_bars(rows)
     return {
         "type": "bar", "name": name, "orientation": "h",
-        "x": values.to_list(), "y": rows[axis_field].to_list(),
-        "error_x": {"type": "data", "symmetric": False, "array": (ci_high - values).to_list(),
-                    "arrayminus": (values - ci_low).to_list(), "color": "#333333"},
+        "x": [r["value"] for r in rows], "y": [r[axis_field] for r in rows],
+        "error_x": {"type": "data", "symmetric": False, "array": above,
+                    "arrayminus": below, "color": "#333333"},
         "marker": {"color": [COMPARISON_COLOURS.get(flag, "#cccccc") for flag in flags]},
-        "customdata": list(zip(ci_low.to_list(), ci_high.to_list(), flags.to_list(),
-                               strict=True)),
+        "customdata": [[*_ci(r), flag] for r, flag in zip(rows, flags, strict=True)],
         "visible": visible, "showlegend": False,
         "hovertemplate": (f"%{{y}}<br>{name} : %{{x:.1f}} {unit}<br>"
                           "IC 95 % : %{customdata[0]:.1f} – %{customdata[1]:.1f}<br>"
@@ -349,15 +383,18 @@ def _profession_menu(professions: list[str], ranges: list[list[float]]) -> dict:
             "yanchor": "bottom", "showactive": True}
 
 
-def followup_figure(criteria: pl.DataFrame) -> go.Figure:
+def followup_figure(criteria: pl.DataFrame) -> Figure:
     """Value per period against target, one panel per criterion of one programme.
 
     `criteria`: rows of `marts.followup_criteria` for one programme (`programme`, `action`,
     `criterion`, `period`, `value`, `target`, `unit`, `status`, `value_nature`). Bars are
     coloured by status; illustrative values are hatched.
     """
-    rows = criteria.filter(pl.col("value").is_not_null())
-    names = rows["criterion"].unique(maintain_order=True).to_list()
+    panels_of: dict[str, list[dict]] = {}
+    for row in criteria.to_dicts():
+        if row["value"] is not None:
+            panels_of.setdefault(row["criterion"], []).append(row)
+    names = list(panels_of)
     panels = max(len(names), 1)
     gap = 90 / (230 * panels)
     height = (1 - gap * (panels - 1)) / panels
@@ -368,34 +405,35 @@ def followup_figure(criteria: pl.DataFrame) -> go.Figure:
     for index, name in enumerate(names):
         suffix = "" if index == 0 else str(index + 1)
         top = 1 - index * (height + gap)
-        panel = rows.filter(pl.col("criterion") == name).sort("period")
-        unit = panel["unit"].drop_nulls().first() or ""
+        panel = sorted(panels_of[name], key=lambda r: r["period"])
+        unit = _unit(panel)
         axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
         for status in STATUS_COLOURS:
-            bars = panel.filter(pl.col("status") == status)
-            if bars.height == 0:
+            bars = [r for r in panel if r["status"] == status]
+            if not bars:
                 continue
             traces.append({
                 "type": "bar", "name": status.capitalize(), "legendgroup": status,
                 "legendrank": list(STATUS_COLOURS).index(status),
                 "showlegend": status not in shown_in_legend,
-                "x": [format_period(p) for p in bars["period"]], "y": bars["value"].to_list(),
+                "x": [format_period(r["period"]) for r in bars],
+                "y": [r["value"] for r in bars],
                 "marker": {"color": STATUS_COLOURS[status],
-                           "pattern": {"shape": ["/" if n == "illustrative" else ""
-                                                 for n in bars["value_nature"]]}},
-                "customdata": bars["value_nature"].to_list(),
+                           "pattern": {"shape": ["/" if r["value_nature"] == "illustrative"
+                                                 else "" for r in bars]}},
+                "customdata": [r["value_nature"] for r in bars],
                 "hovertemplate": (f"%{{x}} : %{{y}} {unit} (valeur %{{customdata}})"
                                   f"<br>Statut : {status}<extra></extra>"),
             } | axes)
             shown_in_legend.add(status)
-        targets = panel.filter(pl.col("target").is_not_null())
-        if targets.height:
+        targets = [r for r in panel if r["target"] is not None]
+        if targets:
             traces.append({
                 "type": "scatter", "name": "Cible", "legendgroup": "cible",
                 "showlegend": "cible" not in shown_in_legend,
                 "legendrank": len(STATUS_COLOURS),
-                "x": [format_period(p) for p in targets["period"]],
-                "y": targets["target"].to_list(), "mode": "lines+markers",
+                "x": [format_period(r["period"]) for r in targets],
+                "y": [r["target"] for r in targets], "mode": "lines+markers",
                 "line": {"color": "#222222", "dash": "dash"},
                 "marker": {"symbol": "line-ew-open", "size": 18},
                 "hovertemplate": f"Cible %{{x}} : %{{y}} {unit}<extra></extra>",
@@ -403,7 +441,7 @@ def followup_figure(criteria: pl.DataFrame) -> go.Figure:
             shown_in_legend.add("cible")
         layout[f"xaxis{suffix}"] = _axis(
             type="category", categoryorder="array", anchor=f"y{suffix}",
-            categoryarray=[format_period(p) for p in panel["period"].unique().sort()])
+            categoryarray=[format_period(p) for p in sorted({r["period"] for r in panel})])
         layout[f"yaxis{suffix}"] = _axis(title={"text": unit}, rangemode="tozero",
                                          anchor=f"x{suffix}",
                                          domain=[max(top - height, 0), min(top, 1)])
@@ -416,7 +454,7 @@ def followup_figure(criteria: pl.DataFrame) -> go.Figure:
     return _figure(traces, layout, title, 140 + 230 * panels)
 
 
-def checks_figure(results: pl.DataFrame, night: str) -> go.Figure:
+def checks_figure(results: pl.DataFrame, night: str) -> Figure:
     """Checks of one night per table: passed, failed with a warning, failed and blocking.
 
     `results`: rows of `audit.validation_results` for one night (`table_name`, `severity`,

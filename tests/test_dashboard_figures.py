@@ -64,7 +64,7 @@ def _trace(fig: go.Figure, name: str):
 
 
 def test_projects_figure_shows_the_seed_002_census():
-    fig = projects_by_stage_figure(_census_frame())
+    fig = go.Figure(projects_by_stage_figure(_census_frame()))
 
     total = _trace(fig, "Total")
     # Seed 002, fiche 4: 19 in Artois-Douaisis, 15 in Hainaut, 10 in the Métropole, 9 on the
@@ -88,7 +88,7 @@ def test_projects_figure_shows_the_seed_002_census():
 
 
 def test_projects_figure_highlights_the_chosen_territory():
-    fig = projects_by_stage_figure(_census_frame(), highlight="Littoral")
+    fig = go.Figure(projects_by_stage_figure(_census_frame(), highlight="Littoral"))
     assert list(fig.layout.xaxis.ticktext)[-1] == "<b>Littoral</b>"
     assert list(fig.layout.xaxis.ticktext)[0] == "Artois-Douaisis"
 
@@ -96,7 +96,7 @@ def test_projects_figure_highlights_the_chosen_territory():
 def test_projects_figure_never_plots_a_suppressed_cell():
     hidden = {("Littoral", "operationnalisation"), ("Métropole-Flandre intérieure",
                                                     "operationnalisation")}
-    fig = projects_by_stage_figure(_census_frame(hidden))
+    fig = go.Figure(projects_by_stage_figure(_census_frame(hidden)))
 
     assert "4242" not in fig.to_json()
     stage = _trace(fig, "En opérationnalisation")
@@ -108,7 +108,7 @@ def test_funnel_compares_the_stages_of_each_census():
     frames = [_census_frame(counts=EARLIER_STAGE_COUNTS, period="2012-11"),
               _census_frame({("Littoral", "reflexion")})]
     littoral = pl.concat(frames).filter(pl.col("geo_name") == "Littoral")
-    fig = projects_funnel_figure(littoral, "Littoral")
+    fig = go.Figure(projects_funnel_figure(littoral, "Littoral"))
 
     assert [t.name for t in fig.data] == ["novembre 2012", "mai 2013"]
     earlier, latest = fig.data
@@ -141,7 +141,8 @@ def _density_frame() -> pl.DataFrame:
 
 
 def test_density_figure_has_ci_bars_and_reference_per_profession():
-    fig = density_figure(_density_frame(), "Densité de professionnels par EPCI", NOTE)
+    fig = go.Figure(density_figure(_density_frame(), "Densité de professionnels par EPCI",
+                                   NOTE))
 
     doctors = _trace(fig, "Médecin généraliste")
     assert list(doctors.y) == ["CC du Pays de Duras", "CC du Pays de Lauzun"]
@@ -169,7 +170,7 @@ def test_density_figure_has_ci_bars_and_reference_per_profession():
 
 def test_profile_figure_shows_one_territory_and_writes_masked_professions():
     lauzun = _density_frame().filter(pl.col("geo_name") == "CC du Pays de Lauzun")
-    fig = density_profile_figure(lauzun, "CC du Pays de Lauzun", NOTE)
+    fig = go.Figure(density_profile_figure(lauzun, "CC du Pays de Lauzun", NOTE))
 
     bars = _trace(fig, "Densité")
     assert list(bars.y) == ["Médecin généraliste"] and list(bars.x) == [5.4]
@@ -184,7 +185,7 @@ def test_profile_figure_shows_one_territory_and_writes_masked_professions():
 def test_trend_figure_has_a_line_per_profession_with_gaps_where_masked():
     frame = pl.concat([_density_frame().with_columns(period=pl.lit("2023")),
                        _density_frame()]).filter(pl.col("geo_name") == "CC du Pays de Lauzun")
-    fig = density_trend_figure(frame, "CC du Pays de Lauzun")
+    fig = go.Figure(density_trend_figure(frame, "CC du Pays de Lauzun"))
 
     assert [t.name for t in fig.data] == ["Médecin généraliste"]  # nurses: masked both years
     assert list(fig.data[0].x) == ["2023", "2024"] and list(fig.data[0].y) == [5.4, 5.4]
@@ -209,7 +210,7 @@ def _followup_frame() -> pl.DataFrame:
 
 
 def test_followup_figure_compares_values_with_targets():
-    fig = followup_figure(_followup_frame())
+    fig = go.Figure(followup_figure(_followup_frame()))
 
     reached = _trace(fig, "Atteint")
     assert (list(reached.x), list(reached.y)) == (["2024"], [6])
@@ -233,7 +234,7 @@ def test_checks_figure_counts_passed_warned_and_blocking_checks_per_table():
         "table_name": ["staging.census"] * 3 + ["staging.activity"],
         "severity": ["ERROR", "WARN", "ERROR", "ERROR"],
         "success": [True, False, False, True]})
-    fig = checks_figure(results, "nuit du 14 novembre 2026 à 02:15")
+    fig = go.Figure(checks_figure(results, "nuit du 14 novembre 2026 à 02:15"))
 
     assert list(_trace(fig, "Réussi").x) == [1, 1]  # staging.activity, staging.census
     assert list(_trace(fig, "Échec (avertissement)").x) == [0, 1]

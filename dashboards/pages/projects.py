@@ -92,14 +92,14 @@ def _stage_figures(site: Site, counts: pl.DataFrame, data: PageData) -> list[str
         if at.is_empty():
             continue
         figure = projects_by_stage_figure(at)
-        order = list(figure.layout.xaxis.categoryarray)
+        order = figure["layout"]["xaxis"]["categoryarray"]
         data.add_figure("projets-stades", view_key(ALL, period), figure)
-        for region in {p for k in at["key"].unique() if k in site.tree
-                       for p in site.tree.by_key[k].parents}:
+        for region in sorted({p for k in at["key"].unique() if k in site.tree
+                              for p in site.tree.by_key[k].parents}):
             in_region = at.filter(pl.col("key").is_in(site.tree.children(region)))
             data.add_figure("projets-stades", view_key(region, period),
                             projects_by_stage_figure(in_region))
-            for key, name in in_region.select("key", "geo_name").unique().iter_rows():
+            for key, name in in_region.select("key", "geo_name").unique().sort("key").iter_rows():
                 data.add_figure("projets-stades", view_key(key, period),
                                 projects_by_stage_figure(in_region, highlight=name))
     return order
