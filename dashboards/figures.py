@@ -115,12 +115,14 @@ def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None)
     """
     visible = _visible(counts)
     totals = (visible.filter(pl.col("category") == "ensemble")
-              .unique(subset="geo_name", keep="first").sort("value", descending=True))
+              .unique(subset="geo_name", keep="first", maintain_order=True)
+              .sort("value", "geo_name", descending=[True, False]))  # ties: by name
     stages = visible.filter(pl.col("category") != "ensemble")
     territories = totals["geo_name"].to_list()
     territories += sorted(set(stages["geo_name"]) - set(territories))
     traces = []
-    stage_keys = stages.select("category_order", "category_label").unique().sort("category_order")
+    stage_keys = (stages.select("category_order", "category_label").unique()
+                  .sort("category_order", "category_label"))
     for index, label in enumerate(stage_keys["category_label"]):
         rows = stages.filter(pl.col("category_label") == label)
         traces.append({

@@ -173,10 +173,11 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
         return {}
     latest = followup.sort("period").group_by("programme", "criterion").last()
     codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
-                 .select("geo_name", "geo_code").unique("geo_name").iter_rows())
+                 .select("geo_name", "geo_code").unique("geo_name", keep="first",
+                                                        maintain_order=True).iter_rows())
     members = {name: site.row_keys("programme", code) for name, code in codes.items()}
     cards = {}
-    for key in [ALL, *{k for keys in members.values() for k in keys}]:
+    for key in [ALL, *dict.fromkeys(k for keys in members.values() for k in keys)]:
         mine = latest.filter(pl.col("programme").is_in(
             [name for name, keys in members.items() if key == ALL or key in keys]))
         if mine.is_empty():
