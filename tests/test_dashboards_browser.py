@@ -497,33 +497,49 @@ def test_a_long_table_shows_the_first_rows_of_the_selection_and_more_on_demand(s
     assert tab.console_errors() == []
 
 
-def test_every_page_of_a_real_night_opens_fast_light_and_clean(night, browser, tmp_path):
-    """The site a real night published (the tiny landing of tests/conftest.py), each page in
-    a fresh tab: ready within the budget (best of two openings; 1.5 s, or five times the floor
-    page when the shared machine is slower), light, no console error, every shown figure drawn
-    once scrolled to."""
-    home, _ = night
-    site = home / "dashboards"
-    floor = floor_ms(browser, site, tmp_path)
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory) -> Path:
+    """The site of the demo night, run as the README's first command runs it."""
+    home = tmp_path_factory.mktemp("demo-home")
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--home", str(home)],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return home / "dashboards"
+
+
+def test_every_page_of_the_demo_night_opens_fast_light_and_clean(demo_site, browser,
+                                                                  tmp_path):
+    """Issue 6, acceptance 3, on the demo night: each page in a fresh tab, ready within the
+    budget (best of two openings; 1.5 s, or five times the floor page when the shared machine
+    is slower), its HTML under 5 MB, no console error, every shown figure drawn once scrolled
+    to. Its screenshots (nuit-demo-*.png) are what an analyst sees after the README's first
+    command."""
+    floor = floor_ms(browser, demo_site, tmp_path)
     measures = {}
     for name in PAGES:
         times = []
         for _ in range(2):
             tab = browser.new_tab()
-            tab.open((site / f"{name}.html").as_uri())
+            tab.open((demo_site / f"{name}.html").as_uri())
             times.append(max(tab.load_times()["ready"], tab.load_times()["load"]))
             assert tab.console_errors() == [], (name, tab.console_errors())
+        tab.screenshot(SCREENSHOTS / f"nuit-demo-{name}.png")
         tab.evaluate(SCROLL_THROUGH)
         figures = tab.evaluate(DRAWN_FIGURES)
         assert all(f["svg"] and f["traces"] > 0 for f in figures), (name, figures)
         assert tab.console_errors() == [], (name, tab.console_errors())
+        loaded = [Path(url.removeprefix("file://")) for url in tab.requested_urls()
+                  if url.startswith("file://")]
         measures[name] = {"ready_ms": round(min(times)), "figures": len(figures),
-                          "html_bytes": (site / f"{name}.html").stat().st_size}
-    (SCREENSHOTS.parent / "mesures-nuit-reelle.json").write_text(json.dumps(
+                          "html_bytes": (demo_site / f"{name}.html").stat().st_size,
+                          "bytes_loaded": sum(p.stat().st_size for p in set(loaded)
+                                              if p.is_file())}
+    (SCREENSHOTS / "mesures-nuit-demo.json").write_text(json.dumps(
         {"floor_ms": round(floor), "pages": measures}, indent=1))
     assert all(m["ready_ms"] < budget_ms(floor) and m["html_bytes"] < WEIGHT_BUDGET
                for m in measures.values()), (round(floor), measures)
-    assert sum(m["figures"] for m in measures.values()) >= 4, measures
+    assert sum(m["figures"] for m in measures.values()) >= 8, measures
 
 
 def test_the_checks_catch_a_broken_page(browser, tmp_path):
