@@ -7,14 +7,11 @@
 WITH years AS (
     SELECT DISTINCT year FROM staging.gp_accessibility
 ),
+-- the territories of models/indicators/shared/territories.sql, and each commune on its own
 membership AS (
     SELECT 'commune' AS geo_level, commune_code AS geo_code, commune_code FROM ref.communes
     UNION ALL
-    SELECT 'epci', epci_code, commune_code FROM ref.communes WHERE epci_code IS NOT NULL
-    UNION ALL
-    SELECT 'departement', department_code, commune_code FROM ref.communes
-    UNION ALL
-    SELECT 'region', region_code, commune_code FROM ref.communes
+    SELECT * FROM territory_membership()
 ),
 territories AS (
     SELECT m.geo_level, m.geo_code, y.year,
@@ -51,9 +48,7 @@ rates AS (
 names AS (
     SELECT 'commune' AS geo_level, commune_code AS geo_code, commune_name AS geo_name
     FROM ref.communes
-    UNION ALL SELECT 'epci', epci_code, epci_name FROM ref.epci
-    UNION ALL SELECT 'departement', department_code, department_name FROM ref.departements
-    UNION ALL SELECT 'region', region_code, region_name FROM ref.regions
+    UNION ALL SELECT * FROM territory_names()
 ),
 parents AS (
     -- a commune and an EPCI are compared with their (main) département, a département with
@@ -62,10 +57,7 @@ parents AS (
            department_code AS parent_code
     FROM ref.communes
     UNION ALL
-    SELECT 'epci', epci_code, 'departement', arg_max(department_code, population)
-    FROM ref.communes WHERE epci_code IS NOT NULL GROUP BY epci_code
-    UNION ALL
-    SELECT 'departement', department_code, 'region', region_code FROM ref.departements
+    SELECT * FROM territory_parents()
 )
 SELECT
     'apl_medecins_generalistes' AS indicator_id,

@@ -8,42 +8,11 @@ WITH RECURSIVE panel AS (
     SELECT min(period_month) AS first_month, max(period_month) AS last_month
     FROM staging.activity
 ),
+-- complete years whose December's 12-month window ends inside the panel
 activity_years AS (
-    SELECT year(period_month) AS year
-    FROM staging.activity, panel
-    GROUP BY 1, panel.last_month
-    HAVING count(DISTINCT month(period_month)) = 12
-       AND make_date(year(period_month), 12, 1) + INTERVAL 12 MONTH <= panel.last_month
-),
-covered_departments AS (
-    SELECT DISTINCT c.department_code
-    FROM staging.activity a
-    JOIN ref.communes c USING (commune_code)
-),
-membership AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, commune_code FROM ref.communes
-    WHERE epci_code IS NOT NULL
-    UNION ALL
-    SELECT 'departement', department_code, commune_code FROM ref.communes
-    UNION ALL
-    SELECT 'region', region_code, commune_code FROM ref.communes
-),
-territories AS (
-    SELECT m.geo_level, m.geo_code
-    FROM membership m
-    JOIN ref.communes c USING (commune_code)
-    GROUP BY ALL
-    HAVING bool_and(c.department_code IN (SELECT department_code FROM covered_departments))
-),
-presence AS (
-    SELECT m.geo_level, m.geo_code, a.professional_hash,
-           any_value(a.profession_code) AS profession_code,
-           min(a.first_month) AS first_month, max(a.last_month) AS last_month
-    FROM (SELECT professional_hash, commune_code, any_value(profession_code) AS profession_code,
-                 min(period_month) AS first_month, max(period_month) AS last_month
-          FROM staging.activity GROUP BY professional_hash, commune_code) a
-    JOIN membership m USING (commune_code)
-    GROUP BY m.geo_level, m.geo_code, a.professional_hash
+    SELECT y.year
+    FROM complete_years() y, panel
+    WHERE make_date(y.year, 12, 1) + INTERVAL 12 MONTH <= panel.last_month
 ),
 -- months as integers, so that windows are plain arithmetic
 events AS (
@@ -53,8 +22,8 @@ events AS (
                 THEN year(p.last_month) * 12 + month(p.last_month) END AS departure,
            CASE WHEN p.first_month > panel.first_month
                 THEN year(p.first_month) * 12 + month(p.first_month) END AS installation
-    FROM presence p, panel
-    WHERE (p.geo_level, p.geo_code) IN (SELECT (geo_level, geo_code) FROM territories)
+    FROM territory_presence() p, panel
+    WHERE (p.geo_level, p.geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories())
 ),
 queues AS (
     SELECT geo_level, geo_code, profession_code,
@@ -98,18 +67,6 @@ counts AS (
     FROM departures
     GROUP BY GROUPING SETS ((geo_level, geo_code, year, profession_code),
                             (geo_level, geo_code, year))
-),
-names AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, epci_name AS geo_name FROM ref.epci
-    UNION ALL SELECT 'departement', department_code, department_name FROM ref.departements
-    UNION ALL SELECT 'region', region_code, region_name FROM ref.regions
-),
-parents AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, 'departement' AS parent_level,
-           arg_max(department_code, population) AS parent_code
-    FROM ref.communes WHERE epci_code IS NOT NULL GROUP BY epci_code
-    UNION ALL
-    SELECT 'departement', department_code, 'region', region_code FROM ref.departements
 )
 SELECT
     'departs_remplaces' AS indicator_id,
@@ -128,7 +85,7 @@ SELECT
     p.parent_code AS reference_geo_code,
     100.0 * r.replaced / r.departures AS reference_value
 FROM counts c
-JOIN names n USING (geo_level, geo_code)
-LEFT JOIN parents p USING (geo_level, geo_code)
+JOIN territory_names() n USING (geo_level, geo_code)
+LEFT JOIN territory_parents() p USING (geo_level, geo_code)
 LEFT JOIN counts r ON r.geo_level = p.parent_level AND r.geo_code = p.parent_code
                   AND r.year = c.year AND r.category = c.category

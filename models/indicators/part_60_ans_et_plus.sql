@@ -1,40 +1,14 @@
 -- Share of the professionals active in the year who are 60 or over that year (year − birth
 -- year ≥ 60), by profession, among those whose birth year the activity files give.
-WITH activity_years AS (
-    SELECT year(period_month) AS year
-    FROM staging.activity
-    GROUP BY 1
-    HAVING count(DISTINCT month(period_month)) = 12
-),
-covered_departments AS (
-    SELECT DISTINCT c.department_code
-    FROM staging.activity a
-    JOIN ref.communes c USING (commune_code)
-),
-membership AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, commune_code FROM ref.communes
-    WHERE epci_code IS NOT NULL
-    UNION ALL
-    SELECT 'departement', department_code, commune_code FROM ref.communes
-    UNION ALL
-    SELECT 'region', region_code, commune_code FROM ref.communes
-),
-territories AS (
-    SELECT m.geo_level, m.geo_code
-    FROM membership m
-    JOIN ref.communes c USING (commune_code)
-    GROUP BY ALL
-    HAVING bool_and(c.department_code IN (SELECT department_code FROM covered_departments))
-),
-active AS (
+WITH active AS (
     SELECT m.geo_level, m.geo_code, a.year, a.professional_hash,
            any_value(a.profession_code) AS profession_code, max(a.birth_year) AS birth_year
     FROM (SELECT DISTINCT year(period_month) AS year, professional_hash, profession_code,
                  commune_code, birth_year
           FROM staging.activity
-          WHERE year(period_month) IN (SELECT year FROM activity_years)
+          WHERE year(period_month) IN (SELECT year FROM complete_years())
             AND birth_year IS NOT NULL) a
-    JOIN membership m USING (commune_code)
+    JOIN territory_membership() m USING (commune_code)
     GROUP BY ALL
 ),
 counts AS (
@@ -42,21 +16,9 @@ counts AS (
            count(*) FILTER (WHERE year - birth_year >= 60) AS aged_60,
            count(*) AS professionals
     FROM active
-    WHERE (geo_level, geo_code) IN (SELECT (geo_level, geo_code) FROM territories)
+    WHERE (geo_level, geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories())
     GROUP BY GROUPING SETS ((geo_level, geo_code, year, profession_code),
                             (geo_level, geo_code, year))
-),
-names AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, epci_name AS geo_name FROM ref.epci
-    UNION ALL SELECT 'departement', department_code, department_name FROM ref.departements
-    UNION ALL SELECT 'region', region_code, region_name FROM ref.regions
-),
-parents AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, 'departement' AS parent_level,
-           arg_max(department_code, population) AS parent_code
-    FROM ref.communes WHERE epci_code IS NOT NULL GROUP BY epci_code
-    UNION ALL
-    SELECT 'departement', department_code, 'region', region_code FROM ref.departements
 )
 SELECT
     'part_60_ans_et_plus' AS indicator_id,
@@ -75,7 +37,7 @@ SELECT
     p.parent_code AS reference_geo_code,
     100.0 * r.aged_60 / r.professionals AS reference_value
 FROM counts c
-JOIN names n USING (geo_level, geo_code)
-LEFT JOIN parents p USING (geo_level, geo_code)
+JOIN territory_names() n USING (geo_level, geo_code)
+LEFT JOIN territory_parents() p USING (geo_level, geo_code)
 LEFT JOIN counts r ON r.geo_level = p.parent_level AND r.geo_code = p.parent_code
                   AND r.year = c.year AND r.category = c.category

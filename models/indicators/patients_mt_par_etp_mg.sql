@@ -2,46 +2,7 @@
 -- monthly number of such patients over the mean monthly FTE of the GPs whose files give it.
 -- The interval is the Poisson interval of the mean monthly patients over the mean monthly FTE;
 -- suppression follows the number of GPs.
-WITH activity_years AS (
-    SELECT year(period_month) AS year
-    FROM staging.activity
-    GROUP BY 1
-    HAVING count(DISTINCT month(period_month)) = 12
-),
-covered_departments AS (
-    SELECT DISTINCT c.department_code
-    FROM staging.activity a
-    JOIN ref.communes c USING (commune_code)
-),
-membership AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, commune_code FROM ref.communes
-    WHERE epci_code IS NOT NULL
-    UNION ALL
-    SELECT 'departement', department_code, commune_code FROM ref.communes
-    UNION ALL
-    SELECT 'region', region_code, commune_code FROM ref.communes
-),
-territories AS (
-    SELECT m.geo_level, m.geo_code
-    FROM membership m
-    JOIN ref.communes c USING (commune_code)
-    GROUP BY ALL
-    HAVING bool_and(c.department_code IN (SELECT department_code FROM covered_departments))
-),
-names AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, epci_name AS geo_name FROM ref.epci
-    UNION ALL SELECT 'departement', department_code, department_name FROM ref.departements
-    UNION ALL SELECT 'region', region_code, region_name FROM ref.regions
-),
-parents AS (
-    -- an EPCI is compared with the département holding most of its population
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, 'departement' AS parent_level,
-           arg_max(department_code, population) AS parent_code
-    FROM ref.communes WHERE epci_code IS NOT NULL GROUP BY epci_code
-    UNION ALL
-    SELECT 'departement', department_code, 'region', region_code FROM ref.departements
-),
-ratios AS (
+WITH ratios AS (
     SELECT m.geo_level, m.geo_code, a.year, a.profession_code AS category,
            sum(a.patients_referring) / 12 AS patients, sum(a.fte) / 12 AS fte,
            count(DISTINCT a.professional_hash) AS professionals
@@ -50,13 +11,13 @@ ratios AS (
         SELECT year(a.period_month) AS year, a.professional_hash, a.profession_code,
                a.commune_code, sum(a.patients_referring) AS patients_referring, sum(a.fte) AS fte
         FROM staging.activity a
-        WHERE year(a.period_month) IN (SELECT year FROM activity_years)
+        WHERE year(a.period_month) IN (SELECT year FROM complete_years())
           AND a.profession_code = 'medecin_generaliste'
           AND a.patients_referring IS NOT NULL
         GROUP BY ALL
     ) a
-    JOIN membership m USING (commune_code)
-    JOIN territories t USING (geo_level, geo_code)
+    JOIN territory_membership() m USING (commune_code)
+    JOIN covered_territories() t USING (geo_level, geo_code)
     GROUP BY ALL
     HAVING sum(a.fte) > 0
 )
@@ -78,7 +39,7 @@ SELECT
     parent.patients / parent.fte AS reference_value,
     r.professionals AS suppression_count
 FROM ratios r
-JOIN names n USING (geo_level, geo_code)
-LEFT JOIN parents p USING (geo_level, geo_code)
+JOIN territory_names() n USING (geo_level, geo_code)
+LEFT JOIN territory_parents() p USING (geo_level, geo_code)
 LEFT JOIN ratios parent ON parent.geo_level = p.parent_level AND parent.geo_code = p.parent_code
                     AND parent.year = r.year AND parent.category = r.category

@@ -15,38 +15,18 @@ census_departments AS (
     FROM staging.census_communes l
     JOIN ref.communes m USING (commune_code)
 ),
-membership AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, commune_code FROM ref.communes
-    WHERE epci_code IS NOT NULL
-    UNION ALL
-    SELECT 'departement', department_code, commune_code FROM ref.communes
-    UNION ALL
-    SELECT 'region', region_code, commune_code FROM ref.communes
-),
 shares AS (
     SELECT d.census_date, m.geo_level, m.geo_code,
            sum(c.population) FILTER (WHERE v.commune_code IS NOT NULL) AS covered_population,
            sum(c.population) AS population
     FROM (SELECT DISTINCT census_date FROM census_departments) d
-    CROSS JOIN membership m
+    CROSS JOIN territory_membership() m
     JOIN ref.communes c USING (commune_code)
     LEFT JOIN covered v ON v.census_date = d.census_date AND v.commune_code = m.commune_code
     GROUP BY ALL
     HAVING bool_and(c.department_code IN (SELECT department_code FROM census_departments x
                                           WHERE x.census_date = d.census_date))
        AND sum(c.population) > 0
-),
-names AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, epci_name AS geo_name FROM ref.epci
-    UNION ALL SELECT 'departement', department_code, department_name FROM ref.departements
-    UNION ALL SELECT 'region', region_code, region_name FROM ref.regions
-),
-parents AS (
-    SELECT 'epci' AS geo_level, epci_code AS geo_code, 'departement' AS parent_level,
-           arg_max(department_code, population) AS parent_code
-    FROM ref.communes WHERE epci_code IS NOT NULL GROUP BY epci_code
-    UNION ALL
-    SELECT 'departement', department_code, 'region', region_code FROM ref.departements
 )
 SELECT
     'population_couverte_msp' AS indicator_id,
@@ -65,7 +45,7 @@ SELECT
     p.parent_code AS reference_geo_code,
     100.0 * coalesce(w.covered_population, 0) / w.population AS reference_value
 FROM shares s
-JOIN names n USING (geo_level, geo_code)
-LEFT JOIN parents p USING (geo_level, geo_code)
+JOIN territory_names() n USING (geo_level, geo_code)
+LEFT JOIN territory_parents() p USING (geo_level, geo_code)
 LEFT JOIN shares w ON w.census_date = s.census_date AND w.geo_level = p.parent_level
                   AND w.geo_code = p.parent_code

@@ -4,47 +4,25 @@
 -- month there falls in that year) and those who left it (their last month there). A temporary
 -- macro, made on the night's connection before the indicators run: the raw counts are never a
 -- table of the published file, only the indicators made from them, suppression applied.
+
+-- The first and last month each professional appears in each territory (EPCI, département,
+-- région): what an installation and a departure are made of, here and in departs_remplaces.
+CREATE OR REPLACE TEMP MACRO territory_presence() AS TABLE (
+    SELECT m.geo_level, m.geo_code, a.professional_hash,
+           any_value(a.profession_code) AS profession_code,
+           min(a.first_month) AS first_month, max(a.last_month) AS last_month
+    FROM (SELECT professional_hash, commune_code, any_value(profession_code) AS profession_code,
+                 min(period_month) AS first_month, max(period_month) AS last_month
+          FROM staging.activity GROUP BY professional_hash, commune_code) a
+    JOIN territory_membership() m USING (commune_code)
+    GROUP BY m.geo_level, m.geo_code, a.professional_hash
+);
+
 CREATE OR REPLACE TEMP MACRO yearly_movements() AS TABLE (
-    WITH panel AS (
+    WITH presence AS (SELECT * FROM territory_presence()),
+    panel AS (
         SELECT min(period_month) AS first_month, max(period_month) AS last_month
         FROM staging.activity
-    ),
-    activity_years AS (
-        SELECT year(period_month) AS year
-        FROM staging.activity
-        GROUP BY 1
-        HAVING count(DISTINCT month(period_month)) = 12
-    ),
-    covered_departments AS (
-        SELECT DISTINCT c.department_code
-        FROM staging.activity a
-        JOIN ref.communes c USING (commune_code)
-    ),
-    membership AS (
-        SELECT 'epci' AS geo_level, epci_code AS geo_code, commune_code FROM ref.communes
-        WHERE epci_code IS NOT NULL
-        UNION ALL
-        SELECT 'departement', department_code, commune_code FROM ref.communes
-        UNION ALL
-        SELECT 'region', region_code, commune_code FROM ref.communes
-    ),
-    territories AS (
-        SELECT m.geo_level, m.geo_code
-        FROM membership m
-        JOIN ref.communes c USING (commune_code)
-        GROUP BY ALL
-        HAVING bool_and(c.department_code IN (SELECT department_code FROM covered_departments))
-    ),
-    -- first and last month each professional appears in each territory
-    presence AS (
-        SELECT m.geo_level, m.geo_code, a.professional_hash,
-               any_value(a.profession_code) AS profession_code,
-               min(a.first_month) AS first_month, max(a.last_month) AS last_month
-        FROM (SELECT professional_hash, commune_code, any_value(profession_code) AS profession_code,
-                     min(period_month) AS first_month, max(period_month) AS last_month
-              FROM staging.activity GROUP BY professional_hash, commune_code) a
-        JOIN membership m USING (commune_code)
-        GROUP BY m.geo_level, m.geo_code, a.professional_hash
     ),
     -- an installation is a first appearance after the panel's first month, a departure a last
     -- appearance before its last month (nobody can be seen arriving or leaving at the edges)
@@ -70,19 +48,14 @@ CREATE OR REPLACE TEMP MACRO yearly_movements() AS TABLE (
         SELECT t.geo_level, t.geo_code, y.year, p.category,
                coalesce(c.installations, 0) AS installations,
                coalesce(c.departures, 0) AS departures
-        FROM territories t
-        CROSS JOIN activity_years y
+        FROM covered_territories() t
+        CROSS JOIN complete_years() y
         CROSS JOIN (SELECT DISTINCT profession_code AS category FROM staging.activity
                     UNION ALL SELECT 'ensemble') p
         LEFT JOIN counts c USING (geo_level, geo_code, year, category)
-    ),
-    names AS (
-        SELECT 'epci' AS geo_level, epci_code AS geo_code, epci_name AS geo_name FROM ref.epci
-        UNION ALL SELECT 'departement', department_code, department_name FROM ref.departements
-        UNION ALL SELECT 'region', region_code, region_name FROM ref.regions
     )
     SELECT g.geo_level, g.geo_code, n.geo_name, g.year, g.category, g.installations,
            g.departures
     FROM grid g
-    JOIN names n USING (geo_level, geo_code)
+    JOIN territory_names() n USING (geo_level, geo_code)
 );
