@@ -1,6 +1,9 @@
 """staging.activity: one row per pseudonymised professional × month × commune of practice."""
 
 TABLE = "staging.activity"
+# every expectation holds row by row or within one month (the uniqueness key has the month): the
+# suite may run month by month (pipelines/quality/great_expectations.py, BATCH_ROWS)
+BATCH_COLUMN = "period_month"
 
 # A full-time GP bills about 400–500 acts a month and a nurse about 1,000 (CNAM, "Les
 # professionnels de santé libéraux", ordres de grandeur); beyond 4,000 a month one professional

@@ -8,6 +8,7 @@ check failed with its offending value in the metadata, that nothing was publishe
 published file is byte for byte as it was.
 """
 
+import importlib
 import os
 import shutil
 import time
@@ -447,3 +448,43 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
     assert "BLOQUÉE" not in page
     assert not (home / "dashboards" / "nuit-bloquee.json").exists()
+
+
+def test_a_suite_run_month_by_month_finds_what_one_run_finds(night, tmp_path, monkeypatch):
+    """The activity suite runs on batches of months at national scale: the same offending
+    rows, counts and verdicts as one run over the table, here with one month per batch."""
+    from pipelines.quality import great_expectations as suites
+
+    home, _ = night
+    copy = tmp_path / "observatoire.duckdb"
+    shutil.copyfile(home / "warehouse" / "observatoire.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    try:
+        months = [r[0] for r in con.execute(
+            "SELECT DISTINCT period_month FROM staging.activity ORDER BY 1").fetchall()]
+        assert len(months) >= 3
+        # offending rows in different months, so that no batch holds them all
+        for month, assignment in zip(months, ["fte = 9", "acts = -1", "commune_code = '00000'"],
+                                     strict=False):
+            con.execute(f"""UPDATE staging.activity SET {assignment} WHERE rowid = (
+                SELECT min(rowid) FROM staging.activity WHERE period_month = ?)""", [month])
+        con.execute("""UPDATE staging.activity SET fte = 8 WHERE rowid = (
+            SELECT max(rowid) FROM staging.activity WHERE period_month = ?)""", [months[-1]])
+        whole = suites.run_suite(con, "activity")
+        rows = con.execute("SELECT count(*) FROM staging.activity").fetchone()[0]
+        largest = con.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM staging.activity "
+                              "GROUP BY period_month)").fetchone()[0]
+        monkeypatch.setattr(suites, "BATCH_ROWS", largest)
+        assert len(suites._batches(con, importlib.import_module("expectations.activity"), None,
+                                   rows)) == len(months)
+        batched = suites.run_suite(con, "activity")
+    finally:
+        con.close()
+
+    def key(outcomes):
+        return [(o.expectation, o.column, o.success, o.unexpected_count, sorted(map(str, o.sample)),
+                 sorted(o.rows)) for o in outcomes]
+
+    assert key(batched) == key(whole)
+    failed = {(o.column, o.unexpected_count) for o in whole if not o.success}
+    assert {("fte", 2), ("acts", 1), ("commune_code", 1)} <= failed

@@ -8,7 +8,7 @@ DuckDB, so the table is handed to it as a pandas frame.
 import importlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
@@ -62,6 +62,13 @@ class ExpectationOutcome:
         return not self.success and self.severity == "ERROR"
 
 
+# Rows validated at once. A suite that names a BATCH_COLUMN (every expectation holds row by row,
+# or within one value of that column: the activity uniqueness key includes the month) is run on
+# batches of that column's values of at most this many rows, then its outcomes are added up: at
+# national scale the activity table as one pandas frame took 5 GB.
+BATCH_ROWS = 2_000_000
+
+
 def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
               where: str | None = None) -> list[ExpectationOutcome]:
     """`where` restricts the suite to the rows a night changed (the activity months it
@@ -83,53 +90,98 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    expectations = module.expectations(gx, ReferenceSets.read(con))
-    # only the columns the suite reads: on a million activity rows the frame is most of the cost
-    columns = list(dict.fromkeys(c for e in expectations for c in _columns(e.configuration.kwargs)))
+    reference = ReferenceSets.read(con)
     schema, table = module.TABLE.split(".")
     located = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
         "AND table_name = ?", [schema, table]).fetchall()} >= set(SOURCE_LINE)
     index = list(SOURCE_LINE) if located else []
-    frame = con.sql(
-        f"SELECT {', '.join(dict.fromkeys(columns + index))} FROM {module.TABLE}{subset}"
-    ).df()
-    for expectation in expectations:
-        _keep_values_present(expectation, frame)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_pandas("staging")
-        .add_dataframe_asset(suite_name)
-        .add_batch_definition_whole_dataframe("night")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    suite = gx.ExpectationSuite(name=module.TABLE)
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    result = batch.validate(
-        suite, result_format={"result_format": "SUMMARY", "unexpected_index_column_names": index}
-    )
-    outcomes = []
-    for r in result.results:
-        config = r.expectation_config
-        details = r.result or {}
-        column = ",".join(_columns(config.kwargs)) or None
-        outcomes.append(
-            ExpectationOutcome(
-                expectation=config.type,
-                column=column,
-                severity=SEVERITY[str(config.severity.value)],
-                success=bool(r.success),
-                observed_value=_text(details.get("observed_value")),
-                unexpected_count=details.get("unexpected_count"),
-                sample=[_plain(v) for v in details.get("partial_unexpected_list", [])[:10]],
-                rows=tuple(f"{r[SOURCE_LINE[0]]}, ligne {r[SOURCE_LINE[1]]}"
-                           for r in (details.get("partial_unexpected_index_list") or [])[:10]
-                           if isinstance(r, dict) and SOURCE_LINE[0] in r),
-            )
+    night = (context.data_sources.add_pandas("staging").add_dataframe_asset(suite_name)
+             .add_batch_definition_whole_dataframe("night"))
+    merged: list[ExpectationOutcome] | None = None
+    for condition in _batches(con, module, where, rows):
+        # made again for each batch: membership sets are cut to the values of the batch
+        expectations = module.expectations(gx, reference)
+        # only the columns the suite reads: on a million activity rows the frame is most of
+        # the cost
+        columns = list(dict.fromkeys(c for e in expectations
+                                     for c in _columns(e.configuration.kwargs)))
+        frame = con.sql(
+            f"SELECT {', '.join(dict.fromkeys(columns + index))} FROM {module.TABLE}"
+            + (f" WHERE {condition}" if condition else "")
+        ).df()
+        for expectation in expectations:
+            _keep_values_present(expectation, frame)
+        suite = gx.ExpectationSuite(name=module.TABLE)
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        result = night.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite,
+            result_format={"result_format": "SUMMARY", "unexpected_index_column_names": index},
         )
-    return outcomes
+        outcomes = [_outcome(r) for r in result.results]
+        merged = outcomes if merged is None else [
+            _added(a, b) for a, b in zip(merged, outcomes, strict=True)]
+    return merged
+
+
+def _batches(con: duckdb.DuckDBPyConnection, module, where: str | None,
+             rows: int) -> list[str | None]:
+    """Conditions that split the rows to check into batches of whole BATCH_COLUMN values."""
+    column = getattr(module, "BATCH_COLUMN", None)
+    if column is None or rows <= BATCH_ROWS:
+        return [where]
+    subset = f" WHERE {where}" if where else ""
+    counts = con.execute(f"SELECT {column}::VARCHAR, count(*) FROM {module.TABLE}{subset} "
+                         "GROUP BY ALL ORDER BY 1 NULLS FIRST").fetchall()
+    groups: list[list] = [[]]
+    size = 0
+    for value, count in counts:
+        if groups[-1] and size + count > BATCH_ROWS:
+            groups.append([])
+            size = 0
+        groups[-1].append(value)
+        size += count
+    conditions = []
+    for values in groups:
+        listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values if v is not None)
+        parts = ([f"{column}::VARCHAR IN ({listed})"] if listed else []) + (
+            [f"{column} IS NULL"] if None in values else [])
+        condition = "(" + " OR ".join(parts) + ")"
+        conditions.append(f"({where}) AND {condition}" if where else condition)
+    return conditions
+
+
+def _outcome(r) -> ExpectationOutcome:
+    config = r.expectation_config
+    details = r.result or {}
+    return ExpectationOutcome(
+        expectation=config.type,
+        column=",".join(_columns(config.kwargs)) or None,
+        severity=SEVERITY[str(config.severity.value)],
+        success=bool(r.success),
+        observed_value=_text(details.get("observed_value")),
+        unexpected_count=details.get("unexpected_count"),
+        sample=[_plain(v) for v in details.get("partial_unexpected_list", [])[:10]],
+        rows=tuple(f"{r[SOURCE_LINE[0]]}, ligne {r[SOURCE_LINE[1]]}"
+                   for r in (details.get("partial_unexpected_index_list") or [])[:10]
+                   if isinstance(r, dict) and SOURCE_LINE[0] in r),
+    )
+
+
+def _added(a: ExpectationOutcome, b: ExpectationOutcome) -> ExpectationOutcome:
+    """One expectation's outcome over two batches: failed if either failed, counts added, the
+    first ten offending values (and their lines) kept."""
+    assert (a.expectation, a.column, a.severity) == (b.expectation, b.column, b.severity)
+    counts = [c for c in (a.unexpected_count, b.unexpected_count) if c is not None]
+    return replace(
+        a, success=a.success and b.success,
+        observed_value=a.observed_value if a.observed_value is not None else b.observed_value,
+        unexpected_count=sum(counts) if counts else None,
+        sample=(a.sample + b.sample)[:10], rows=(a.rows + b.rows)[:10],
+    )
 
 
 def _keep_values_present(expectation, frame) -> None:
