@@ -38,7 +38,7 @@ def ensure_environment() -> None:
         sys.exit("observatoire demande Python 3.11 ou plus récent.")
     if STAMP.exists() and STAMP.read_text() == _lock_digest():
         return
-    print("Installation de l'environnement (.venv) — une fois, environ 30 s…", flush=True)
+    print("Installation de l'environnement (.venv) — une fois, environ 40 s…", flush=True)
     if not (BIN / "python").exists() and not (BIN / "python.exe").exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     python = str(BIN / "python")
