@@ -265,6 +265,10 @@ def run_serve(args: argparse.Namespace) -> int:
     from pipelines.settings import get_settings
 
     folder = get_settings().dashboards_dir
+    if not (folder / "index.html").exists():
+        print(f"Aucun tableau de bord dans {folder} : lancez d'abord « observatoire run ».",
+              file=sys.stderr)
+        return 1
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
         print(f"Tableaux de bord sur http://127.0.0.1:{args.port}/ (Ctrl+C pour arrêter)")
