@@ -195,18 +195,20 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
             figures.append((ALL, at.filter(pl.col("geo_level") == overview),
                             f"{label}, par {LEVEL_LABELS[overview].lower()}"))
         for territory in site.tree:
-            children = at[sorted({i for child in site.tree.children(territory.key)
-                                  for i in rows_of.get(child, ())})]
-            if children.is_empty() and communes.height:
-                children = communes_at[communes_within.get(territory.key, [])]
-            if children.height:
+            # positions first, frames only for territories that have rows: most have none
+            within = sorted({i for child in site.tree.children(territory.key)
+                             for i in rows_of.get(child, ())})
+            children = (at[within] if within
+                        else communes_at[communes_within[territory.key]]
+                        if territory.key in communes_within else None)
+            if children is not None:
                 level = LEVEL_LABELS.get(children["geo_level"].first(), "territoire").lower()
                 figures.append((territory.key, children,
                                 f"{label}, par {level} : {territory.name}"))
-            elif several and not overview:  # nothing to compare: its categories side by side
-                own = at[rows_of.get(territory.key, [])]
-                if own.height:
-                    profiles.append((territory.key, own, f"{label} : {territory.name}"))
+            elif several and not overview and territory.key in rows_of:
+                # nothing to compare: its categories side by side
+                profiles.append((territory.key, at[rows_of[territory.key]],
+                                 f"{label} : {territory.name}"))
         if not overview and len(profiles) == 1:
             profiles.append((ALL, *profiles[0][1:]))
         made = [(key, comparison_figure(*_bars_titled(frame, title), note, unit))
