@@ -479,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = (args.work or REPO / "var" / "bench" / args.scale).resolve()
     json_path = args.json or RESULTS / f"{args.scale}.json"
+    # the nights plan against the code as it is now: an edit of the checkout during the bench
+    # must not turn the incremental night into a full rebuild
+    if not os.environ.get("OBSERVATOIRE_CODE_VERSION"):
+        from pipelines.ingest.plan import code_fingerprint
+        from pipelines.settings import get_settings
+        os.environ["OBSERVATOIRE_CODE_VERSION"] = "bench-" + code_fingerprint(get_settings())
     results = benchmark(args.scale, args.seed, args.months, work, json_path, args.profile,
                         args.repeats)
     print()

@@ -146,14 +146,23 @@ def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None)
         "legend": {"title": {"text": "Stade"}, "traceorder": "normal"},
         "xaxis": _axis(title={"text": "Territoire de santé"}, categoryorder="array",
                        categoryarray=territories, tickvals=territories,
-                       ticktext=[f"<b>{name}</b>" if name == highlight else name
-                                 for name in territories]),
+                       ticktext=list(territories)),
         "yaxis": _axis(title={"text": "Nombre de projets"}, rangemode="tozero"),
         "annotations": [_note(MASKED_KEY)] if masked else [],
         "margin": {"l": 10, "r": 10, "t": 70, "b": 90},
     }
-    return _figure(traces, layout, "Projets de maisons et pôles de santé par territoire et "
-                   f"par stade ({period})", 480)
+    figure = _figure(traces, layout, "Projets de maisons et pôles de santé par territoire et "
+                     f"par stade ({period})", 480)
+    return highlighted(figure, highlight) if highlight else figure
+
+
+def highlighted(figure: Figure, name: str) -> Figure:
+    """A `projects_by_stage_figure` with the territory `name` in bold: the page makes one per
+    territory of each région from the région's figure, instead of building each anew."""
+    layout = figure["layout"]
+    axis = layout["xaxis"]
+    ticks = [f"<b>{t}</b>" if t == name else t for t in axis["tickvals"]]
+    return {**figure, "layout": {**layout, "xaxis": {**axis, "ticktext": ticks}}}
 
 
 def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> Figure:

@@ -15,8 +15,10 @@ def format_number(value: float | int, grouped: bool = True, decimals: int = 1) -
     `grouped=False` drops the thousands separator so that French Excel reads the cell as a
     number in a CSV file.
     """
-    decimals = 0 if float(value).is_integer() else decimals
-    text = f"{value:,.{decimals}f}"
+    if isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = f"{value:,.{0 if value.is_integer() else decimals}f}"
     return text.replace(",", NARROW_NBSP if grouped else "").replace(".", ",")
 
 

@@ -11,6 +11,7 @@ asked for, and the page shows the first rows of the selection with a button for 
 """
 
 import csv
+import functools
 import html
 import json
 from dataclasses import dataclass
@@ -58,6 +59,12 @@ class Table:
     @property
     def csv_name(self) -> str:
         return f"{self.slug}_tous-territoires.csv" if self.filtered else f"{self.slug}.csv"
+
+    @functools.cached_property
+    def csv_rows(self) -> list[list[str]]:
+        """Each cell's CSV text, made once for the CSV file and the lazy table's data file (a
+        national table has millions of cells)."""
+        return [[csv_text(c) for c in row.cells] for row in self.rows]
 
 
 def without_empty_columns(table: Table) -> Table:
@@ -125,18 +132,18 @@ def table_html(table: Table) -> str:
             '</figure>')
 
 
-def _data_cell(cell: Cell) -> str | list | dict:
+def _data_cell(cell: Cell, text: str) -> str | list | dict:
     if isinstance(cell, Masked):
         return {"m": cell.note}
     if _is_number(cell):
-        return [format_number(cell), csv_text(cell)]
+        return [format_number(cell), text]
     return cell or ""
 
 
 def write_table_data(table: Table, directory: Path) -> Path:
     """The rows of a lazy table: [territory keys, period, cells…] each, for the page's script."""
-    rows = [[" ".join(row.keys), row.period or "", *map(_data_cell, row.cells)]
-            for row in table.rows]
+    rows = [[" ".join(row.keys), row.period or "", *map(_data_cell, row.cells, texts)]
+            for row, texts in zip(table.rows, table.csv_rows, strict=True)]
     path = directory / table.data_file
     path.parent.mkdir(exist_ok=True)
     path.write_text(f"observatoireTableau({json.dumps(table.slug)},"
@@ -151,5 +158,5 @@ def write_csv(table: Table, directory: Path) -> Path:
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f, delimiter=";", lineterminator="\r\n")
         writer.writerow(table.columns)
-        writer.writerows([csv_text(c) for c in row.cells] for row in table.rows)
+        writer.writerows(table.csv_rows)
     return path

@@ -6,9 +6,14 @@
 CREATE OR REPLACE MACRO normalize_label(x) AS
     trim(regexp_replace(lower(strip_accents(x)), '[^a-z0-9]+', '_', 'g'), '_');
 
--- French numbers: decimal comma, spaces (incl. non-breaking) as thousands separators.
+-- French numbers: decimal comma, spaces (incl. non-breaking) as thousands separators. A plain
+-- number is cast directly: the regular expression, evaluated for every count of every activity
+-- row, was most of the typing of a national night (same value: it only removes what a plain
+-- number does not contain).
 CREATE OR REPLACE MACRO parse_number(x) AS
-    TRY_CAST(replace(regexp_replace(trim(x), '[\s\x{00A0}\x{202F}]', '', 'g'), ',', '.') AS DOUBLE);
+    coalesce(TRY_CAST(trim(x) AS DOUBLE),
+             TRY_CAST(replace(regexp_replace(trim(x), '[\s\x{00A0}\x{202F}]', '', 'g'), ',', '.')
+                      AS DOUBLE));
 
 -- A whole count: '12', '1 204', '12,0'; never '12,5'.
 CREATE OR REPLACE MACRO parse_count(x) AS

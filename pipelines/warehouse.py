@@ -141,11 +141,12 @@ def _prepare_build_file(settings: Settings, night: str,
     return build
 
 
-def _open_build_file(path: Path, log: Callable[[str], None] | None = None
-                     ) -> duckdb.DuckDBPyConnection:
+def _open_build_file(path: Path, settings: Settings,
+                     log: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+    config = {"storage_compatibility_version": STORAGE_VERSION,
+              "memory_limit": settings.duckdb_memory}
     return retry_on_lock(
-        lambda: duckdb.connect(str(path),
-                               config={"storage_compatibility_version": STORAGE_VERSION}),
+        lambda: duckdb.connect(str(path), config=config),
         f"fichier de la nuit {path.name}", log)
 
 
@@ -259,7 +260,7 @@ class WarehouseResource(dg.ConfigurableResource):
     ]:
         log = _op_context(context).log.warning
         path = _prepare_build_file(self.settings, night_of(context), log)
-        con = _open_build_file(path, log)
+        con = _open_build_file(path, self.settings, log)
         try:
             stats.register_duckdb_functions(con)
             yield con
@@ -270,7 +271,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def publish(self, context: dg.OpExecutionContext) -> Path:
         settings = self.settings
         build = _prepare_build_file(settings, night_of(context), context.log.warning)
-        con = _open_build_file(build, context.log.warning)
+        con = _open_build_file(build, settings, context.log.warning)
         published_at, night_id = con.execute(
             "SELECT published_at, night_id FROM marts.publication").fetchone()
         con.execute("CHECKPOINT")

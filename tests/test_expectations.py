@@ -488,3 +488,47 @@ def test_a_suite_run_month_by_month_finds_what_one_run_finds(night, tmp_path, mo
     assert key(batched) == key(whole)
     failed = {(o.column, o.unexpected_count) for o in whole if not o.success}
     assert {("fte", 2), ("acts", 1), ("commune_code", 1)} <= failed
+
+
+@pytest.mark.parametrize("rows", [
+    "('a', DATE '2024-01-01', 1.2500::DECIMAL(12,4), 3::BIGINT, 2.5::DOUBLE, true, "
+    "TIMESTAMP '2024-01-01 10:00', 7::INTEGER)",
+    "('a', DATE '2024-01-01', 1.2500::DECIMAL(12,4), 3::BIGINT, 2.5::DOUBLE, true, "
+    "TIMESTAMP '2024-01-01 10:00', 7::INTEGER), (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+], ids=["without-nulls", "with-nulls"])
+def test_the_frame_handed_to_gx_is_the_one_df_makes(rows):
+    """Suites read their rows through Arrow, which is faster than `.df()`: the same values
+    and dtypes, nullable integers and booleans included."""
+    import pandas as pd
+
+    from pipelines.quality.great_expectations import pandas_frame
+
+    con = duckdb.connect()
+    relation = con.sql(f"SELECT * FROM (VALUES {rows}) t(s, d, m, b, f, o, ts, i)")
+    pd.testing.assert_frame_equal(pandas_frame(relation), relation.df(), check_exact=True)
+
+
+def test_a_membership_rule_reports_its_unknown_values_under_its_own_name(night, tmp_path):
+    """The in-set rule runs as its complement on each batch (pipelines/quality/
+    great_expectations.py, `_for_batch`): reported under its own name, with the unknown
+    values, their count and their lines, and passing when every value is known."""
+    from pipelines.quality import great_expectations as suites
+
+    home, _ = night
+    copy = tmp_path / "observatoire.duckdb"
+    shutil.copyfile(home / "warehouse" / "observatoire.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    try:
+        clean = {(o.expectation, o.column): o for o in suites.run_suite(con, "activity")}
+        con.execute("""UPDATE staging.activity SET commune_code = '00000'
+                       WHERE rowid IN (SELECT rowid FROM staging.activity LIMIT 3)""")
+        dirty = {(o.expectation, o.column): o for o in suites.run_suite(con, "activity")}
+    finally:
+        con.close()
+    assert clean[(IN_SET, "commune_code")].success
+    assert clean[(IN_SET, "commune_code")].unexpected_count == 0
+    unknown = dirty[(IN_SET, "commune_code")]
+    assert not unknown.success and unknown.severity == "ERROR"
+    assert unknown.unexpected_count == 3 and set(unknown.sample) == {"00000"}
+    assert len(unknown.rows) == 3 and all(", ligne " in row for row in unknown.rows)
+    assert not any(e.endswith("not_be_in_set") for e, _ in dirty)

@@ -101,3 +101,13 @@ def slugify(text: str) -> str:
 
 def tables_html(tables: list[Table]) -> str:
     return "\n".join(table_html(table) for table in tables)
+
+
+def row_positions(keys_of_rows: list) -> dict[str, list[int]]:
+    """Row positions by key, in row order; a row's key may be a list of the keys it belongs
+    to (a commune within its EPCI, département and région)."""
+    positions: dict[str, list[int]] = {}
+    for index, keys in enumerate(keys_of_rows):
+        for key in dict.fromkeys([keys] if isinstance(keys, str) else keys):
+            positions.setdefault(key, []).append(index)
+    return positions

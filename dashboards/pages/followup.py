@@ -38,16 +38,16 @@ def followup_page(site: Site) -> Page:
         "Un programme apparaît quand on choisit son territoire, ou l'EPCI, le département ou "
         "la région qui le contient."), contents(others)]
     tables = []
-    for index, programme in enumerate(followup["programme"].unique(maintain_order=True),
-                                      start=1):
-        rows = followup.filter(pl.col("programme") == programme)
+    # partitions rather than a filter per programme and period (400 programmes nationally)
+    by_programme = followup.partition_by("programme", maintain_order=True, as_dict=True)
+    for index, ((programme,), rows) in enumerate(by_programme.items(), start=1):
         keys = (site.row_keys("programme", codes[programme]) if programme in codes
                 else (territory_key("programme", slugify(programme)),))
         slot = f"figure-suivi-{index}"
         data.add_figure(slot, view_key(ALL, ALL), followup_figure(rows))
-        for period in rows["period"].unique().sort():
-            data.add_figure(slot, view_key(ALL, period),
-                            followup_figure(rows.filter(pl.col("period") == period)))
+        by_period = rows.partition_by("period", maintain_order=True, as_dict=True)
+        for (period,) in sorted(by_period, key=lambda k: (k[0] is not None, k[0] or "")):
+            data.add_figure(slot, view_key(ALL, period), followup_figure(by_period[(period,)]))
         table = without_empty_columns(_criteria_table(rows, programme, keys))
         tables.append(table)
         territory = ", ".join(rows["territory"].drop_nulls().unique(maintain_order=True))

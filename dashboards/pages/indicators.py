@@ -15,7 +15,14 @@ import polars as pl
 
 from dashboards.figures import comparison_figure, profile_figure, trend_figure
 from dashboards.formatting import format_period
-from dashboards.pages.common import Site, heading, indicator_rows, masked_note, slugify
+from dashboards.pages.common import (
+    Site,
+    heading,
+    indicator_rows,
+    masked_note,
+    row_positions,
+    slugify,
+)
 from dashboards.tables import Masked, Row, Table, table_html, without_empty_columns
 from dashboards.territories import ALL, LEVEL_LABELS, territory_key
 from dashboards.views import PageData, view_key
@@ -182,10 +189,10 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
         at = keyed.filter(pl.col("period") == period)
         # row positions by territory: one filter per territory of the tree and period took
         # most of the page's time at region scale
-        rows_of = _positions(at["key"].to_list())
+        rows_of = row_positions(at["key"].to_list())
         communes_at = (communes.filter(pl.col("period") == period) if communes.height
                        else communes)
-        communes_within = _positions(communes_at["within"].to_list()) if communes.height \
+        communes_within = row_positions(communes_at["within"].to_list()) if communes.height \
             else {}
         figures, profiles = [], []
         overview = next((level for level in OVERVIEW_LEVELS
@@ -221,30 +228,25 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
                 data.add_figure(slot, view_key(key), figure)
 
 
-def _positions(keys_of_rows: list) -> dict[str, list[int]]:
-    """Row positions by key, in row order; a row's key may be a list of the keys it belongs
-    to (a commune within its EPCI, département and région)."""
-    positions: dict[str, list[int]] = {}
-    for index, keys in enumerate(keys_of_rows):
-        for key in dict.fromkeys([keys] if isinstance(keys, str) else keys):
-            positions.setdefault(key, []).append(index)
-    return positions
-
-
 def _evolutions(site: Site, rows: pl.DataFrame, entry: dict, data: PageData, slot: str,
                 axis: str) -> None:
     label = entry["label"]
     legend = "Catégorie"
-    for (level, code), own in rows.group_by("geo_level", "geo_code", maintain_order=True):
+    # the levels whose one territory also stands for all territories
+    single = {level for level, codes in rows.group_by("geo_level").agg(
+        pl.col("geo_code").n_unique()).iter_rows() if codes == 1} & {"france", "region"}
+    # one partition of the rows instead of a filter per territory (tens of thousands of
+    # communes at national scale), and no figure for a territory no selector offers
+    for (level, code), own in rows.partition_by("geo_level", "geo_code", maintain_order=True,
+                                                as_dict=True).items():
         key = territory_key(level, code)
-        if own["period"].n_unique() < 2:
+        views = ([view_key(key)] if key in site.tree else []) + (
+            [view_key(ALL)] if level in single else [])
+        if not views or own["period"].n_unique() < 2:
             continue
         figure = trend_figure(own, f"{label} : {own['geo_name'].first()}", axis, legend)
-        if key in site.tree:
-            data.add_figure(slot, view_key(key), figure)
-        if level in ("france", "region") and rows.filter(
-                pl.col("geo_level") == level)["geo_code"].n_unique() == 1:
-            data.add_figure(slot, view_key(ALL), figure)
+        for view in views:
+            data.add_figure(slot, view, figure)
 
 
 def _cells(row: dict, note: str) -> list:

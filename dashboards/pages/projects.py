@@ -4,7 +4,7 @@ covered, fragile zones…) with the generic section of dashboards/pages/indicato
 
 import polars as pl
 
-from dashboards.figures import projects_by_stage_figure, projects_funnel_figure
+from dashboards.figures import highlighted, projects_by_stage_figure, projects_funnel_figure
 from dashboards.formatting import format_number, format_period
 from dashboards.pages.common import (
     EMPTY,
@@ -97,11 +97,11 @@ def _stage_figures(site: Site, counts: pl.DataFrame, data: PageData) -> list[str
         for region in sorted({p for k in at["key"].unique() if k in site.tree
                               for p in site.tree.by_key[k].parents}):
             in_region = at.filter(pl.col("key").is_in(site.tree.children(region)))
-            data.add_figure("projets-stades", view_key(region, period),
-                            projects_by_stage_figure(in_region))
+            figure = projects_by_stage_figure(in_region)
+            data.add_figure("projets-stades", view_key(region, period), figure)
             for key, name in in_region.select("key", "geo_name").unique().sort("key").iter_rows():
                 data.add_figure("projets-stades", view_key(key, period),
-                                projects_by_stage_figure(in_region, highlight=name))
+                                highlighted(figure, name))
     return order
 
 

@@ -15,6 +15,7 @@ from dashboards.pages.common import (
     masked_note,
     paragraph,
     periods_of,
+    row_positions,
     tables_html,
     value_cell,
 )
@@ -70,14 +71,18 @@ def supply_page(site: Site) -> Page:
 
 
 def _profiles(site: Site, density: pl.DataFrame, note: str, data: PageData) -> None:
-    for (level, code), rows in density.group_by("geo_level", "geo_code", maintain_order=True):
+    # partitions rather than a filter per territory and period: tens of thousands at national
+    # scale
+    for (level, code), rows in density.partition_by("geo_level", "geo_code",
+                                                    maintain_order=True, as_dict=True).items():
         key = territory_key(level, code)
         if key not in site.tree:
             continue
         name = site.tree.name(key)
-        for period in rows["period"].unique().sort():
+        by_period = rows.partition_by("period", maintain_order=True, as_dict=True)
+        for (period,) in sorted(by_period):
             data.add_figure("densite-profil", view_key(key, period), density_profile_figure(
-                rows.filter(pl.col("period") == period), name, note))
+                by_period[(period,)], name, note))
         data.add_figure("densite-evolution", view_key(key), density_trend_figure(rows, name))
 
 
@@ -90,9 +95,12 @@ def _comparisons(site: Site, density: pl.DataFrame, note: str, data: PageData) -
         if departements.height:
             data.add_figure("densite-comparaison", view_key(ALL, period), density_figure(
                 departements, "Densité de professionnels par département", note))
+        rows_of = row_positions(at["key"].to_list())
         for territory in site.tree:
-            children = at.filter(pl.col("key").is_in(site.tree.children(territory.key)))
-            if children.height:
+            within = sorted({i for child in site.tree.children(territory.key)
+                             for i in rows_of.get(child, ())})
+            if within:
+                children = at[within]
                 level = LEVEL_LABELS[children["geo_level"].first()]
                 data.add_figure("densite-comparaison", view_key(territory.key, period),
                                 density_figure(children, f"Densité de professionnels par "

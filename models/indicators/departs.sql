@@ -17,4 +17,4 @@ SELECT
     NULL AS reference_geo_level,
     NULL AS reference_geo_code,
     NULL AS reference_value
-FROM yearly_movements()  -- models/indicators/shared/yearly_movements.sql
+FROM yearly_movements  -- models/indicators/shared/yearly_movements.sql

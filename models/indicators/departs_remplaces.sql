@@ -22,7 +22,7 @@ events AS (
                 THEN year(p.last_month) * 12 + month(p.last_month) END AS departure,
            CASE WHEN p.first_month > panel.first_month
                 THEN year(p.first_month) * 12 + month(p.first_month) END AS installation
-    FROM territory_presence() p, panel
+    FROM territory_presence p, panel
     WHERE (p.geo_level, p.geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories())
 ),
 queues AS (

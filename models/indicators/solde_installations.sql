@@ -20,4 +20,4 @@ SELECT
     NULL AS reference_value,
     CASE WHEN least(installations, departures) > 0 THEN least(installations, departures)
          ELSE greatest(installations, departures) END AS suppression_count
-FROM yearly_movements()  -- models/indicators/shared/yearly_movements.sql
+FROM yearly_movements  -- models/indicators/shared/yearly_movements.sql

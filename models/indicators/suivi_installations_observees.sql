@@ -7,12 +7,6 @@
 WITH panel AS (
     SELECT min(period_month) AS first_month FROM staging.activity
 ),
-activity_years AS (
-    SELECT year(period_month) AS year
-    FROM staging.activity
-    GROUP BY 1
-    HAVING count(DISTINCT month(period_month)) = 12
-),
 territory AS (
     SELECT DISTINCT programme, commune_code
     FROM staging.followup_communes
@@ -35,7 +29,7 @@ reported AS (
     FROM staging.followup
     WHERE normalize_label(criterion) LIKE '%installation%'
       AND regexp_full_match(period, '\d{4}')
-      AND CAST(period AS INTEGER) IN (SELECT year FROM activity_years)
+      AND CAST(period AS INTEGER) IN (SELECT year FROM complete_years())
       AND programme IN (SELECT programme FROM territory)
 )
 SELECT

@@ -1,10 +1,21 @@
 -- raw.activity typed: one row per professional × month × commune. A row that cannot be typed
 -- keeps its first problem in _reject_column/_reject_value/_reject_reason and goes to
 -- audit.rejected_rows instead of this table.
-WITH typed AS (
+-- Months and professions are read once per distinct spelling (a national landing has 9 M rows
+-- and a few dozen of each), not once per row.
+WITH months AS (
+    SELECT periode, parse_month(periode) AS period_month
+    FROM (SELECT DISTINCT periode FROM raw.activity)
+),
+professions AS (
+    SELECT d.profession, p.profession_code
+    FROM (SELECT DISTINCT profession FROM raw.activity) AS d
+    JOIN ref.profession_synonyms AS p ON p.synonym = normalize_label(d.profession)
+),
+typed AS (
     SELECT
         a.*,
-        parse_month(a.periode) AS period_month,
+        m.period_month,
         p.profession_code,
         CASE WHEN regexp_full_match(trim(a.code_commune_exercice), '\d{4}')
              THEN '0' || trim(a.code_commune_exercice)      -- a spreadsheet ate the leading zero
@@ -20,11 +31,12 @@ WITH typed AS (
         parse_count(a.nb_patients_medecin_traitant) AS patients_referring,
         parse_count(a.nb_soins_non_programmes) AS unscheduled_care
     FROM raw.activity AS a
-    LEFT JOIN ref.profession_synonyms AS p ON p.synonym = normalize_label(a.profession)
+    LEFT JOIN months AS m ON m.periode = a.periode
+    LEFT JOIN professions AS p ON p.profession = a.profession
     -- a night refreshes only the months it was given (pipelines/ingest/plan.py); rows with no
     -- readable month belong to none and are always rejected again
-    WHERE getvariable('staging_months') IS NULL OR parse_month(a.periode) IS NULL
-       OR list_contains(getvariable('staging_months'), parse_month(a.periode))
+    WHERE getvariable('staging_months') IS NULL OR m.period_month IS NULL
+       OR list_contains(getvariable('staging_months'), m.period_month)
 ),
 resolved AS (
     SELECT t.*, l.current_code AS commune_code

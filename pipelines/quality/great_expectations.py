@@ -108,20 +108,20 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
         # the cost
         columns = list(dict.fromkeys(c for e in expectations
                                      for c in _columns(e.configuration.kwargs)))
-        frame = con.sql(
+        frame = pandas_frame(con.sql(
             f"SELECT {', '.join(dict.fromkeys(columns + index))} FROM {module.TABLE}"
             + (f" WHERE {condition}" if condition else "")
-        ).df()
-        for expectation in expectations:
-            _keep_values_present(expectation, frame)
+        ))
+        executed = [_for_batch(gx, expectation, frame) for expectation in expectations]
         suite = gx.ExpectationSuite(name=module.TABLE)
-        for expectation in expectations:
+        for expectation in executed:
             suite.add_expectation(expectation)
         result = night.get_batch(batch_parameters={"dataframe": frame}).validate(
             suite,
             result_format={"result_format": "SUMMARY", "unexpected_index_column_names": index},
         )
-        outcomes = [_outcome(r) for r in result.results]
+        outcomes = [_declared(_outcome(r), declared, ran) for r, declared, ran
+                    in zip(result.results, expectations, executed, strict=True)]
         merged = outcomes if merged is None else [
             _added(a, b) for a, b in zip(merged, outcomes, strict=True)]
     return merged
@@ -174,7 +174,8 @@ def _outcome(r) -> ExpectationOutcome:
 def _added(a: ExpectationOutcome, b: ExpectationOutcome) -> ExpectationOutcome:
     """One expectation's outcome over two batches: failed if either failed, counts added, the
     first ten offending values (and their lines) kept."""
-    assert (a.expectation, a.column, a.severity) == (b.expectation, b.column, b.severity)
+    if (a.expectation, a.column, a.severity) != (b.expectation, b.column, b.severity):
+        raise ValueError(f"outcomes of different expectations cannot be added: {a} and {b}")
     counts = [c for c in (a.unexpected_count, b.unexpected_count) if c is not None]
     return replace(
         a, success=a.success and b.success,
@@ -184,20 +185,57 @@ def _added(a: ExpectationOutcome, b: ExpectationOutcome) -> ExpectationOutcome:
     )
 
 
-def _keep_values_present(expectation, frame) -> None:
-    """Reduce a membership expectation's allowed values to those found in its column.
+def pandas_frame(relation: duckdb.DuckDBPyRelation):
+    """The relation as the pandas frame `.df()` makes, through Arrow: ten times faster on
+    millions of rows (2.0 s against 0.2 s for 1.5 M activity rows). Dates and decimals are cast
+    by DuckDB to what `.df()` gives them (datetime64, float64), so the values are the same."""
+    def column(name: str, kind) -> str:
+        quoted = '"' + name.replace('"', '""') + '"'
+        if str(kind) == "DATE":
+            return f"{quoted}::TIMESTAMP AS {quoted}"
+        if str(kind).startswith("DECIMAL"):
+            return f"{quoted}::DOUBLE AS {quoted}"
+        return quoted
 
-    GX copies an expectation's configuration hundreds of times while it plans the metrics, so
-    the 35,000 commune codes of a value set made 80 % of the activity check. A value of the
-    column is in the full set exactly when it is in its intersection with the column's values:
-    the verdict, the unexpected count and the sample are the same.
+    import pandas as pd
+    import pyarrow as pa
+
+    cast = relation.select(", ".join(column(n, t) for n, t in
+                                     zip(relation.columns, relation.types, strict=True)))
+    table = cast.arrow().read_all()
+    # like `.df()`, integers and booleans with nulls become pandas' nullable types, not floats
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(),
+                pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(),
+                pa.bool_(): pd.BooleanDtype()}
+    return pd.DataFrame({
+        name: column.to_pandas(types_mapper=nullable.get if column.null_count else None)
+        for name, column in zip(table.column_names, table.columns, strict=True)})
+
+
+def _for_batch(gx, expectation, frame):
+    """The expectation GX runs on this batch: a membership rule becomes its complement, "no
+    value among the batch's values missing from the allowed set".
+
+    The verdict, the unexpected count, the offending values and their rows are those of the
+    rule itself, but GX copies an expectation's configuration hundreds of times while it plans
+    the metrics: with the 35,000 commune codes of the reference in it, those copies were half
+    of the national activity check. The complement's set is empty on a clean night.
     """
-    allowed = getattr(expectation, "value_set", None)
-    column = getattr(expectation, "column", None)
-    if not isinstance(allowed, list) or column not in frame.columns:
-        return
-    present = set(frame[column].dropna().unique().tolist())
-    expectation.value_set = [value for value in allowed if value in present]
+    if expectation.expectation_type != "expect_column_values_to_be_in_set":
+        return expectation
+    column = expectation.column
+    allowed = set(expectation.value_set)
+    present = frame[column].dropna().unique().tolist() if column in frame.columns else []
+    return gx.expectations.ExpectColumnValuesToNotBeInSet(
+        column=column, value_set=sorted(v for v in present if v not in allowed),
+        mostly=expectation.mostly, severity=expectation.severity)
+
+
+def _declared(outcome: ExpectationOutcome, declared, ran) -> ExpectationOutcome:
+    """An outcome under the rule the suite declares, when it ran as an equivalent one."""
+    if outcome.expectation != ran.expectation_type:
+        raise ValueError(f"GX returned {outcome.expectation} where {ran.expectation_type} ran")
+    return replace(outcome, expectation=declared.expectation_type)
 
 
 def _columns(kwargs) -> list[str]:

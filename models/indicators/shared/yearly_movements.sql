@@ -1,13 +1,15 @@
 -- What the indicators installations, departs and solde_installations count: for each EPCI,
 -- département and région wholly covered by the activity panel, each complete year and each
 -- profession (and 'ensemble'), the professionals who settled in the territory (their first
--- month there falls in that year) and those who left it (their last month there). A temporary
--- macro, made on the night's connection before the indicators run: the raw counts are never a
--- table of the published file, only the indicators made from them, suppression applied.
+-- month there falls in that year) and those who left it (their last month there). Temporary
+-- tables, made on the night's connection before the indicators run: three indicators read the
+-- movements and two the presence, which are computed once (at national scale each took 1.4 s
+-- a reading as macros). The raw counts are never a table of the published file, only the
+-- indicators made from them, suppression applied.
 
 -- The first and last month each professional appears in each territory (EPCI, département,
 -- région): what an installation and a departure are made of, here and in departs_remplaces.
-CREATE OR REPLACE TEMP MACRO territory_presence() AS TABLE (
+CREATE OR REPLACE TEMP TABLE territory_presence AS (
     SELECT m.geo_level, m.geo_code, a.professional_hash,
            any_value(a.profession_code) AS profession_code,
            min(a.first_month) AS first_month, max(a.last_month) AS last_month
@@ -18,8 +20,8 @@ CREATE OR REPLACE TEMP MACRO territory_presence() AS TABLE (
     GROUP BY m.geo_level, m.geo_code, a.professional_hash
 );
 
-CREATE OR REPLACE TEMP MACRO yearly_movements() AS TABLE (
-    WITH presence AS (SELECT * FROM territory_presence()),
+CREATE OR REPLACE TEMP TABLE yearly_movements AS (
+    WITH presence AS (SELECT * FROM territory_presence),
     panel AS (
         SELECT min(period_month) AS first_month, max(period_month) AS last_month
         FROM staging.activity
