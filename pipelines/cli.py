@@ -127,7 +127,8 @@ def summarise(result, settings, seconds: float) -> str:
         )
         for name, message in (refused or {}).items():
             lines.append(f"    fichier refusé {name} : {message}")
-    lines.append(f"  contrôles réussis {checks_ok}, en échec {len(checks_failed)}")
+    lines.append(f"  contrôles des tables réussis {checks_ok}, en échec {len(checks_failed)} "
+                 "(chaque règle de chaque contrôle : page Qualité des tableaux de bord)")
     for name, severity, details in checks_failed:
         lines.append(f"    {'BLOQUANT' if severity == 'ERROR' else 'avertissement'} : {name}")
         lines.extend(f"      {detail}" for detail in details)

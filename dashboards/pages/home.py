@@ -209,9 +209,10 @@ def _quality_card(site: Site) -> KeyFigure:
         pl.col("night_id") == site.snapshot.publication.night_id)
     failed = results.filter(~pl.col("success"))
     warnings = failed.filter(pl.col("severity") != "ERROR").height
+    # rules, not the checks of `observatoire run` (one check of a table holds several rules)
     detail = (f"{failed.height} en échec, dont {warnings} simple(s) avertissement(s)"
-              if failed.height else "aucun contrôle en échec")
-    return KeyFigure("Contrôles réussis cette nuit",
+              if failed.height else "aucune règle en échec")
+    return KeyFigure("Règles de contrôle respectées cette nuit",
                      f"{results.height - failed.height} / {results.height}", detail,
                      "qualite.html", "Voir la qualité des données")
 
