@@ -8,6 +8,7 @@ agree on where a night reads and writes:
 """
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,5 +133,16 @@ def get_settings() -> Settings:
         freshness_months=int(
             os.environ.get("OBSERVATOIRE_FRESHNESS_MONTHS", DEFAULT_FRESHNESS_MONTHS)
         ),
-        duckdb_memory=os.environ.get("OBSERVATOIRE_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY),
+        duckdb_memory=_memory_size(os.environ.get("OBSERVATOIRE_DUCKDB_MEMORY",
+                                                  DEFAULT_DUCKDB_MEMORY)),
     )
+
+
+def _memory_size(text: str) -> str:
+    """A size DuckDB reads (`2GB`, `500MB`, `1.5GiB`), refused in French before a night opens
+    its file with it."""
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", text.strip(), re.IGNORECASE):
+        raise ValueError(
+            f"OBSERVATOIRE_DUCKDB_MEMORY vaut « {text} » : attendu une taille comme 2GB, 500MB "
+            "ou 1.5GiB (un nombre suivi de B, KB, MB, GB ou TB).")
+    return text.strip()
