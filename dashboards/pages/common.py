@@ -111,3 +111,15 @@ def row_positions(keys_of_rows: list) -> dict[str, list[int]]:
         for key in dict.fromkeys([keys] if isinstance(keys, str) else keys):
             positions.setdefault(key, []).append(index)
     return positions
+
+
+def rows_within(tree: TerritoryTree, positions: dict[str, list[int]], key: str) -> list[int]:
+    """The positions (from `row_positions`) of the rows of a territory's children, in row
+    order: one dictionary lookup per child instead of a filter of the frame per territory."""
+    return sorted({i for child in tree.children(key) for i in positions.get(child, ())})
+
+
+def by_period(rows: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """The rows of each period, periods in order: one partition instead of a filter each."""
+    parts = rows.partition_by("period", maintain_order=True, as_dict=True)
+    return [(period, parts[(period,)]) for (period,) in sorted(parts)]

@@ -9,7 +9,16 @@ import polars as pl
 
 from dashboards.figures import followup_figure
 from dashboards.formatting import format_period
-from dashboards.pages.common import EMPTY, Page, Site, heading, paragraph, slugify, tables_html
+from dashboards.pages.common import (
+    EMPTY,
+    Page,
+    Site,
+    by_period,
+    heading,
+    paragraph,
+    slugify,
+    tables_html,
+)
 from dashboards.pages.indicators import contents, indicator_sections, theme_entries, theme_periods
 from dashboards.tables import Row, Table, without_empty_columns
 from dashboards.territories import ALL, territory_key
@@ -45,9 +54,8 @@ def followup_page(site: Site) -> Page:
                 else (territory_key("programme", slugify(programme)),))
         slot = f"figure-suivi-{index}"
         data.add_figure(slot, view_key(ALL, ALL), followup_figure(rows))
-        by_period = rows.partition_by("period", maintain_order=True, as_dict=True)
-        for (period,) in sorted(by_period, key=lambda k: (k[0] is not None, k[0] or "")):
-            data.add_figure(slot, view_key(ALL, period), followup_figure(by_period[(period,)]))
+        for period, at in by_period(rows):
+            data.add_figure(slot, view_key(ALL, period), followup_figure(at))
         table = without_empty_columns(_criteria_table(rows, programme, keys))
         tables.append(table)
         territory = ", ".join(rows["territory"].drop_nulls().unique(maintain_order=True))

@@ -21,6 +21,7 @@ from dashboards.pages.common import (
     indicator_rows,
     masked_note,
     row_positions,
+    rows_within,
     slugify,
 )
 from dashboards.tables import Masked, Row, Table, table_html, without_empty_columns
@@ -203,11 +204,12 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
                             f"{label}, par {LEVEL_LABELS[overview].lower()}"))
         for territory in site.tree:
             # positions first, frames only for territories that have rows: most have none
-            within = sorted({i for child in site.tree.children(territory.key)
-                             for i in rows_of.get(child, ())})
-            children = (at[within] if within
-                        else communes_at[communes_within[territory.key]]
-                        if territory.key in communes_within else None)
+            within = rows_within(site.tree, rows_of, territory.key)
+            children = None
+            if within:
+                children = at[within]
+            elif territory.key in communes_within:
+                children = communes_at[communes_within[territory.key]]
             if children is not None:
                 level = LEVEL_LABELS.get(children["geo_level"].first(), "territoire").lower()
                 figures.append((territory.key, children,

@@ -10,12 +10,14 @@ from dashboards.pages.common import (
     EMPTY,
     Page,
     Site,
+    by_period,
     heading,
     indicator_rows,
     masked_note,
     paragraph,
     periods_of,
     row_positions,
+    rows_within,
     tables_html,
     value_cell,
 )
@@ -79,10 +81,9 @@ def _profiles(site: Site, density: pl.DataFrame, note: str, data: PageData) -> N
         if key not in site.tree:
             continue
         name = site.tree.name(key)
-        by_period = rows.partition_by("period", maintain_order=True, as_dict=True)
-        for (period,) in sorted(by_period):
-            data.add_figure("densite-profil", view_key(key, period), density_profile_figure(
-                by_period[(period,)], name, note))
+        for period, at in by_period(rows):
+            data.add_figure("densite-profil", view_key(key, period),
+                            density_profile_figure(at, name, note))
         data.add_figure("densite-evolution", view_key(key), density_trend_figure(rows, name))
 
 
@@ -97,8 +98,7 @@ def _comparisons(site: Site, density: pl.DataFrame, note: str, data: PageData) -
                 departements, "Densité de professionnels par département", note))
         rows_of = row_positions(at["key"].to_list())
         for territory in site.tree:
-            within = sorted({i for child in site.tree.children(territory.key)
-                             for i in rows_of.get(child, ())})
+            within = rows_within(site.tree, rows_of, territory.key)
             if within:
                 children = at[within]
                 level = LEVEL_LABELS[children["geo_level"].first()]
