@@ -2,6 +2,9 @@
 points."""
 
 import argparse
+import atexit
+import gc
+import logging
 import os
 import sys
 import time
@@ -32,6 +35,7 @@ def run_night(args: argparse.Namespace) -> int:
     from pipelines.demo import prepare_demo_landing
     from pipelines.ingest.plan import describe_plan, plan_night
     from pipelines.nights import record_night
+    from pipelines.quality.great_expectations import import_in_background
     from pipelines.settings import get_settings
 
     settings = get_settings()
@@ -47,6 +51,12 @@ def run_night(args: argparse.Namespace) -> int:
         print(f"Nuit impossible : {error}", file=sys.stderr)
         return 1
     print(describe_plan(plan), flush=True)
+    import_in_background(plan.assets is None or any(key[0] == "staging" for key in plan.assets))
+    # The modules imported so far (Dagster, DuckDB, Polars, SciPy: about 380,000 objects) live
+    # until the night ends; frozen, the cyclic collector stops walking them at each full pass.
+    # Rendering the region-scale site after those imports took 3.0 s unfrozen, 1.8 s frozen
+    # (measured once; on a busier machine 3.4 s against 2.9 s).
+    gc.freeze()
     result = defs.resolve_job_def("nightly").execute_in_process(
         instance=instance,
         raise_on_error=False,
@@ -329,5 +339,20 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def console() -> None:
+    """The `observatoire` command. It leaves without tearing down the 3,600 modules a night
+    imports (Dagster, Great Expectations, SciPy…): that took 1.5 s at the end of every night,
+    once every file, connection and log was closed. Under a profiler or a coverage tracer,
+    which write their results after the program, it leaves the usual way."""
+    code = main()
+    if sys.getprofile() or sys.gettrace():
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
