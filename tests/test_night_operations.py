@@ -219,3 +219,29 @@ def test_file_still_being_written_waits_for_the_next_night(tmp_path, landing, mo
     assert (kind, json.loads(months)) == ("incrémentale", ["2023-03"])
     ran = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     assert {"raw__activity", "staging__activity"} <= ran and "raw__census" not in ran
+
+
+def test_indicators_a_night_cannot_change_are_kept_and_the_others_recomputed(tmp_path, landing):
+    from pipelines.transform.assets import indicator_inputs
+
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    followup = next((landing / "followup").glob("*.csv"))
+    lines = followup.read_text(encoding="utf-8").splitlines()
+    followup.write_text("\n".join(lines[:-2]) + "\n", encoding="utf-8")
+    result = run_night(home, landing)
+    assert result.success
+    [materialization] = [m.materialization for m in _events(result, "ASSET_MATERIALIZATION")
+                         if m.materialization.asset_key.path == ["marts", "indicator_values"]]
+    kept = set(materialization.metadata["kept_from_previous_night"].value)
+    reading_followup = {i for i, tables in indicator_inputs().items()
+                        if tables & {("staging", "followup"), ("staging", "followup_communes")}}
+    assert reading_followup and not kept & reading_followup
+    assert kept == set(indicator_inputs()) - reading_followup
+    # kept or recomputed, the published figures are those of a full night on the same files
+    rebuild = tmp_path / "rebuild"
+    assert run_night(rebuild, landing).success
+    with _connect(home) as con:
+        incremental = _content_hash(con, "marts.indicator_values")
+    with _connect(rebuild) as con:
+        assert _content_hash(con, "marts.indicator_values") == incremental

@@ -23,7 +23,7 @@ events AS (
            CASE WHEN p.first_month > panel.first_month
                 THEN year(p.first_month) * 12 + month(p.first_month) END AS installation
     FROM territory_presence p, panel
-    WHERE (p.geo_level, p.geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories())
+    WHERE (p.geo_level, p.geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories)
 ),
 queues AS (
     SELECT geo_level, geo_code, profession_code,

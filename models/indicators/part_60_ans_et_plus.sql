@@ -16,7 +16,7 @@ counts AS (
            count(*) FILTER (WHERE year - birth_year >= 60) AS aged_60,
            count(*) AS professionals
     FROM active
-    WHERE (geo_level, geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories())
+    WHERE (geo_level, geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories)
     GROUP BY GROUPING SETS ((geo_level, geo_code, year, profession_code),
                             (geo_level, geo_code, year))
 )

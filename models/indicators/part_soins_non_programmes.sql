@@ -16,7 +16,7 @@ WITH shares AS (
         GROUP BY ALL
     ) a
     JOIN territory_membership() m USING (commune_code)
-    JOIN covered_territories() t USING (geo_level, geo_code)
+    JOIN covered_territories t USING (geo_level, geo_code)
     GROUP BY ALL
     HAVING sum(a.acts) > 0
 )

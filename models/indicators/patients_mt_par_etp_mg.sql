@@ -17,7 +17,7 @@ WITH ratios AS (
         GROUP BY ALL
     ) a
     JOIN territory_membership() m USING (commune_code)
-    JOIN covered_territories() t USING (geo_level, geo_code)
+    JOIN covered_territories t USING (geo_level, geo_code)
     GROUP BY ALL
     HAVING sum(a.fte) > 0
 )

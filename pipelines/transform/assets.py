@@ -1,6 +1,7 @@
 """Marts: wide tables (one SQL model each) and the long indicator table built from the catalogue."""
 
 import json
+import re
 
 import dagster as dg
 import duckdb
@@ -8,6 +9,7 @@ import polars as pl
 import yaml
 
 from pipelines import stats
+from pipelines.ingest.plan import PLAN_TAG
 from pipelines.settings import MODELS_DIR, Settings
 from pipelines.sql import macros_sql, model_sql, models_in, referenced_tables
 from pipelines.warehouse import WarehouseResource
@@ -158,7 +160,10 @@ def build_indicator_values(
     ).fetchall()) if any(e.get("additive_levels") for e in entries) else []
     parts = []
     for entry in entries:
-        part = con.sql(model_sql("indicators", entry["id"])).pl()
+        # in key order: which cell the secondary suppression hides among equal counts follows
+        # the order of the rows, and DuckDB's order changes with its plan and threads
+        part = con.sql(model_sql("indicators", entry["id"])).pl().sort(
+            "geo_level", "geo_code", "period", "dimension", "category", nulls_last=True)
         count_col = "suppression_count" if "suppression_count" in part.columns else "numerator"
         count_cols = [count_col, *entry.get("suppression_counts", [])]
         part = part.with_columns(
@@ -211,6 +216,45 @@ def _indicator_deps() -> list[list[str]]:
     return sorted([s, t] for s, t in tables)
 
 
+def indicator_inputs() -> dict[str, set[tuple[str, str]]]:
+    """The tables each indicator reads, through the shared macros and temporary tables too."""
+    shared = _shared_indicator_sql()
+    names = {name for sql in shared
+             for name in re.findall(r"CREATE OR REPLACE TEMP (?:MACRO|TABLE) (\w+)", sql)}
+    shared_tables = set().union(*(referenced_tables(sql) for sql in shared))
+    inputs = {}
+    for indicator, sql in _indicator_sql().items():
+        uses_shared = any(re.search(rf"\b{name}\b", sql) for name in names)
+        inputs[indicator] = referenced_tables(sql) | (shared_tables if uses_shared else set())
+    return inputs
+
+
+def untouched_indicators(context: dg.AssetExecutionContext) -> set[str]:
+    """Indicators whose input tables tonight's plan does not rebuild: an activity month leaves
+    the project and follow-up indicators as the previous night published them.
+
+    Only a planned incremental night qualifies: its plan checked that code, models and
+    suppression thresholds are those of the published warehouse. The selection is the night's
+    (its first run's), not that of a re-execution from failure, which skips the steps the
+    first run completed but whose tables still changed tonight.
+    """
+    run = context.run
+    night = context.instance.get_run_by_id(run.root_run_id) if run.root_run_id else run
+    plan = json.loads(night.tags.get(PLAN_TAG, "{}"))
+    if plan.get("kind") != "incrémentale" or night.asset_selection is None:
+        return set()
+    rebuilt = {tuple(key.path) for key in night.asset_selection}
+    return {indicator for indicator, tables in indicator_inputs().items()
+            if not tables & rebuilt}
+
+
+def _published_values(con: duckdb.DuckDBPyConnection, indicators: set[str]) -> pl.DataFrame:
+    """The previous night's rows of `indicators`, from the night's copy of the warehouse."""
+    return con.sql(
+        f"SELECT {', '.join(INDICATOR_COLUMNS)} FROM marts.indicator_values "
+        "WHERE list_contains(?, indicator_id)", params=[sorted(indicators)]).pl()
+
+
 @dg.asset(
     key=["marts", "indicator_values"],
     group_name="marts",
@@ -218,8 +262,16 @@ def _indicator_deps() -> list[list[str]]:
     description="Tous les indicateurs en format long, avec IC, comparaison et secret statistique.",
 )
 def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    catalogue = load_catalogue()
     with warehouse.connect(context) as con:
-        frame = build_indicator_values(con, warehouse.settings)
+        kept = untouched_indicators(context) if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "AND table_name = 'indicator_values'").fetchone()[0] else set()
+        frame = build_indicator_values(
+            con, warehouse.settings, [e for e in catalogue if e["id"] not in kept])
+        if kept:
+            frame = pl.concat([frame, _published_values(con, kept).cast(frame.schema)]).sort(
+                "indicator_id", "geo_level", "geo_code", "period", "dimension", "category")
         con.register("incoming", frame.to_arrow())
         con.execute("CREATE OR REPLACE TABLE marts.indicator_values AS SELECT * FROM incoming")
         con.unregister("incoming")
@@ -228,6 +280,8 @@ def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         metadata={
             "rows": frame.height,
             "suppressed": int(frame["suppressed"].sum()),
+            "recomputed": len(catalogue) - len(kept),
+            "kept_from_previous_night": dg.MetadataValue.json(sorted(kept)),
             "rows_by_indicator": dg.MetadataValue.json(dict(counts.iter_rows())),
         }
     )

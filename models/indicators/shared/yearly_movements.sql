@@ -50,7 +50,7 @@ CREATE OR REPLACE TEMP TABLE yearly_movements AS (
         SELECT t.geo_level, t.geo_code, y.year, p.category,
                coalesce(c.installations, 0) AS installations,
                coalesce(c.departures, 0) AS departures
-        FROM covered_territories() t
+        FROM covered_territories t
         CROSS JOIN complete_years() y
         CROSS JOIN (SELECT DISTINCT profession_code AS category FROM staging.activity
                     UNION ALL SELECT 'ensemble') p
