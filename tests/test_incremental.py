@@ -105,11 +105,10 @@ def test_one_new_month_is_planned_alone_and_publishes_the_same_marts(nights):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 8, acceptance 3, not met yet: whatever the number of new months, the incremental "
-    "night renders the whole dashboard site (3.8 s), pays the Great Expectations import in its "
-    "one activity check (2.9 s with the check) and recomputes every indicator (2.4 s: a new "
-    "month changes the departures of the year before it); measured on 2 December: asset work "
-    "11.9 s against 29.5 s (40 %), wall 17.6 s against 36.8 s (48 %) for a full rebuild"))
+    "issue 8, acceptance 3, not met yet: the incremental night renders the whole dashboard "
+    "site (2.4 s) and recomputes every activity indicator (1.7 s: a new month changes the "
+    "departures of the year before it); measured on 2 December, evening: asset work 7.2 s "
+    "against 19.8 s (36.5 %), wall 11.4 s against 27.9 s (41.0 %) for a full rebuild"))
 def test_one_new_month_costs_a_fraction_of_a_full_rebuild(nights):
     first, incremental, rebuild = nights["first"], nights["incremental"], nights["rebuild"]
     work = incremental["work"] / rebuild["work"]

@@ -2,10 +2,18 @@
 -- on the territories densite_professionnels covers. FTE is not a count: its interval is the
 -- headcount's Byar interval scaled by the mean FTE per professional, and suppression follows
 -- the headcount (suppression_count).
-WITH counts AS (
+-- one row per professional × commune × year before fanning out to three levels
+WITH months AS (
+    SELECT year(a.period_month) AS year, a.professional_hash, a.profession_code,
+           a.commune_code, sum(a.fte) AS fte
+    FROM staging.activity a
+    WHERE year(a.period_month) IN (SELECT year FROM complete_years())
+    GROUP BY ALL
+),
+counts AS (
     SELECT m.geo_level, m.geo_code, a.year, coalesce(a.profession_code, 'ensemble') AS category,
            sum(a.fte) / 12 AS fte, count(DISTINCT a.professional_hash) AS professionals
-    FROM professional_years a
+    FROM months a
     JOIN territory_membership() m USING (commune_code)
     GROUP BY GROUPING SETS ((m.geo_level, m.geo_code, a.year, a.profession_code),
                             (m.geo_level, m.geo_code, a.year))

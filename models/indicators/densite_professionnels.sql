@@ -1,10 +1,16 @@
 -- Professionals per 10,000 inhabitants by profession, per complete year, for every EPCI,
 -- département and région whose communes are all covered by the activity files (a territory
 -- half covered would show a false desert). A territory with no professional gets a 0 row.
-WITH counts AS (
+WITH active AS (
+    SELECT DISTINCT a.professional_hash, a.profession_code, a.commune_code,
+           year(a.period_month) AS year
+    FROM staging.activity a
+    WHERE year(a.period_month) IN (SELECT year FROM complete_years())
+),
+counts AS (
     SELECT m.geo_level, m.geo_code, a.year, coalesce(a.profession_code, 'ensemble') AS category,
            count(DISTINCT a.professional_hash) AS professionals
-    FROM professional_years a
+    FROM active a
     JOIN territory_membership() m USING (commune_code)
     GROUP BY GROUPING SETS ((m.geo_level, m.geo_code, a.year, a.profession_code),
                             (m.geo_level, m.geo_code, a.year))
