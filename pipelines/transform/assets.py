@@ -20,6 +20,7 @@ INDICATOR_COLUMNS = (
     "value", "numerator", "denominator", "ci_low", "ci_high", "reference_geo_level",
     "reference_geo_code", "reference_value", "comparison_flag", "suppressed", "unit",
 )
+INDICATOR_KEY = ("indicator_id", "geo_level", "geo_code", "period", "dimension", "category")
 
 
 # Catalogue keys stored in their own column (or, like `suppression`, used only by the night);
@@ -163,7 +164,7 @@ def build_indicator_values(
         # in key order: which cell the secondary suppression hides among equal counts follows
         # the order of the rows, and DuckDB's order changes with its plan and threads
         part = con.sql(model_sql("indicators", entry["id"])).pl().sort(
-            "geo_level", "geo_code", "period", "dimension", "category", nulls_last=True)
+            INDICATOR_KEY[1:], nulls_last=True)
         count_col = "suppression_count" if "suppression_count" in part.columns else "numerator"
         count_cols = [count_col, *entry.get("suppression_counts", [])]
         part = part.with_columns(
@@ -206,7 +207,7 @@ def build_indicator_values(
     )
     return frame.with_columns(pl.Series("comparison_flag", flags, dtype=pl.String)).select(
         INDICATOR_COLUMNS
-    ).sort("indicator_id", "geo_level", "geo_code", "period", "dimension", "category")
+    ).sort(INDICATOR_KEY)
 
 
 def _indicator_deps() -> list[list[str]]:
@@ -271,7 +272,7 @@ def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             con, warehouse.settings, [e for e in catalogue if e["id"] not in kept])
         if kept:
             frame = pl.concat([frame, _published_values(con, kept).cast(frame.schema)]).sort(
-                "indicator_id", "geo_level", "geo_code", "period", "dimension", "category")
+                INDICATOR_KEY)
         con.register("incoming", frame.to_arrow())
         con.execute("CREATE OR REPLACE TABLE marts.indicator_values AS SELECT * FROM incoming")
         con.unregister("incoming")
