@@ -23,13 +23,24 @@
     periode: document.getElementById("choix-periode")
   };
   var figures = {};  // figure number -> figure, filled by the files of donnees/
+  var fileOf = [];  // figure number -> its file under donnees/
+  var firstOf = {};  // fragment -> the number of its first figure
+  page.fragments.forEach(function (fragment) {
+    firstOf[fragment[0]] = fragment[1];
+    fragment[2].forEach(function (chunk, index) {
+      fileOf[fragment[1] + index] = page.fichiers + fragment[0] + "-" + chunk + ".js";
+    });
+  });
   var tableRows = {};  // lazy table -> its rows [territory keys, period, cells…]
   var scripts = {};
   var generation = 0;
   var FIRST_ROWS = 100;
 
-  window.observatoireFigures = function (part) {
-    Object.keys(part).forEach(function (index) { figures[index] = part[index]; });
+  /* A figure file holds figures of one fragment, numbered within it. */
+  window.observatoireFigures = function (fragment, part) {
+    Object.keys(part).forEach(function (index) {
+      figures[firstOf[fragment] + Number(index)] = part[index];
+    });
   };
   window.observatoireTableau = function (slug, rows) { tableRows[slug] = rows; };
 
@@ -51,7 +62,7 @@
   function loadFigures(indices) {
     var files = [];
     indices.forEach(function (index) {
-      var file = page.fichiers + page.morceaux[index] + ".js";
+      var file = fileOf[index];
       if (!(index in figures) && files.indexOf(file) < 0) { files.push(file); }
     });
     return Promise.all(files.map(loadScript));

@@ -1,14 +1,16 @@
 """Render the static dashboard site from the published warehouse.
 
 The site is written into a temporary folder next to `out_dir` and swapped in at the end, so a
-reader never opens a half-written page; the previous site is removed only after the swap.
+reader never opens a half-written page; the previous site is removed only after the swap. The
+fragments of its pages whose inputs did not change are taken from the previous site
+(dashboards/fragments.py).
 """
 
 import shutil
 import tempfile
 from pathlib import Path
 
-from dashboards.changes import STATE_FILE, published_values, read_previous, state_json
+from dashboards.changes import STATE_FILE, published_values, read_previous, write_state
 from dashboards.formatting import format_datetime
 from dashboards.pages import Site, build_pages
 from dashboards.tables import write_csv, write_table_data
@@ -21,11 +23,13 @@ SCRIPT_SOURCE = Path(__file__).with_name(SCRIPT_FILE)
 PLOTLY_SOURCE = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
 
 
-def render_site(warehouse_path: Path, out_dir: Path) -> list[Path]:
+def render_site(warehouse_path: Path, out_dir: Path, reuse: bool = True) -> list[Path]:
+    """`reuse`: keep the fragments of the site in `out_dir` whose inputs did not change."""
     snapshot = read_snapshot(warehouse_path)
     publication = snapshot.publication
     current = published_values(snapshot)
-    site = Site.from_snapshot(snapshot, current, read_previous(out_dir, current))
+    site = Site.from_snapshot(snapshot, current, read_previous(out_dir, current),
+                              rendered=out_dir, reuse=reuse)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
     try:
@@ -33,8 +37,7 @@ def render_site(warehouse_path: Path, out_dir: Path) -> list[Path]:
         shutil.copyfile(PLOTLY_SOURCE, staging / PLOTLY_FILE)
         shutil.copyfile(SCRIPT_SOURCE, staging / SCRIPT_FILE)
         (staging / DATA_DIR).mkdir()
-        (staging / STATE_FILE).write_text(state_json(site.current, site.previous),
-                                          encoding="utf-8")
+        write_state(staging / STATE_FILE, site.current, site.previous)
         written = [PLOTLY_FILE, SCRIPT_FILE, STATE_FILE]
         for page in build_pages(site):
             data = page.data or PageData(site.tree)
@@ -51,6 +54,8 @@ def render_site(warehouse_path: Path, out_dir: Path) -> list[Path]:
             written += [write_csv(table, staging).name for table in page.tables]
             written += [str(write_table_data(table, staging).relative_to(staging))
                         for table in page.tables if table.lazy]
+            written += site.fragments.link_reused(stem, staging)
+        written.append(site.fragments.write(staging))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -60,6 +60,11 @@ class Table:
     def csv_name(self) -> str:
         return f"{self.slug}_tous-territoires.csv" if self.filtered else f"{self.slug}.csv"
 
+    @property
+    def files(self) -> list[str]:
+        """What the render writes for it, under the site folder."""
+        return [self.csv_name, *([self.data_file] if self.lazy else [])]
+
     @functools.cached_property
     def csv_rows(self) -> list[list[str]]:
         """Each cell's CSV text, made once for the CSV file and the lazy table's data file (a

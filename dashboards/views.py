@@ -9,14 +9,23 @@ stored once.
 
 The figures themselves are not in the page: they are written in small script files under
 `donnees/`, one per slot and view key (the first view that uses a figure), which the page's
-script loads
-with a <script> element (it works from file://) when the selection needs them. A page thus
-opens with the figures of its first view only, however many territories and indicators it has.
+script loads with a <script> element (it works from file://) when the selection needs them. A
+page thus opens with the figures of its first view only, however many territories and
+indicators it has.
+
+A page's figures come in fragments (an indicator's section, the census block…): each numbers
+its figures from 0 and names its files after itself (`donnees/<page>-<fragment>-<n>.js`), so
+that a fragment whose inputs did not change since the last render can keep its files as they
+are (dashboards/fragments.py). The page's block lists the fragments with the offset of their
+first figure in the page's numbering, which the views use.
 """
 
 import functools
 import html
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import plotly.io as pio
 from plotly.utils import PlotlyJSONEncoder
@@ -43,30 +52,84 @@ def _template_json() -> str:
     return json.dumps(template, cls=PlotlyJSONEncoder, separators=(",", ":"))
 
 
+PAGE_FRAGMENT = "page"  # the figures a page adds outside any named fragment
+
+
+@dataclass
+class FragmentFigures:
+    """The figures one fragment of a page added: numbered from 0, each in the file of the first
+    slot and view that used it; `reused` when they come from the previous render's files."""
+
+    name: str
+    heights: list[int] = field(default_factory=list)
+    chunks: list[int] = field(default_factory=list)  # figure -> its file
+    views: dict[str, dict[str, int]] = field(default_factory=dict)  # slot -> view -> figure
+    texts: list[str] = field(default_factory=list)
+    reused: bool = False
+    _index: dict[str, int] = field(default_factory=dict)
+    _chunk_ids: dict[str, int] = field(default_factory=dict)
+
+    def file(self, stem: str, chunk: int) -> str:
+        return f"{DATA_DIR}/{stem}-{self.name}-{chunk}.js"
+
+    def files(self, stem: str) -> list[str]:
+        return [self.file(stem, chunk) for chunk in dict.fromkeys(self.chunks)]
+
+
 class PageData:
     def __init__(self, tree: TerritoryTree, periods: list[tuple[str, str]] | None = None,
                  period_label: str = "Période", default_period: str | None = None,
-                 scope_note: str | None = None):
+                 scope_note: str | None = None, page: str | None = None):
         self.tree = tree
+        self.page = page
         self.periods = periods or []
         self.period_label = period_label
         self.default_period = default_period or (self.periods[-1][0] if self.periods else ALL)
         self.scope_note = scope_note
-        self._figures: list[str] = []
-        self._chunk_of: list[int] = []  # figure -> its file: the first slot and view using it
-        self._heights: list[int] = []
-        self._chunks: dict[str, int] = {}
-        self._index: dict[str, int] = {}
-        self.slots: dict[str, dict[str, int]] = {}
+        self.fragments: dict[str, FragmentFigures] = {}
+        self._current: FragmentFigures | None = None
+        # slot -> view -> (fragment, its figure): numbered in the page when written
+        self.slots: dict[str, dict[str, tuple[FragmentFigures, int]]] = {}
+
+    @contextmanager
+    def fragment(self, name: str) -> Iterator[FragmentFigures]:
+        """The figures added inside belong to the fragment `name` (unique in the page)."""
+        if name in self.fragments or name == PAGE_FRAGMENT:
+            raise ValueError(f"fragment {name!r} already in the page")
+        outer, self._current = self._current, self.fragments.setdefault(
+            name, FragmentFigures(name))
+        try:
+            yield self._current
+        finally:
+            self._current = outer
+
+    def reuse(self, name: str, heights: list[int], chunks: list[int],
+              views: dict[str, dict[str, int]]) -> FragmentFigures:
+        """A fragment kept from the previous render: its views, and its files as they are."""
+        if name in self.fragments:
+            raise ValueError(f"fragment {name!r} already in the page")
+        fragment = self.fragments[name] = FragmentFigures(
+            name, list(heights), list(chunks), {}, reused=True)
+        for slot, keys in views.items():
+            for key, index in keys.items():
+                self._view(fragment, slot, key, index)
+        return fragment
+
+    def _view(self, fragment: FragmentFigures, slot: str, key: str, index: int) -> None:
+        fragment.views.setdefault(slot, {})[key] = index
+        self.slots.setdefault(slot, {})[key] = (fragment, index)
 
     def add_figure(self, slot: str, key: str, fig: Figure) -> None:
+        fragment = self._current or self.fragments.setdefault(
+            PAGE_FRAGMENT, FragmentFigures(PAGE_FRAGMENT))
         text = figure_json(fig)
-        if text not in self._index:
-            self._index[text] = len(self._figures)
-            self._figures.append(text)
-            self._chunk_of.append(self._chunks.setdefault(f"{slot}|{key}", len(self._chunks)))
-            self._heights.append(fig["layout"].get("height") or 450)
-        self.slots.setdefault(slot, {})[key] = self._index[text]
+        if text not in fragment._index:
+            fragment._index[text] = len(fragment.texts)
+            fragment.texts.append(text)
+            fragment.chunks.append(fragment._chunk_ids.setdefault(f"{slot}|{key}",
+                                                                  len(fragment._chunk_ids)))
+            fragment.heights.append(fig["layout"].get("height") or 450)
+        self._view(fragment, slot, key, fragment._index[text])
 
     def figure_slot(self, slot: str, empty: str, by_territory: bool = True) -> str:
         """The place of a figure, filled by the page's script with the chosen view.
@@ -82,28 +145,44 @@ class PageData:
                 '<p class="vide" hidden></p></div>')
 
     def to_json(self, stem: str) -> str:
-        """The page's own block; `stem` names its figure files (`donnees/<stem>-<n>.js`)."""
+        """The page's own block; `stem` names its figure files (`donnees/<stem>-…`)."""
+        offsets, start = {}, 0
+        for name, fragment in self.fragments.items():
+            offsets[name] = start
+            start += len(fragment.heights)
         head = json.dumps({
             "territoires": self.tree.to_json(),
             "periodes": [list(p) for p in self.periods],
             "periode": self.default_period,
             "libelle_periode": self.period_label,
             "note_portee": self.scope_note,
-            "vues": self.slots,
+            "vues": {slot: {key: offsets[fragment.name] + index
+                            for key, (fragment, index) in keys.items()}
+                     for slot, keys in self.slots.items()},
             "fichiers": f"{DATA_DIR}/{stem}-",
-            "morceaux": self._chunk_of,
-            "hauteurs": self._heights,
+            # [name, its first figure in the page's numbering, the file of each of its figures]
+            "fragments": [[name, offsets[name], fragment.chunks]
+                          for name, fragment in self.fragments.items()],
+            "hauteurs": [h for fragment in self.fragments.values() for h in fragment.heights],
         }, ensure_ascii=False, separators=(",", ":"))
         text = head[:-1] + ',"modele":' + _template_json() + "}"
         return text.replace("</", "<\\/")
 
     def figure_files(self, stem: str) -> dict[str, str]:
-        """Each figure file (path under the site folder) and its script."""
-        parts: dict[int, list[str]] = {}
-        for index, (text, chunk) in enumerate(zip(self._figures, self._chunk_of, strict=True)):
-            parts.setdefault(chunk, []).append(f'"{index}":{text}')
-        return {f"{DATA_DIR}/{stem}-{chunk}.js": "observatoireFigures({" + ",".join(texts)
-                + "});\n" for chunk, texts in parts.items()}
+        """Each figure file of the fragments made in this render (path under the site folder)
+        and its script; a reused fragment's files are the previous render's."""
+        files = {}
+        for fragment in self.fragments.values():
+            if fragment.reused:
+                continue
+            parts: dict[int, list[str]] = {}
+            for index, (text, chunk) in enumerate(zip(fragment.texts, fragment.chunks,
+                                                      strict=True)):
+                parts.setdefault(chunk, []).append(f'"{index}":{text}')
+            name = json.dumps(fragment.name)
+            files |= {fragment.file(stem, chunk): f"observatoireFigures({name},{{"
+                      + ",".join(texts) + "});\n" for chunk, texts in parts.items()}
+        return files
 
 
 def view_block(slot: str, key: str, content: str) -> str:

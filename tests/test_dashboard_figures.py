@@ -20,7 +20,7 @@ from dashboard_fixture import (
     make_fixture_warehouse,
 )
 
-from dashboards.changes import PublishedValues, compare
+from dashboards.changes import STATE_FILE, PublishedValues, compare
 from dashboards.figures import (
     checks_figure,
     density_figure,
@@ -253,12 +253,12 @@ def test_french_number_and_period_formats():
 
 
 def test_changes_between_two_nights():
-    before = PublishedValues("n1", "2026-11-13T02:14:00", {
+    before = PublishedValues.of("n1", "2026-11-13T02:14:00", {
         "a|epci|1|2024|p|x": {"v": 5.0, "m": False, "n": "E", "c": "X"},
         "a|epci|1|2024|p|y": {"v": 2.0, "m": False, "n": "E", "c": "Y"},
         "a|epci|1|2024|p|z": {"v": None, "m": True, "n": "E", "c": "Z"},
         "a|epci|1|2023|p|x": {"v": 4.0, "m": False, "n": "E", "c": "X"}})
-    after = PublishedValues("n2", "2026-11-14T02:14:00", {
+    after = PublishedValues.of("n2", "2026-11-14T02:14:00", {
         "a|epci|1|2024|p|x": {"v": 5.5, "m": False, "n": "E", "c": "X"},
         "a|epci|1|2024|p|y": {"v": None, "m": True, "n": "E", "c": "Y"},
         "a|epci|1|2024|p|z": {"v": None, "m": True, "n": "E", "c": "Z"},
@@ -303,12 +303,17 @@ def page_data(out_dir: Path, name: str) -> dict:
                       page, re.S)
     data = json.loads(block[1])
     figures = {}
-    for path in out_dir.glob(f"{data['fichiers']}*.js"):
-        text = path.read_text(encoding="utf-8")
-        assert text.startswith("observatoireFigures(") and text.endswith(");\n")
-        figures |= json.loads(text.removeprefix("observatoireFigures(").removesuffix(");\n"))
-    data["figures"] = [figures[str(i)] for i in range(len(figures))]
-    assert len(data["figures"]) == len(data["morceaux"])
+    for name, first, chunks in data["fragments"]:
+        # a fragment numbers its figures from 0 in files named after it
+        prefix = f"observatoireFigures({json.dumps(name)},"
+        for chunk in set(chunks):
+            text = (out_dir / f"{data['fichiers']}{name}-{chunk}.js").read_text(encoding="utf-8")
+            assert text.startswith(prefix) and text.endswith(");\n")
+            part = json.loads(text.removeprefix(prefix).removesuffix(");\n"))
+            assert {chunks[int(i)] for i in part} == {chunk}
+            figures |= {first + int(i): figure for i, figure in part.items()}
+    data["figures"] = [figures[i] for i in range(len(figures))]
+    assert len(data["figures"]) == len(data["hauteurs"])
     return data
 
 
@@ -386,7 +391,8 @@ def test_no_page_shows_a_suppressed_value_anywhere(site, warehouse):
     assert any(p.name.startswith("tableau-") for p in data_files)
     for path in data_files:
         assert "4242" not in path.read_text(encoding="utf-8"), path.name
-    assert "4242" not in (out_dir / "valeurs-publiees.json").read_text(encoding="utf-8")
+    state = pl.read_parquet(out_dir / STATE_FILE)
+    assert state.height and 4242.0 not in state["v"].to_list()
 
 
 def test_csv_files_open_in_french_excel_and_match_the_warehouse(site, warehouse):

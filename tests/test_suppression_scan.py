@@ -1,7 +1,7 @@
 """Issue 5, acceptance 4: no published figure gives away a small count.
 
 Scans every table and view of schema marts in a published night, and the dashboards' extracts
-(the CSV files and valeurs-publiees.json written next to the pages), for:
+(the CSV files and valeurs-publiees.parquet written next to the pages), for:
 1. an unsuppressed cell holding a headcount of professionals or patients under its threshold
    (a zero describes nobody and is allowed, as stats.suppress documents);
 2. a suppressed cell that still shows its value, interval or numerator, or that another row
@@ -20,13 +20,14 @@ numerator and denominator; a new indicator or mart fails the scan until it is cl
 """
 
 import csv
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
+from dashboards.changes import STATE_FILE, PublishedValues, write_state
 from dashboards.formatting import MASKED_TEXT
 from pipelines.settings import Settings
 from pipelines.transform.assets import load_catalogue
@@ -206,9 +207,11 @@ def _number(text: str):
 
 def scan_published_values(path: Path) -> list[str]:
     thresholds = suppressed_catalogue()
-    values = json.loads(path.read_text(encoding="utf-8"))["values"]
+    # every night the file keeps (the one shown, and the one before it)
+    values = pl.read_parquet(path).select("key", "v", "m").rows(named=True)
     problems, cells = [], []
-    for key, cell in values.items():
+    for cell in values:
+        key = cell["key"]
         indicator, level, code, period, dimension, _category = key.split("|")
         if cell["m"] and cell["v"] is not None:
             problems.append(f"{path.name} {key} : masquée avec une valeur")
@@ -216,7 +219,7 @@ def scan_published_values(path: Path) -> list[str]:
             continue
         if not cell["m"] and "value" in HEADCOUNTS.get(indicator, ()) \
                 and under_threshold(cell["v"], thresholds[indicator]):
-            problems.append(f"{path.name} {key} : {cell['v']} sous le seuil")
+            problems.append(f"{path.name} {key} : {cell['v']:g} sous le seuil")
         cells.append(((indicator, level, code, period), dimension, bool(cell["m"])))
     problems += [f"{path.name} {' '.join(k)} : une seule cellule masquée, total publié"
                  for k in recoverable(cells)]
@@ -266,7 +269,7 @@ def scan_csv(path: Path) -> list[str]:
 
 
 def scan_dashboards(folder: Path) -> list[str]:
-    problems = scan_published_values(folder / "valeurs-publiees.json")
+    problems = scan_published_values(folder / STATE_FILE)
     for path in sorted(folder.glob("*.csv")):
         problems += scan_csv(path)
     return problems
@@ -300,7 +303,7 @@ def test_every_dashboard_extract_keeps_small_counts_hidden(night):
     home, _ = night
     folder = home / "dashboards"
     csvs = sorted(folder.glob("*.csv"))
-    assert len(csvs) > 10 and (folder / "valeurs-publiees.json").exists()
+    assert len(csvs) > 10 and (folder / STATE_FILE).exists()
     problems = scan_dashboards(folder)
     assert problems == [], "\n".join(problems[:30])
     masked = sum(MASKED_TEXT in p.read_text(encoding="utf-8-sig") for p in csvs)
@@ -404,13 +407,13 @@ def test_the_scan_accepts_well_suppressed_cells():
 
 
 def test_the_scan_finds_leaks_in_extracts(tmp_path):
-    (tmp_path / "valeurs-publiees.json").write_text(json.dumps({"values": {
+    write_state(tmp_path / STATE_FILE, PublishedValues.of("n", "2026-11-14T02:14:00", {
         "installations|departement|16|2024|ensemble|ensemble": {"v": 30, "m": False},
         "installations|departement|16|2024|profession|mg": {"v": None, "m": True},
         "installations|departement|16|2024|profession|infirmier": {"v": 26, "m": False},
         "departs|departement|16|2024|ensemble|ensemble": {"v": 3, "m": False},
         "departs|departement|16|2024|profession|mg": {"v": 2, "m": True},
-    }}), encoding="utf-8")
+    }), None)
     header = "Territoire;Niveau;Catégorie;Période;Valeur;IC 95 % bas;IC 95 % haut;Numérateur\n"
     (tmp_path / "installations_tous-territoires.csv").write_text(
         header + "Charente;Département;Ensemble;2024;30;20;42;30\n"

@@ -27,7 +27,7 @@ def accessibility_page(site: Site) -> Page:
                              f'<p class="alerte" role="status">{NOT_COMPUTED}</p>',
                              paragraph(REQUIREMENTS["commune_centroids"][1])])
         return Page("accessibilite.html", TITLE, content, data=PageData(site.tree))
-    data = PageData(site.tree, theme_periods(site, entries))
+    data = PageData(site.tree, theme_periods(site, entries), page="accessibilite")
     sections, tables = indicator_sections(site, entries, data, ranked=True)
     content = "\n".join([paragraph(INTRO), contents(entries), sections])
     return Page("accessibilite.html", TITLE, content, tables, data)

@@ -3,12 +3,15 @@
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
 from dashboards.changes import PublishedValues, published_values
 from dashboards.formatting import format_period, suppression_note
+from dashboards.fragments import Fragments
 from dashboards.tables import Cell, Masked, Table, table_html
 from dashboards.territories import Geography, TerritoryTree, build_tree, territory_key
 from dashboards.views import PageData
@@ -29,13 +32,24 @@ class Site:
     geography: Geography
     current: PublishedValues
     previous: PublishedValues | None
+    fragments: Fragments | None = None
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot, current: PublishedValues | None = None,
-                      previous: PublishedValues | None = None) -> "Site":
+                      previous: PublishedValues | None = None,
+                      rendered: Path | None = None, reuse: bool = True) -> "Site":
+        """`rendered`: the site this one will replace; the fragments of its pages are recorded,
+        and with `reuse` those whose inputs did not change are kept (dashboards/fragments.py)."""
         geography = Geography.from_snapshot(snapshot)
-        return cls(snapshot, build_tree(snapshot, geography), geography,
-                   current or published_values(snapshot), previous)
+        tree = build_tree(snapshot, geography)
+        fragments = None
+        if rendered is not None:
+            # what every fragment reads besides its own rows: the territories and the geography
+            salt = Fragments.salt_of(tree.to_json(), snapshot.communes, snapshot.epci,
+                                     snapshot.departements, snapshot.regions)
+            fragments = Fragments.read(rendered, salt) if reuse else Fragments(salt)
+        return cls(snapshot, tree, geography, current or published_values(snapshot), previous,
+                   fragments)
 
     def row_keys(self, level: str, code: str) -> tuple[str, ...]:
         return tuple(self.tree.membership([territory_key(level, code)]))
@@ -55,6 +69,29 @@ class Page:
     @property
     def with_plotly(self) -> bool:
         return self.data is not None and bool(self.data.slots)
+
+
+def memoised(site: Site, data: PageData, name: str, inputs: list,
+             build: Callable[[], tuple[str, list[Table]]]) -> tuple[str, list[Table]]:
+    """The HTML and tables of the fragment `name` of the page, built by `build()`; when the
+    site being replaced has this fragment made from the same `inputs` (every row `build`
+    reads, beside the territories, the geography and the code), it is taken from there: its
+    HTML and views, with its files linked as they are, and no table to write."""
+    fragments = site.fragments
+    if fragments is None or data.page is None:
+        with data.fragment(name):
+            return build()
+    fingerprint = fragments.fingerprint(inputs)
+    entry = fragments.reusable(data.page, name, fingerprint)
+    if entry is not None:
+        data.reuse(name, entry["heights"], entry["chunks"], entry["views"])
+        fragments.keep(data.page, name, entry)
+        return entry["html"], []
+    with data.fragment(name) as figures:
+        html_text, tables = build()
+    fragments.record(data.page, name, fingerprint, html_text, figures,
+                     [file for table in tables for file in table.files])
+    return html_text, tables
 
 
 def indicator_rows(snapshot: Snapshot, indicator_id: str) -> pl.DataFrame:

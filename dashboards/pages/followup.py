@@ -15,6 +15,7 @@ from dashboards.pages.common import (
     Site,
     by_period,
     heading,
+    memoised,
     paragraph,
     slugify,
     tables_html,
@@ -36,17 +37,27 @@ def followup_page(site: Site) -> Page:
     periods = [(ALL, "Toutes les périodes")] + sorted(
         {(p, format_period(p)) for p in followup["period"].unique().to_list()}
         | set(theme_periods(site, others)))
-    data = PageData(site.tree, periods, default_period=ALL)
-    codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
-                 .select("geo_name", "geo_code").unique("geo_name").iter_rows())
-    parts = [paragraph(
+    data = PageData(site.tree, periods, default_period=ALL, page="suivi")
+    codes = (site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
+             .select("geo_name", "geo_code").unique("geo_name", maintain_order=True))
+    programmes, tables = memoised(site, data, "programmes", [followup, codes],
+                                  lambda: _programmes(site, followup, dict(codes.iter_rows()),
+                                                      data))
+    sections, generic = indicator_sections(site, others, data)
+    return Page("suivi.html", TITLE, "\n".join([paragraph(
         "Critères de suivi des contrats locaux de santé, feuilles de route des pôles et "
         "contrats des CPTS : valeur de chaque période comparée à la cible. Statut : atteint "
         "(100 % de la cible ou plus), en bonne voie, en retard ou sans cible. Une valeur "
         "« illustrative » n'est pas une observation : elle complète un document source. "
         "Un programme apparaît quand on choisit son territoire, ou l'EPCI, le département ou "
-        "la région qui le contient."), contents(others)]
-    tables = []
+        "la région qui le contient."), contents(others), programmes, sections]),
+        tables + generic, data)
+
+
+def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
+                data: PageData) -> tuple[str, list[Table]]:
+    """Each programme's criteria: a figure by period and a table."""
+    parts, tables = [], []
     # partitions rather than a filter per programme and period (400 programmes nationally)
     by_programme = followup.partition_by("programme", maintain_order=True, as_dict=True)
     for index, ((programme,), rows) in enumerate(by_programme.items(), start=1):
@@ -67,9 +78,7 @@ def followup_page(site: Site) -> Page:
             + data.figure_slot(slot, "Pas de valeur pour cette période.", by_territory=False)
             + tables_html([table]) + "</section>")
     parts.append('<p class="vide-section" hidden>Aucun programme suivi sur ce territoire.</p>')
-    sections, generic = indicator_sections(site, others, data)
-    parts.append(sections)
-    return Page("suivi.html", TITLE, "\n".join(parts), tables + generic, data)
+    return "\n".join(parts), tables
 
 
 def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:

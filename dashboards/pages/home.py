@@ -6,7 +6,7 @@ from datetime import datetime
 
 import polars as pl
 
-from dashboards.changes import compare, files_of_night
+from dashboards.changes import Change, compare, files_of_night
 from dashboards.formatting import MASKED_TEXT, format_datetime, format_number, format_period
 from dashboards.pages.accessibility import NOT_COMPUTED
 from dashboards.pages.common import (
@@ -54,7 +54,8 @@ class KeyFigure:
 
 def home_page(site: Site) -> Page:
     data = PageData(site.tree)
-    changes = _changes_table(site)
+    found = compare(site.previous, site.current) if site.previous else []
+    changes = _changes_table(site, found)
     content = "\n".join([
         paragraph("Tableau de bord de l'observatoire local des besoins en santé : offre de "
                   "soins de premier recours, projets de maisons et pôles de santé et suivi des "
@@ -73,7 +74,7 @@ def home_page(site: Site) -> Page:
             "Voir les fiches")}),
         "</div>",
         heading("Depuis la nuit précédente"),
-        _changes_summary(site),
+        _changes_summary(site, found),
         tables_html([changes]) if changes.rows else "",
         heading("Les pages"),
         "<ul class=\"pages\">" + "".join(
@@ -217,7 +218,7 @@ def _quality_card(site: Site) -> KeyFigure:
                      "qualite.html", "Voir la qualité des données")
 
 
-def _changes_summary(site: Site) -> str:
+def _changes_summary(site: Site, changes: list[Change]) -> str:
     publication = site.snapshot.publication
     nights = site.snapshot.validation_results["night_id"].n_unique()
     files = files_of_night(site.snapshot)
@@ -235,7 +236,6 @@ def _changes_summary(site: Site) -> str:
                  "sont publiées ici pour la première fois) : la comparaison commencera à la "
                  "prochaine nuit.")
         return paragraph(f"{first} {received}")
-    changes = compare(site.previous, site.current)
     counts = {kind: sum(c.kind == kind for c in changes) for kind in
               ("modifiée", "nouvelle", "disparue", "masquée", "démasquée")}
     listed = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items() if n)
@@ -246,12 +246,12 @@ def _changes_summary(site: Site) -> str:
     return paragraph(text)
 
 
-def _changes_table(site: Site) -> Table:
+def _changes_table(site: Site, changes: list[Change]) -> Table:
     if site.previous is None:
         return Table("changements", "", [], [])
     labels = dict(site.snapshot.catalogue.select("indicator_id", "label").iter_rows())
     rows = []
-    for change in compare(site.previous, site.current):
+    for change in changes:
         note = masked_note(site.snapshot, change.indicator_id, "effectifs")
         before = Masked(note) if change.kind == "démasquée" else change.before
         after = Masked(note) if change.kind == "masquée" else change.after

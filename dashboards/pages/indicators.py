@@ -20,6 +20,7 @@ from dashboards.pages.common import (
     heading,
     indicator_rows,
     masked_note,
+    memoised,
     row_positions,
     rows_within,
     slugify,
@@ -105,9 +106,14 @@ def indicator_sections(site: Site, entries: list[dict], data: PageData,
     """One section per indicator; `ranked` tables list territories from the lowest value."""
     parts, tables = [], []
     for entry in entries:
-        section, table = indicator_section(site, entry, data, ranked)
+        def build(entry=entry) -> tuple[str, list[Table]]:
+            section, table = indicator_section(site, entry, data, ranked)
+            return section, [table] if table else []
+
+        rows = indicator_rows(site.snapshot, entry["indicator_id"])
+        section, made = memoised(site, data, entry["indicator_id"], [rows, entry, ranked], build)
         parts.append(section)
-        tables += [table] if table else []
+        tables += made
     return "\n".join(parts), tables
 
 

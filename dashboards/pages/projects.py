@@ -13,6 +13,7 @@ from dashboards.pages.common import (
     heading,
     indicator_rows,
     masked_note,
+    memoised,
     paragraph,
     periods_of,
     tables_html,
@@ -34,7 +35,26 @@ def projects_page(site: Site) -> Page:
         return Page("projets.html", TITLE, EMPTY, data=PageData(site.tree))
     periods = periods_of(counts)
     data = PageData(site.tree, sorted(set(periods) | set(theme_periods(site, others))),
-                    period_label="Période" if others else "Recensement")
+                    period_label="Période" if others else "Recensement", page="projets")
+    # what the census block reads: the three bespoke indicators, the list of projects, the
+    # territoires de santé of every indicator, and the catalogue's suppression notes
+    inputs = [*(indicator_rows(site.snapshot, i) for i in BESPOKE), site.snapshot.census_projects,
+              _health_territories(site), site.snapshot.catalogue, periods]
+    census, tables = memoised(site, data, "recensement", inputs,
+                              lambda: _census(site, counts, data, periods))
+    sections, generic = indicator_sections(site, others, data)
+    content = "\n".join([
+        paragraph(_summary(counts)),
+        contents(others),
+        census,
+        sections,
+    ])
+    return Page("projets.html", TITLE, content, tables + generic, data)
+
+
+def _census(site: Site, counts: pl.DataFrame, data: PageData,
+            periods: list[tuple[str, str]]) -> tuple[str, list[Table]]:
+    """The census by stage and territory, its evolution and its tables."""
     order = _stage_figures(site, counts, data)
     funnel = _funnels(site, counts, data, periods)
     note = masked_note(site.snapshot, "projets_nombre", "projets")
@@ -48,18 +68,20 @@ def projects_page(site: Site) -> Page:
         _territory_shares(site, order),
         _project_list(site),
     ] if t.rows]
-    sections, generic = indicator_sections(site, others, data)
-    content = "\n".join([
-        paragraph(_summary(counts)),
-        contents(others),
+    return "\n".join([
         data.figure_slot("projets-stades", "Aucun projet recensé pour ce choix."),
         heading("Évolution d'un recensement à l'autre"),
         funnel,
         heading("Tableaux du recensement"),
         tables_html(tables),
-        sections,
-    ])
-    return Page("projets.html", TITLE, content, tables + generic, data)
+    ]), tables
+
+
+def _health_territories(site: Site) -> pl.DataFrame:
+    """Each territoire de santé's name and code, from every indicator's rows."""
+    return site.snapshot.indicators.filter(
+        pl.col("geo_level") == "territoire_sante").select("geo_name", "geo_code").unique(
+        "geo_name", maintain_order=True)
 
 
 def _summary(counts: pl.DataFrame) -> str:
@@ -168,9 +190,7 @@ def _territory_shares(site: Site, territory_order: list[str]) -> Table:
 def _project_list(site: Site) -> Table:
     """Each project under its territoire de santé and under the places of its communes."""
     projects = site.snapshot.census_projects
-    health_codes = dict(site.snapshot.indicators.filter(
-        pl.col("geo_level") == "territoire_sante").select("geo_name", "geo_code").unique(
-        "geo_name").iter_rows())
+    health_codes = dict(_health_territories(site).iter_rows())
     rows = []
     for p in projects.sort("census_date", "territory", "stage_order", "project_name",
                            descending=[True, False, True, False]).iter_rows(named=True):

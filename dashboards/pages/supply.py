@@ -14,6 +14,7 @@ from dashboards.pages.common import (
     heading,
     indicator_rows,
     masked_note,
+    memoised,
     paragraph,
     periods_of,
     row_positions,
@@ -40,36 +41,43 @@ def supply_page(site: Site) -> Page:
     if density.is_empty() and not others:
         return Page("offre.html", TITLE, EMPTY, data=PageData(site.tree))
     periods = sorted(set(periods_of(density)) | set(theme_periods(site, others)))
-    data = PageData(site.tree, periods)
+    data = PageData(site.tree, periods, page="offre")
     parts, tables = [contents([e for e in entries if e["indicator_id"] == DENSITY
                                and not density.is_empty()] + others)], []
     if not density.is_empty():
         note = masked_note(site.snapshot, DENSITY, "professionnels")
-        _profiles(site, density, note, data)
-        _comparisons(site, density, note, data)
-        table = _density_table(site, density, note)
-        tables.append(table)
-        parts += [
-            f'<section class="indicateur" id="indicateur-{DENSITY}">',
-            heading("Densité de professionnels de santé"),
-            paragraph("Densité de professionnels de santé en exercice pour 10 000 habitants, "
-                      "avec son intervalle de confiance à 95 % (trait noir) et la valeur du "
-                      "territoire de référence (losange) : le département pour un EPCI, la "
-                      "région pour un département. La couleur de la barre dit si l'écart à la "
-                      "référence est significatif. Le menu en haut à droite du graphique "
-                      "change de profession."),
-            data.figure_slot("densite-comparaison", "Aucune densité publiée pour ce choix."),
-            data.figure_slot("densite-profil", "Choisissez une région, un département ou un "
-                                               "EPCI pour voir son profil par profession."),
-            data.figure_slot("densite-evolution", "Choisissez une région, un département ou "
-                                                  "un EPCI pour voir l'évolution de ses "
-                                                  "densités."),
-            tables_html([table]),
-            "</section>",
-        ]
+        section, made = memoised(site, data, "densite", [density, note],
+                                 lambda: _density_section(site, density, note, data))
+        parts.append(section)
+        tables += made
     sections, generic = indicator_sections(site, others, data)
     parts.append(sections)
     return Page("offre.html", TITLE, "\n".join(parts), tables + generic, data)
+
+
+def _density_section(site: Site, density: pl.DataFrame, note: str,
+                     data: PageData) -> tuple[str, list[Table]]:
+    _profiles(site, density, note, data)
+    _comparisons(site, density, note, data)
+    table = _density_table(site, density, note)
+    return "\n".join([
+        f'<section class="indicateur" id="indicateur-{DENSITY}">',
+        heading("Densité de professionnels de santé"),
+        paragraph("Densité de professionnels de santé en exercice pour 10 000 habitants, "
+                  "avec son intervalle de confiance à 95 % (trait noir) et la valeur du "
+                  "territoire de référence (losange) : le département pour un EPCI, la "
+                  "région pour un département. La couleur de la barre dit si l'écart à la "
+                  "référence est significatif. Le menu en haut à droite du graphique "
+                  "change de profession."),
+        data.figure_slot("densite-comparaison", "Aucune densité publiée pour ce choix."),
+        data.figure_slot("densite-profil", "Choisissez une région, un département ou un "
+                                           "EPCI pour voir son profil par profession."),
+        data.figure_slot("densite-evolution", "Choisissez une région, un département ou "
+                                              "un EPCI pour voir l'évolution de ses "
+                                              "densités."),
+        tables_html([table]),
+        "</section>",
+    ]), [table]
 
 
 def _profiles(site: Site, density: pl.DataFrame, note: str, data: PageData) -> None:

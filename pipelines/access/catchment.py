@@ -27,7 +27,6 @@ Every function is vectorised over NumPy arrays and has no I/O.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 DETOUR_FACTOR = 1.3
@@ -74,6 +73,10 @@ def catchments(latitude, longitude, bands=DECAY_BANDS, detour_factor: float = DE
                speed_kmh: float = SPEED_KMH) -> Catchments:
     """The pairs of places that reach each other, found with a k-d tree on the unit sphere so
     that a whole country (35,000 communes) does not need its 1.2 billion pairs."""
+    # imported here: scipy.spatial took 0.3 s of every command's start, and only a night with
+    # commune coordinates gets this far
+    from scipy.spatial import cKDTree
+
     latitude = np.asarray(latitude, dtype=float)
     longitude = np.asarray(longitude, dtype=float)
     max_km = bands[-1][0] / 60.0 * speed_kmh / detour_factor

@@ -103,21 +103,27 @@ def apply_comments(
     lineage = comments.get("lineage_columns") or {}
     contracts = _contract_comments()
     objects = _live_objects(con)
+    # only what a table replaced tonight lost: a night copies the last published file, whose
+    # other tables kept their comments (writing all 400 took most of the publish step)
+    present = {f"{s}.{t}": c or "" for s, t, _, c in con.execute(_OBJECTS_SQL).fetchall()}
+    present |= {f"{s}.{t}.{column}": c or "" for s, t, _, column, _, c in
+                con.execute(_COLUMNS_SQL).fetchall()}
+    con.execute("BEGIN TRANSACTION")
     for name, (kind, columns) in objects.items():
         entry = tables.get(name) or {}
         described = entry.get("columns") or {}
         table_comment = (entry.get("comment") or "").strip()
         if name.startswith("raw."):
             table_comment = f"{RAW_NOTICE}. {table_comment}".strip()
-        if table_comment:
+        if table_comment and present.get(name) != table_comment:
             keyword = "VIEW" if kind == "vue" else "TABLE"
             con.execute(f"COMMENT ON {keyword} {name} IS {_literal(table_comment)}")
         for column in columns:
-            text = described.get(column) or lineage.get(column) or contracts.get(name, {}).get(
-                column
-            )
-            if text:
-                con.execute(f'COMMENT ON COLUMN {name}."{column}" IS {_literal(text.strip())}')
+            text = (described.get(column) or lineage.get(column)
+                    or contracts.get(name, {}).get(column) or "").strip()
+            if text and present.get(f"{name}.{column}") != text:
+                con.execute(f'COMMENT ON COLUMN {name}."{column}" IS {_literal(text)}')
+    con.execute("COMMIT")
     return CommentReport(uncommented=uncommented(con), unknown=unknown_entries(con, comments))
 
 
