@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 from duckdb.sqltypes import DOUBLE, VARCHAR
-from scipy import stats as sps
 
 Z95 = 1.959963984540054
 
@@ -37,8 +36,17 @@ def _as_float(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
+def _special():
+    """scipy.special, imported on first use: scipy.stats took 0.7 s of every command's start
+    (the CLI's sql and serve never compute an interval); `observatoire run` imports it in the
+    background while the night's first steps work in DuckDB."""
+    from scipy import special
+
+    return special
+
+
 def _z(confidence: float) -> float:
-    return Z95 if confidence == 0.95 else float(sps.norm.ppf(0.5 + confidence / 2))
+    return Z95 if confidence == 0.95 else float(_special().ndtri(0.5 + confidence / 2))
 
 
 def _unwrap(*arrays: np.ndarray):
@@ -75,8 +83,10 @@ def poisson_interval(count, confidence: float = 0.95, exact_below: float = 10):
     z = _z(confidence)
     valid = o >= 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        exact_low = np.where(o > 0, sps.gamma.ppf(alpha / 2, np.where(o > 0, o, 1)), 0.0)
-        exact_high = sps.gamma.ppf(1 - alpha / 2, o + 1)
+        # gammaincinv(a, q) is the gamma distribution's quantile, scipy.stats.gamma.ppf(q, a)
+        exact_low = np.where(o > 0, _special().gammaincinv(np.where(o > 0, o, 1), alpha / 2),
+                             0.0)
+        exact_high = _special().gammaincinv(o + 1, 1 - alpha / 2)
         byar_low = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
         byar_high = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
     use_exact = o < exact_below

@@ -22,7 +22,7 @@ from pipelines.ingest.plan import (
     still_being_written,
 )
 from pipelines.ingest.public_files import PUBLIC_FORMATS, load_public_format
-from pipelines.ingest.raw import load_family
+from pipelines.ingest.raw import landing_files, load_family
 from pipelines.ingest.vocabularies import load_vocabularies
 from pipelines.settings import SOURCE_FAMILIES
 from pipelines.sources.contracts import normalize_label
@@ -80,9 +80,10 @@ def _raw_asset(family: str) -> dg.AssetsDefinition:
         settings = warehouse.settings
         settle = settle_seconds(settings)
         months = set(months_in_range(context.run.tags) or []) if monthly else set()
+        waiting = still_being_written(landing_files(settings.landing, family), settle)
 
         def defer(path: Path) -> str | None:
-            reason = still_being_written(path, settle)
+            reason = waiting.get(path)
             if reason or not months:
                 return reason
             outside = sorted(set(file_months(path, family)) - months)

@@ -25,8 +25,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.ingest.digests import file_sha256, load_digests, save_digests
 from pipelines.ingest.public_files import PUBLIC_FORMATS, public_files
-from pipelines.ingest.raw import file_sha256, landing_files
+from pipelines.ingest.raw import landing_files
 from pipelines.settings import REPO_ROOT, SOURCE_FAMILIES, Settings
 
 # Activity statistics describe complete months; 2010 is older than any export an observatory
@@ -81,21 +82,32 @@ def settle_seconds(settings: Settings) -> float:
     return float(os.environ.get("OBSERVATOIRE_SETTLE_SECONDS", DEFAULT_SETTLE_SECONDS))
 
 
-def still_being_written(path: Path, settle: float) -> str | None:
-    """Why `path` should wait for the next night, or None when it looks complete."""
-    first = path.stat()
-    age = time.time() - first.st_mtime
-    if age < settle:
-        return f"fichier modifié il y a {age:.0f} s (moins de {settle:.0f} s) : sans doute " \
-               "encore en cours d'écriture ; il sera chargé par la nuit suivante"
-    if not settle:
-        return None
+def still_being_written(paths: list[Path], settle: float) -> dict[Path, str]:
+    """Why each of `paths` that looks incomplete should wait for the next night.
+
+    A file is incomplete when it was modified less than `settle` seconds ago, or when it
+    changes between two looks; the second look is taken once for all the files (a pause per
+    file cost 50 ms each, 3.6 s of a national night).
+    """
+    now = time.time()
+    first = {path: path.stat() for path in paths}
+    waiting = {}
+    for path, stat in first.items():
+        age = now - stat.st_mtime
+        if age < settle:
+            waiting[path] = (f"fichier modifié il y a {age:.0f} s (moins de {settle:.0f} s) : "
+                             "sans doute encore en cours d'écriture ; il sera chargé par la nuit "
+                             "suivante")
+    if not settle or len(waiting) == len(first):
+        return waiting
     time.sleep(0.05)
-    second = path.stat()
-    if (first.st_size, first.st_mtime_ns) != (second.st_size, second.st_mtime_ns):
-        return "fichier en cours d'écriture (sa taille change) : il sera chargé par la nuit " \
-               "suivante"
-    return None
+    for path, stat in first.items():
+        second = path.stat()
+        if path not in waiting and (stat.st_size, stat.st_mtime_ns) != (second.st_size,
+                                                                         second.st_mtime_ns):
+            waiting[path] = ("fichier en cours d'écriture (sa taille change) : il sera chargé "
+                             "par la nuit suivante")
+    return waiting
 
 
 def file_months(path: Path, family: str = "activity") -> list[str]:
@@ -214,19 +226,24 @@ def plan_night(settings: Settings) -> NightPlan:
     from pipelines.definitions import defs
 
     loaded, staged, last = _published_state(settings)
+    load_digests(settings.build_dir)
     fingerprints = input_fingerprints(settings)
     settle = settle_seconds(settings)
     pending, deferred, months = {}, {}, set()
+    new, landed = {}, []
     for family in SOURCE_FAMILIES:
-        known = loaded.get(family, {})
-        known_content = set(known.values())
-        for path in landing_files(settings.landing, family):
+        known_content = set(loaded.get(family, {}).values())
+        paths = landing_files(settings.landing, family)
+        landed += paths
+        # known, or the same bytes under another name (a 'doublon')
+        new[family] = [path for path in paths if file_sha256(path) not in known_content]
+    save_digests(settings.build_dir, landed)
+    waiting = still_being_written([path for paths in new.values() for path in paths], settle)
+    for family, paths in new.items():
+        for path in paths:
             name = path.relative_to(settings.landing).as_posix()
-            if file_sha256(path) in known_content:
-                continue  # known, or the same bytes under another name (a 'doublon')
-            reason = still_being_written(path, settle)
-            if reason:
-                deferred[name] = reason
+            if path in waiting:
+                deferred[name] = waiting[path]
                 continue
             pending.setdefault(family, []).append(name)
             if family == "activity":
