@@ -187,14 +187,19 @@ def _refresh_months(con: duckdb.DuckDBPyConnection, family: str,
             SELECT * EXCLUDE (_reject_column, _reject_value, _reject_reason) FROM typed
             WHERE _reject_reason IS NULL"""
     )
-    con.execute(
-        f"""DELETE FROM audit.rejected_rows r WHERE table_name = ? AND NOT EXISTS (
-                SELECT 1 FROM raw.{family} a
-                WHERE a._source_file = r.source_file AND a._source_row = r.source_row
-                  AND parse_month(a.periode) IS NOT NULL
-                  AND NOT list_contains({month_list}, parse_month(a.periode)))""",
-        [table],
-    )
+    # a clean table has nothing to look up; each spelling of a month is parsed once, not once
+    # per raw row
+    if con.execute("SELECT count(*) FROM audit.rejected_rows WHERE table_name = ?",
+                   [table]).fetchone()[0]:
+        con.execute(
+            f"""DELETE FROM audit.rejected_rows r WHERE table_name = ? AND NOT EXISTS (
+                    SELECT 1 FROM raw.{family} a
+                    JOIN (SELECT periode, parse_month(periode) AS month
+                          FROM (SELECT DISTINCT periode FROM raw.{family})) m USING (periode)
+                    WHERE a._source_file = r.source_file AND a._source_row = r.source_row
+                      AND m.month IS NOT NULL AND NOT list_contains({month_list}, m.month))""",
+            [table],
+        )
     con.execute(
         """INSERT INTO audit.rejected_rows
            SELECT ?, _source_file, _source_row, _reject_column, _reject_value, _reject_reason,

@@ -155,9 +155,11 @@ def night_months(con: duckdb.DuckDBPyConnection, run) -> list[date] | None:
 
     con.execute(macros_sql())
     nights = [i for i in {run.run_id, run.parent_run_id, run.root_run_id} if i]
+    # each spelling parsed once: a national night loads 9 million rows and a few dozen spellings
     loaded = [r[0] for r in con.execute(
-        """SELECT DISTINCT parse_month(periode) AS m FROM raw.activity
-           WHERE list_contains(?, _load_id) AND m IS NOT NULL""", [nights]).fetchall()]
+        """SELECT DISTINCT parse_month(periode) AS m
+           FROM (SELECT DISTINCT periode FROM raw.activity WHERE list_contains(?, _load_id))
+           WHERE m IS NOT NULL""", [nights]).fetchall()]
     return sorted({date.fromisoformat(f"{m}-01") for m in months} | set(loaded))
 
 
