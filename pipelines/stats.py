@@ -239,24 +239,25 @@ def territory_partitions(communes) -> list[Partition]:
     sum of published EPCI counts, so subtraction gives nothing exact).
     """
     levels = ("commune", "epci", "departement", "region")
-    rows = [tuple(r) for r in communes]
+    frame = pl.DataFrame([tuple(r) for r in communes], schema=dict.fromkeys(levels, pl.String),
+                         orient="row")
     partitions = []
     for fine in range(len(levels)):
         for coarse in range(fine + 1, len(levels)):
-            members: dict[str, set] = {}
-            parents_of_child: dict = {}
-            for row in rows:
-                child, parent = row[fine], row[coarse]
-                if parent is None:
-                    continue
-                members.setdefault(parent, set()).add(child)
-                if child is not None:
-                    parents_of_child.setdefault(child, set()).add(parent)
-            for parent, children in sorted(members.items()):
-                if None in children or any(len(parents_of_child[c]) > 1 for c in children):
-                    continue
-                partitions.append(((levels[coarse], parent),
-                                   [(levels[fine], c) for c in sorted(children)]))
+            tilings = (
+                frame.select(child=levels[fine], parent=levels[coarse])
+                .filter(pl.col("parent").is_not_null())
+                .unique()
+                .with_columns(parents_of_child=pl.col("parent").n_unique().over("child"))
+                .group_by("parent")
+                .agg(pl.col("child").sort(),
+                     tiles=(pl.col("child").is_not_null() & (pl.col("parents_of_child") == 1))
+                     .all())
+                .filter("tiles")
+                .sort("parent")
+            )
+            partitions += [((levels[coarse], parent), [(levels[fine], c) for c in children])
+                           for parent, children in tilings.select("parent", "child").iter_rows()]
     return partitions
 
 
@@ -280,56 +281,101 @@ def protect_levels(
     left; hiding one cell can open another equation, hence a work list until none has exactly
     one hidden member. A member with a null count takes no part, as in `suppress`.
     """
-    level_col, code_col = level_cols
-    cell_cols = [c for c in group_cols if c not in level_cols]
-    rows = marked.select(*dict.fromkeys([*group_cols, *level_cols, category_col]), count_col,
-                         "suppressed").rows(named=True)
-    hidden = [bool(r["suppressed"]) for r in rows]
-    counts = [r[count_col] for r in rows]
-    order = [(counts[i] if counts[i] is not None else float("inf"), str(r[level_col]),
-              str(r[code_col]), str(r[category_col]), i) for i, r in enumerate(rows)]
-    usable = [i for i in range(len(rows)) if counts[i] is not None]
+    cell = [*(c for c in group_cols if c not in level_cols), category_col]
+    usable = (
+        marked.select(*dict.fromkeys([*group_cols, *level_cols, *cell]), count_col)
+        .with_row_index("_row")
+        .filter(pl.col(count_col).is_not_null())
+    )
+    # Each equation is a run of row numbers, its total first, in one flat list, and the
+    # equations of each row another: built as tuples and lists per equation and per row, they
+    # were hundreds of thousands of objects that kept the cyclic garbage collector walking.
+    equations = pl.concat([
+        _group_equations(usable, group_cols, margin_category, category_col),
+        _partition_equations(usable, partitions, level_cols, cell),
+    ]).select(members=pl.concat_list("total", "parts")).with_row_index("equation")
+    members = equations["members"].explode().to_list()
+    starts = [0, *equations["members"].list.len().cum_sum().to_list()]
+    by_member = equations.explode("members").sort("members", "equation")
+    equations_of = by_member["equation"].to_list()
+    bounds = np.searchsorted(by_member["members"].to_numpy(),
+                             np.arange(marked.height + 1)).tolist()
 
-    equations: list[tuple[int, list[int]]] = []
-    groups: dict[tuple, list[int]] = {}
-    for i in usable:
-        groups.setdefault(tuple(rows[i][c] for c in group_cols), []).append(i)
-    for members in groups.values():
-        margins = [i for i in members if rows[i][category_col] == margin_category]
-        parts = [i for i in members if rows[i][category_col] != margin_category]
-        if len(margins) == 1 and parts:
-            equations.append((margins[0], parts))
-    by_territory: dict[Territory, dict[tuple, int]] = {}
-    for i in usable:
-        r = rows[i]
-        cell = (*(r[c] for c in cell_cols), r[category_col])
-        by_territory.setdefault((r[level_col], r[code_col]), {})[cell] = i
-    for parent, children in partitions:
-        cells = by_territory.get(tuple(parent))
-        cells_of_children = [by_territory.get(tuple(child)) for child in children]
-        if not cells or not children or None in cells_of_children:
-            continue
-        # the cells every child reports, found once per partition rather than once per cell
-        # and child: at national scale a région's cells times its communes made 29 M lookups
-        reported = set(cells_of_children[0]).intersection(*cells_of_children[1:])
-        for cell, total in cells.items():
-            if cell in reported:
-                equations.append((total, [child_cells[cell] for child_cells in cells_of_children]))
+    hidden = marked["suppressed"].fill_null(False).to_list()
+    counts, levels, codes, categories = (marked[c].to_list()
+                                         for c in (count_col, *level_cols, category_col))
 
-    equations_of: dict[int, list[int]] = {}
-    for e, (total, parts) in enumerate(equations):
-        for i in (total, *parts):
-            equations_of.setdefault(i, []).append(e)
-    pending = list(range(len(equations)))
+    def order(i: int) -> tuple:
+        return (counts[i] if counts[i] is not None else float("inf"), str(levels[i]),
+                str(codes[i]), str(categories[i]), i)
+
+    pending = list(range(len(starts) - 1))
     while pending:
-        total, parts = equations[pending.pop()]
-        if sum(hidden[i] for i in (total, *parts)) != 1:
+        e = pending.pop()
+        total, *parts = members[starts[e]:starts[e + 1]]
+        if hidden[total] + sum(map(hidden.__getitem__, parts)) != 1:
             continue
         published = [i for i in parts if not hidden[i]]
-        chosen = min(published, key=order.__getitem__) if published else total
+        chosen = min(published, key=order) if published else total
         hidden[chosen] = True
-        pending.extend(equations_of[chosen])
+        pending.extend(equations_of[bounds[chosen]:bounds[chosen + 1]])
     return pl.Series("suppressed", hidden, dtype=pl.Boolean)
+
+
+# an equation: the row number of its total and those of its parts
+_EQUATIONS = {"total": pl.UInt32, "parts": pl.List(pl.UInt32)}
+
+
+def _group_equations(usable: pl.DataFrame, group_cols: Sequence[str], margin_category: str,
+                     category_col: str) -> pl.DataFrame:
+    """A group's margin (total) and its other cells (parts), groups in the order they appear."""
+    margin = (pl.col(category_col) == margin_category).fill_null(False)
+    return (
+        usable.group_by(group_cols, maintain_order=True)
+        .agg(total=pl.col("_row").filter(margin), parts=pl.col("_row").filter(~margin))
+        .filter((pl.col("total").list.len() == 1) & (pl.col("parts").list.len() > 0))
+        .select(pl.col("total").list.first(), "parts")
+        .cast(_EQUATIONS)
+    )
+
+
+def _partition_equations(usable: pl.DataFrame, partitions: Sequence[Partition],
+                         level_cols: tuple[str, str], cell: list[str]) -> pl.DataFrame:
+    """For each partition, in order, and each cell of its parent, in the order it appears: the
+    parent's row (total) and its children's rows (parts, in the children's order), when every
+    child reports the cell. A territory reporting a cell twice counts by its last row."""
+    territory = list(level_cols)
+    cells = (
+        usable.group_by([*territory, *cell], maintain_order=True)
+        .agg(pl.col("_row").last())
+        .with_row_index("_position")
+    )
+    # most partitions have children the indicator does not publish (communes): left out here
+    levels = set(cells[level_cols[0]].to_list())
+    kept = [(p, parent, children) for p, (parent, children) in enumerate(partitions)
+            if children and parent[0] in levels and children[0][0] in levels]
+    if not kept:
+        return pl.DataFrame(schema=_EQUATIONS)
+    schema = {"_p": pl.UInt32, **{c: usable.schema[c] for c in territory}}
+    parents = pl.DataFrame(
+        [(p, *parent) for p, parent, _ in kept], schema=schema, orient="row"
+    ).with_columns(_children=pl.Series([len(children) for _, _, children in kept]))
+    children = pl.DataFrame(
+        [(p, *child, j) for p, _, children in kept for j, child in enumerate(children)],
+        schema={**schema, "_j": pl.UInt32}, orient="row",
+    )
+    totals = parents.join(cells, on=territory).rename({"_row": "total"})
+    parts = children.join(cells.drop("_position"), on=territory).drop(territory)
+    return (
+        totals.join(parts, on=["_p", *cell], nulls_equal=True)
+        .group_by("_p", "_position")
+        .agg(pl.col("total").first(), parts=pl.col("_row").sort_by("_j"),
+             reported=pl.len(), children=pl.col("_children").first())
+        .filter(pl.col("reported") == pl.col("children"))
+        .sort("_p", "_position")
+        .select("total", "parts")
+        .cast(_EQUATIONS)
+    )
 
 
 def _doubles(values) -> pa.Array:

@@ -200,6 +200,44 @@ def test_densite_etp_follows_the_headcount_threshold(tmp_path):
     assert "suppression_count" not in rows["epci", "E1", "2023", GP]
 
 
+# a GP in C1 and, from July 2023, in C2 too (both in E1), where the files give another birth
+# year; another in C1 and C3 (E1 and E2, both in D1)
+TWO_WORKPLACES = [
+    *present("a", GP, "C1", fte=0.5, birth_year=1964),
+    *present("a", GP, "C2", first="2023-07", fte=0.25, birth_year=1963),
+    *present("b", GP, "C1", fte=1.0),
+    *present("b", GP, "C3", fte=0.5),
+]
+
+
+def test_a_professional_in_two_communes_of_a_territory_counts_once(tmp_path):
+    con = warehouse(tmp_path, TWO_WORKPLACES)
+    heads = run(con, tmp_path, "densite_professionnels")
+    assert heads["epci", "E1", "2023", GP]["numerator"] == 2
+    assert heads["epci", "E2", "2023", GP]["numerator"] == 1
+    assert heads["departement", "D1", "2023", GP]["numerator"] == 2
+    assert heads["departement", "D1", "2023", "ensemble"]["numerator"] == 2
+    fte = run(con, tmp_path, "densite_etp")
+    # E1 2023: a's 0.5 × 12 + 0.25 × 6 and b's 1.0 × 12 FTE-months; D1 adds b's 0.5 × 12 in C3
+    assert fte["epci", "E1", "2023", GP]["numerator"] == pytest.approx(19.5 / 12)
+    assert fte["departement", "D1", "2023", "ensemble"]["numerator"] == pytest.approx(25.5 / 12)
+    aged = run(con, tmp_path, "part_60_ans_et_plus")
+    # a's latest birth year, 1964: 59 in 2023, 60 in 2024; b (1975) is not
+    assert aged["epci", "E1", "2023", GP]["numerator"] == 0
+    assert (aged["epci", "E1", "2024", GP]["numerator"],
+            aged["epci", "E1", "2024", GP]["denominator"]) == (1, 2)
+    assert aged["departement", "D1", "2024", "ensemble"]["denominator"] == 2
+
+
+def test_indicators_run_on_an_activity_table_without_the_columns_they_do_not_read(tmp_path):
+    con = warehouse(tmp_path, TWO_GPS_IN_C1)
+    for column in ("birth_year", "acts", "patients_referring", "unscheduled_care"):
+        con.execute(f"ALTER TABLE staging.activity DROP COLUMN {column}")
+    for indicator in ("densite_etp", "installations", "departs", "departs_remplaces"):
+        run(con, tmp_path, indicator)
+    assert run(con, tmp_path, "densite_professionnels")["epci", "E1", "2023", GP]["numerator"] == 2
+
+
 def test_part_60_ans_et_plus(tmp_path):
     gps = [*present("a", GP, "C1", birth_year=1960),   # 63 in 2023
            *present("b", GP, "C1", birth_year=1970),   # 53
@@ -319,6 +357,26 @@ def test_part_soins_non_programmes(tmp_path):
     # by hand: centre .3 + 3.841459/12,000 = .300320, half 1.959964·sqrt(.000035 + .0000000267)
     # = .011600, divisor 1.000640 → .288536
     assert 100 * low == pytest.approx(28.8536, abs=0.001)
+
+
+def test_only_the_months_and_professionals_whose_files_give_the_count_take_part(tmp_path):
+    gps = [
+        # a gives unscheduled care (30 of 100 acts) and patients (1,200) from January to June
+        *present("a", GP, "C1", last="2023-06", patients_referring=1200, unscheduled=30),
+        *present("a", GP, "C1", first="2023-07"),
+        *present("b", GP, "C1", acts=500),   # never gives them
+    ]
+    con = warehouse(tmp_path, gps)
+    rows = run(con, tmp_path, "part_soins_non_programmes")
+    e1 = rows["epci", "E1", "2023", GP]
+    assert (e1["value"], e1["numerator"], e1["denominator"]) == (30.0, 180, 600)
+    assert ("epci", "E1", "2024", GP) not in rows
+    # 6 × 1,200 / 12 patients a month over 6 × 1.0 / 12 FTE
+    assert run(con, tmp_path, "patients_mt_par_etp_mg")["epci", "E1", "2023", GP]["value"] == 1200
+    # one professional behind each, not two: hidden under a threshold of 2
+    for indicator in ("part_soins_non_programmes", "patients_mt_par_etp_mg"):
+        hidden = run(con, tmp_path, indicator, activity_threshold=2)["epci", "E1", "2023", GP]
+        assert hidden["suppressed"], indicator
 
 
 # --- projects ----------------------------------------------------------------------------------

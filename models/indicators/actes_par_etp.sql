@@ -2,21 +2,9 @@
 -- The interval is the acts' Poisson interval over the FTE-months; suppression follows the
 -- number of professionals. No all-professions row: acts of different professions do not add up.
 WITH ratios AS (
-    SELECT m.geo_level, m.geo_code, a.year, a.profession_code AS category,
-           sum(a.acts) AS acts, sum(a.fte) AS fte_months,
-           count(DISTINCT a.professional_hash) AS professionals
-    FROM (
-        -- one row per professional × commune × year before fanning out to three levels
-        SELECT year(a.period_month) AS year, a.professional_hash, a.profession_code,
-               a.commune_code, sum(a.acts) AS acts, sum(a.fte) AS fte
-        FROM staging.activity a
-        WHERE year(a.period_month) IN (SELECT year FROM complete_years())
-        GROUP BY ALL
-    ) a
-    JOIN territory_membership() m USING (commune_code)
-    JOIN covered_territories t USING (geo_level, geo_code)
-    GROUP BY ALL
-    HAVING sum(a.fte) > 0
+    SELECT geo_level, geo_code, year, category, acts, fte AS fte_months, professionals
+    FROM yearly_activity  -- models/indicators/shared/yearly_activity.sql
+    WHERE category <> 'ensemble' AND fte > 0
 )
 SELECT
     'actes_par_etp' AS indicator_id,

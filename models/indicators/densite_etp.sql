@@ -2,26 +2,14 @@
 -- on the territories densite_professionnels covers. FTE is not a count: its interval is the
 -- headcount's Byar interval scaled by the mean FTE per professional, and suppression follows
 -- the headcount (suppression_count).
--- one row per professional × commune × year before fanning out to three levels
-WITH months AS (
-    SELECT year(a.period_month) AS year, a.professional_hash, a.profession_code,
-           a.commune_code, sum(a.fte) AS fte
-    FROM staging.activity a
-    WHERE year(a.period_month) IN (SELECT year FROM complete_years())
-    GROUP BY ALL
-),
-counts AS (
-    SELECT m.geo_level, m.geo_code, a.year, coalesce(a.profession_code, 'ensemble') AS category,
-           sum(a.fte) / 12 AS fte, count(DISTINCT a.professional_hash) AS professionals
-    FROM months a
-    JOIN territory_membership() m USING (commune_code)
-    GROUP BY GROUPING SETS ((m.geo_level, m.geo_code, a.year, a.profession_code),
-                            (m.geo_level, m.geo_code, a.year))
+WITH counts AS (
+    SELECT geo_level, geo_code, year, category, fte / 12 AS fte, professionals
+    FROM yearly_activity  -- models/indicators/shared/yearly_activity.sql
 ),
 grid AS (
     SELECT t.geo_level, t.geo_code, t.population, y.year, p.category
     FROM covered_territories t
-    CROSS JOIN complete_years() y
+    CROSS JOIN complete_years y
     CROSS JOIN (SELECT DISTINCT profession_code AS category FROM staging.activity
                 UNION ALL SELECT 'ensemble') p
 ),

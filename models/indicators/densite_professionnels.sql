@@ -1,24 +1,10 @@
 -- Professionals per 10,000 inhabitants by profession, per complete year, for every EPCI,
 -- département and région whose communes are all covered by the activity files (a territory
 -- half covered would show a false desert). A territory with no professional gets a 0 row.
-WITH active AS (
-    SELECT DISTINCT a.professional_hash, a.profession_code, a.commune_code,
-           year(a.period_month) AS year
-    FROM staging.activity a
-    WHERE year(a.period_month) IN (SELECT year FROM complete_years())
-),
-counts AS (
-    SELECT m.geo_level, m.geo_code, a.year, coalesce(a.profession_code, 'ensemble') AS category,
-           count(DISTINCT a.professional_hash) AS professionals
-    FROM active a
-    JOIN territory_membership() m USING (commune_code)
-    GROUP BY GROUPING SETS ((m.geo_level, m.geo_code, a.year, a.profession_code),
-                            (m.geo_level, m.geo_code, a.year))
-),
-grid AS (
+WITH grid AS (
     SELECT t.geo_level, t.geo_code, t.population, y.year, p.category
     FROM covered_territories t
-    CROSS JOIN complete_years() y
+    CROSS JOIN complete_years y
     CROSS JOIN (SELECT DISTINCT profession_code AS category FROM staging.activity
                 UNION ALL SELECT 'ensemble') p
 ),
@@ -26,7 +12,8 @@ rates AS (
     SELECT g.*, coalesce(c.professionals, 0) AS professionals,
            1e4 * coalesce(c.professionals, 0) / g.population AS rate
     FROM grid g
-    LEFT JOIN counts c USING (geo_level, geo_code, year, category)
+    LEFT JOIN yearly_activity c  -- models/indicators/shared/yearly_activity.sql
+           USING (geo_level, geo_code, year, category)
 )
 SELECT
     'densite_professionnels' AS indicator_id,

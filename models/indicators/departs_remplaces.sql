@@ -11,7 +11,7 @@ WITH RECURSIVE panel AS (
 -- complete years whose December's 12-month window ends inside the panel
 activity_years AS (
     SELECT y.year
-    FROM complete_years() y, panel
+    FROM complete_years y, panel
     WHERE make_date(y.year, 12, 1) + INTERVAL 12 MONTH <= panel.last_month
 ),
 -- months as integers, so that windows are plain arithmetic
@@ -25,45 +25,57 @@ events AS (
     FROM territory_presence p, panel
     WHERE (p.geo_level, p.geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories)
 ),
-queues AS (
-    SELECT geo_level, geo_code, profession_code,
-           list(departure ORDER BY departure) FILTER (WHERE departure IS NOT NULL) AS departures,
-           coalesce(list(installation ORDER BY installation)
-                    FILTER (WHERE installation IS NOT NULL), []) AS installations
+-- the installations of each territory and profession, in time order
+installations AS (
+    SELECT geo_level, geo_code, profession_code, list(installation ORDER BY installation) AS months
     FROM events
+    WHERE installation IS NOT NULL
     GROUP BY ALL
-    HAVING count(departure) > 0
 ),
--- step k settles the k-th departure; taken is the index of the last installation used
+-- the departures of each month, with how many installations came by that month (none of them
+-- can replace these departures) and by the end of their window: departures of the same month
+-- have the same window, so the matching settles them together, one step per month rather than
+-- per departure (a région had 1,700 departures of one profession: as many recursion steps)
+departure_months AS (
+    SELECT d.geo_level, d.geo_code, d.profession_code, d.month, d.departures,
+           row_number() OVER (PARTITION BY d.geo_level, d.geo_code, d.profession_code
+                              ORDER BY d.month) AS k,
+           len(list_filter(coalesce(i.months, []), lambda x: x <= d.month)) AS installed_before,
+           len(list_filter(coalesce(i.months, []), lambda x: x <= d.month + 12))
+               AS installed_within
+    FROM (SELECT geo_level, geo_code, profession_code, departure AS month, count(*) AS departures
+          FROM events
+          WHERE departure IS NOT NULL
+          GROUP BY ALL) d
+    LEFT JOIN installations i USING (geo_level, geo_code, profession_code)
+),
+-- step k settles the departures of the k-th month: each in turn takes the next installation
+-- after its month not yet taken, while one comes within its window; taken counts the earliest
+-- installations taken or passed over so far (passed: before these departures)
 matching AS (
-    SELECT geo_level, geo_code, profession_code, 0 AS k, 0 AS taken,
-           CAST(NULL AS INTEGER) AS departure, CAST(NULL AS BOOLEAN) AS replaced
-    FROM queues
+    SELECT DISTINCT geo_level, geo_code, profession_code, 0 AS k, CAST(0 AS BIGINT) AS taken,
+           CAST(NULL AS BIGINT) AS month, CAST(0 AS BIGINT) AS departures,
+           CAST(0 AS BIGINT) AS replaced
+    FROM departure_months
     UNION ALL
-    SELECT m.geo_level, m.geo_code, m.profession_code, m.k + 1,
-           CASE WHEN s.replaced THEN s.candidate ELSE m.taken END,
-           s.departure, s.replaced
+    SELECT m.geo_level, m.geo_code, m.profession_code, d.k, s.passed + s.replaced, d.month,
+           d.departures, s.replaced
     FROM matching m
-    JOIN queues q USING (geo_level, geo_code, profession_code)
+    JOIN departure_months d ON d.geo_level = m.geo_level AND d.geo_code = m.geo_code
+                           AND d.profession_code = m.profession_code AND d.k = m.k + 1
     CROSS JOIN LATERAL (
-        SELECT c.departure, c.candidate,
-               c.candidate <= len(q.installations)
-               AND q.installations[c.candidate] <= c.departure + 12 AS replaced
-        FROM (SELECT q.departures[m.k + 1] AS departure,
-                     m.taken + 1 + len(list_filter(
-                         list_slice(q.installations, m.taken + 1, len(q.installations)),
-                         lambda x: x <= q.departures[m.k + 1])) AS candidate) c
+        SELECT p.passed, least(d.departures, greatest(d.installed_within - p.passed, 0)) AS replaced
+        FROM (SELECT greatest(m.taken, d.installed_before) AS passed) p
     ) s
-    WHERE m.k < len(q.departures)
 ),
 departures AS (
-    SELECT geo_level, geo_code, profession_code, (departure - 1) // 12 AS year, replaced
+    SELECT geo_level, geo_code, profession_code, (month - 1) // 12 AS year, departures, replaced
     FROM matching
     WHERE k > 0
 ),
 counts AS (
     SELECT geo_level, geo_code, year, coalesce(profession_code, 'ensemble') AS category,
-           count(*) FILTER (WHERE replaced) AS replaced, count(*) AS departures
+           sum(replaced) AS replaced, sum(departures) AS departures
     FROM departures
     GROUP BY GROUPING SETS ((geo_level, geo_code, year, profession_code),
                             (geo_level, geo_code, year))

@@ -1,24 +1,10 @@
 -- Share of the professionals active in the year who are 60 or over that year (year − birth
 -- year ≥ 60), by profession, among those whose birth year the activity files give.
-WITH active AS (
-    SELECT m.geo_level, m.geo_code, a.year, a.professional_hash,
-           any_value(a.profession_code) AS profession_code, max(a.birth_year) AS birth_year
-    FROM (SELECT DISTINCT year(period_month) AS year, professional_hash, profession_code,
-                 commune_code, birth_year
-          FROM staging.activity
-          WHERE year(period_month) IN (SELECT year FROM complete_years())
-            AND birth_year IS NOT NULL) a
-    JOIN territory_membership() m USING (commune_code)
-    GROUP BY ALL
-),
-counts AS (
-    SELECT geo_level, geo_code, year, coalesce(profession_code, 'ensemble') AS category,
-           count(*) FILTER (WHERE year - birth_year >= 60) AS aged_60,
-           count(*) AS professionals
-    FROM active
-    WHERE (geo_level, geo_code) IN (SELECT (geo_level, geo_code) FROM covered_territories)
-    GROUP BY GROUPING SETS ((geo_level, geo_code, year, profession_code),
-                            (geo_level, geo_code, year))
+WITH counts AS (
+    SELECT geo_level, geo_code, year, category, professionals_aged_60 AS aged_60,
+           professionals_with_birth_year AS professionals
+    FROM yearly_activity  -- models/indicators/shared/yearly_activity.sql
+    WHERE professionals_with_birth_year > 0
 )
 SELECT
     'part_60_ans_et_plus' AS indicator_id,

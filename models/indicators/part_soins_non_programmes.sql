@@ -3,22 +3,11 @@
 -- acts as independent: the interval is too narrow where a few professionals weigh a lot);
 -- suppression follows the number of professionals.
 WITH shares AS (
-    SELECT m.geo_level, m.geo_code, a.year, a.profession_code AS category,
-           sum(a.unscheduled_care) AS unscheduled, sum(a.acts) AS acts,
-           count(DISTINCT a.professional_hash) AS professionals
-    FROM (
-        -- one row per professional × commune × year before fanning out to three levels
-        SELECT year(a.period_month) AS year, a.professional_hash, a.profession_code,
-               a.commune_code, sum(a.unscheduled_care) AS unscheduled_care, sum(a.acts) AS acts
-        FROM staging.activity a
-        WHERE year(a.period_month) IN (SELECT year FROM complete_years())
-          AND a.unscheduled_care IS NOT NULL
-        GROUP BY ALL
-    ) a
-    JOIN territory_membership() m USING (commune_code)
-    JOIN covered_territories t USING (geo_level, geo_code)
-    GROUP BY ALL
-    HAVING sum(a.acts) > 0
+    SELECT geo_level, geo_code, year, category, unscheduled_care AS unscheduled,
+           acts_with_unscheduled_care AS acts,
+           professionals_with_unscheduled_care AS professionals
+    FROM yearly_activity  -- models/indicators/shared/yearly_activity.sql
+    WHERE category <> 'ensemble' AND acts_with_unscheduled_care > 0
 )
 SELECT
     'part_soins_non_programmes' AS indicator_id,

@@ -3,23 +3,11 @@
 -- The interval is the Poisson interval of the mean monthly patients over the mean monthly FTE;
 -- suppression follows the number of GPs.
 WITH ratios AS (
-    SELECT m.geo_level, m.geo_code, a.year, a.profession_code AS category,
-           sum(a.patients_referring) / 12 AS patients, sum(a.fte) / 12 AS fte,
-           count(DISTINCT a.professional_hash) AS professionals
-    FROM (
-        -- one row per professional × commune × year before fanning out to three levels
-        SELECT year(a.period_month) AS year, a.professional_hash, a.profession_code,
-               a.commune_code, sum(a.patients_referring) AS patients_referring, sum(a.fte) AS fte
-        FROM staging.activity a
-        WHERE year(a.period_month) IN (SELECT year FROM complete_years())
-          AND a.profession_code = 'medecin_generaliste'
-          AND a.patients_referring IS NOT NULL
-        GROUP BY ALL
-    ) a
-    JOIN territory_membership() m USING (commune_code)
-    JOIN covered_territories t USING (geo_level, geo_code)
-    GROUP BY ALL
-    HAVING sum(a.fte) > 0
+    SELECT geo_level, geo_code, year, category, patients_referring / 12 AS patients,
+           fte_with_patients_referring / 12 AS fte,
+           professionals_with_patients_referring AS professionals
+    FROM yearly_activity  -- models/indicators/shared/yearly_activity.sql
+    WHERE category = 'medecin_generaliste' AND fte_with_patients_referring > 0
 )
 SELECT
     'patients_mt_par_etp_mg' AS indicator_id,

@@ -13,8 +13,8 @@ territory AS (
     WHERE commune_code IS NOT NULL
 ),
 presence AS (
-    SELECT t.programme, a.professional_hash, min(a.period_month) AS first_month
-    FROM staging.activity a
+    SELECT t.programme, a.professional, min(a.first_month) AS first_month
+    FROM professional_years a  -- models/indicators/shared/professional_years.sql
     JOIN territory t USING (commune_code)
     GROUP BY ALL
 ),
@@ -29,7 +29,7 @@ reported AS (
     FROM staging.followup
     WHERE normalize_label(criterion) LIKE '%installation%'
       AND regexp_full_match(period, '\d{4}')
-      AND CAST(period AS INTEGER) IN (SELECT year FROM complete_years())
+      AND CAST(period AS INTEGER) IN (SELECT year FROM complete_years)
       AND programme IN (SELECT programme FROM territory)
 )
 SELECT

@@ -1,8 +1,8 @@
 -- The EPCI, départements and régions the indicators publish, their names and the territory each
 -- is compared with: one definition, so that every indicator counts, names and compares the same
 -- territories. Temporary macros and a table, made on the night's connection once the tables exist;
--- the files of this folder run in name order, so this one stands before yearly_movements.sql,
--- which reads it.
+-- the files of this folder run in name order, so this one stands after professional_years.sql,
+-- which it reads, and before yearly_activity.sql and yearly_movements.sql, which read it.
 
 -- each commune once per level: its EPCI (when it has one), its département, its région
 CREATE OR REPLACE TEMP MACRO territory_membership() AS TABLE (
@@ -16,11 +16,11 @@ CREATE OR REPLACE TEMP MACRO territory_membership() AS TABLE (
 
 -- the territories wholly covered by the activity panel (every commune in a département the
 -- activity files cover: a territory half covered would show a false desert), with their
--- population; a table, made once, since finding the covered départements reads every activity row
+-- population; a table, made once, since finding the covered départements reads the activity
 CREATE OR REPLACE TEMP TABLE covered_territories AS (
     WITH covered_departments AS (
         SELECT DISTINCT c.department_code
-        FROM staging.activity a
+        FROM (SELECT DISTINCT commune_code FROM professional_years) a
         JOIN ref.communes c USING (commune_code)
     )
     SELECT m.geo_level, m.geo_code, sum(c.population) AS population

@@ -10,14 +10,25 @@
 -- The first and last month each professional appears in each territory (EPCI, département,
 -- région): what an installation and a departure are made of, here and in departs_remplaces.
 CREATE OR REPLACE TEMP TABLE territory_presence AS (
-    SELECT m.geo_level, m.geo_code, a.professional_hash,
-           any_value(a.profession_code) AS profession_code,
-           min(a.first_month) AS first_month, max(a.last_month) AS last_month
-    FROM (SELECT professional_hash, commune_code, any_value(profession_code) AS profession_code,
-                 min(period_month) AS first_month, max(period_month) AS last_month
-          FROM staging.activity GROUP BY professional_hash, commune_code) a
-    JOIN territory_membership() m USING (commune_code)
-    GROUP BY m.geo_level, m.geo_code, a.professional_hash
+    WITH places AS (
+        SELECT m.geo_level, m.geo_code, a.*
+        FROM (SELECT professional, one_workplace, commune_code,
+                     any_value(profession_code) AS profession_code,
+                     min(first_month) AS first_month, max(last_month) AS last_month
+              FROM professional_years
+              GROUP BY professional, one_workplace, commune_code) a
+        JOIN territory_membership() m USING (commune_code)
+    )
+    -- a professional with one workplace (professional_years.sql) is one row per territory
+    SELECT geo_level, geo_code, professional, profession_code, first_month, last_month
+    FROM places
+    WHERE one_workplace
+    UNION ALL
+    SELECT geo_level, geo_code, professional, any_value(profession_code), min(first_month),
+           max(last_month)
+    FROM places
+    WHERE NOT one_workplace
+    GROUP BY geo_level, geo_code, professional
 );
 
 CREATE OR REPLACE TEMP TABLE yearly_movements AS (
@@ -51,7 +62,7 @@ CREATE OR REPLACE TEMP TABLE yearly_movements AS (
                coalesce(c.installations, 0) AS installations,
                coalesce(c.departures, 0) AS departures
         FROM covered_territories t
-        CROSS JOIN complete_years() y
+        CROSS JOIN complete_years y
         CROSS JOIN (SELECT DISTINCT profession_code AS category FROM staging.activity
                     UNION ALL SELECT 'ensemble') p
         LEFT JOIN counts c USING (geo_level, geo_code, year, category)
