@@ -15,35 +15,47 @@ ADELI = r"^\d{9}$"
 
 # A professional appears in every monthly file: each identifier is hashed once per process
 # rather than once per file, which divides the HMAC work by the number of months (9 M → 0.3 M
-# at national scale). The hashes already made are a frame joined to each file, not a Python
-# dictionary looked up row by row (that lookup was half of the activity load). Bounded, so a
-# long-lived process (dagster dev) cannot grow without limit.
+# at national scale). The hashes already made, with the format of their identifier, are a frame
+# joined to each file, not a Python dictionary looked up row by row (that lookup was half of
+# the activity load). Bounded, so a long-lived process (dagster dev) cannot grow without limit.
 _HASHES: dict[bytes, pl.DataFrame] = {}
 _MAX_CACHED = 2_000_000
 
 
-def _hashes(key: bytes, values: pl.Series) -> pl.DataFrame:
-    """`values` (distinct, no null) with their HMAC, in columns `value` and `hmac`."""
-    known = _HASHES.get(key)
-    if known is None or known.height >= _MAX_CACHED:
-        known = pl.DataFrame(schema={"value": pl.String, "hmac": pl.String})
-    new = values.to_frame("value").join(known, on="value", how="anti")["value"].to_list()
-    if new:
-        made = [hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in new]
-        known = pl.concat([known, pl.DataFrame({"value": new, "hmac": made},
-                                               schema=known.schema)])
-    _HASHES[key] = known
-    return known
-
-
 def pseudonymise(frame: pl.DataFrame, column: str, key: bytes) -> pl.DataFrame:
     """Replace `column` by `<column>_hmac` and `<column>_format`; hash each distinct value once."""
-    ids = pl.col(column)
-    hashes = _hashes(key, frame.get_column(column).drop_nulls().unique())
-    return frame.join(hashes.rename({"value": column, "hmac": f"{column}_hmac"}), on=column,
-                      how="left", maintain_order="left").with_columns(
-        pl.when(ids.is_null()).then(pl.lit("absent"))
-        .when(ids.str.contains(RPPS)).then(pl.lit("rpps"))
-        .when(ids.str.contains(ADELI)).then(pl.lit("adeli"))
-        .otherwise(pl.lit("invalide")).alias(f"{column}_format"),
-    ).select(*(c for c in frame.columns if c != column), f"{column}_hmac", f"{column}_format")
+    known = _HASHES.get(key)
+    if known is None or known.height >= _MAX_CACHED:
+        known = pl.DataFrame(schema={"value": pl.String, "hmac": pl.String,
+                                     "format": pl.String})
+    identifiers = frame.select(pl.col(column).alias("value"))
+    # one join when every identifier was hashed with an earlier file, as in most months
+    found = _lookup(identifiers, known)
+    new = identifiers.filter(found["hmac"].is_null())["value"].drop_nulls().unique()
+    if new.len():
+        known = pl.concat([known, _hashed(new.to_list(), key)])
+        found = _lookup(identifiers, known)
+    _HASHES[key] = known
+    return frame.select(pl.exclude(column)).with_columns(
+        found["hmac"].alias(f"{column}_hmac"),
+        pl.when(identifiers["value"].is_null()).then(pl.lit("absent"))
+        .otherwise(found["format"]).alias(f"{column}_format"),
+    )
+
+
+def _lookup(identifiers: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """`hmac` and `format` of each identifier, row for row (the known values are distinct);
+    the identifiers alone are joined, not the frame they come from."""
+    return identifiers.join(known, on="value", how="left", maintain_order="left")
+
+
+def _hashed(values: list[str], key: bytes) -> pl.DataFrame:
+    value = pl.col("value")
+    return pl.DataFrame({
+        "value": values,
+        "hmac": [hmac.new(key, v.encode(), hashlib.sha256).hexdigest() for v in values],
+    }).with_columns(
+        pl.when(value.str.contains(RPPS)).then(pl.lit("rpps"))
+        .when(value.str.contains(ADELI)).then(pl.lit("adeli"))
+        .otherwise(pl.lit("invalide")).alias("format"),
+    )

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.raw import NOTE_NAMES, READABLE_SUFFIXES, ensure_raw_tables, file_sha256
+from pipelines.ingest.digests import file_sha256
+from pipelines.ingest.raw import NOTE_NAMES, READABLE_SUFFIXES, ensure_raw_tables
 from pipelines.sources.public.ameli import read_ameli_densities, read_cnam_densities_xls
 from pipelines.sources.public.cartosante import read_cartosante_export
 from pipelines.sources.public.finess import read_finess_extract, read_finess_geolocated
