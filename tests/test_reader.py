@@ -84,6 +84,18 @@ def test_crlf_line_endings(tmp_path):
     assert table.frame.to_dicts() == expected_activity_frame()
 
 
+def test_a_lone_carriage_return_below_the_header_is_kept_in_its_value(tmp_path):
+    """It used to stop the header search with a csv error instead of loading the file: the
+    value reaches staging, which rejects it with its line."""
+    rows = [list(r) for r in ACTIVITY_ROWS]
+    rows[0][1] = rows[0][1][:4] + "\r" + rows[0][1][4:]
+    path = write_lines(tmp_path / "a.csv", [";".join(r) for r in [ACTIVITY_HEADER, *rows]])
+    table = read_source_file(path, "activity")
+    assert table.bad_rows == []
+    assert table.frame["id_professionnel"].to_list()[0] == rows[0][1]
+    assert table.frame["_source_row"].to_list() == list(range(2, len(rows) + 2))
+
+
 def test_trailing_separator_on_every_line(tmp_path):
     lines = ["|".join(r) + "|" for r in [ACTIVITY_HEADER, *ACTIVITY_ROWS]]
     table = read_source_file(write_lines(tmp_path / "a.txt", lines), "activity")

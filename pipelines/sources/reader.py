@@ -237,7 +237,10 @@ def _decode(data: bytes, shown: str) -> tuple[str, str]:
 
 
 def _split_line(line: str, separator: str) -> list[str]:
-    return next(csv.reader([line], delimiter=separator), [])
+    try:
+        return next(csv.reader([line], delimiter=separator), [])
+    except csv.Error:  # a lone carriage return inside the line: not a header, split plainly
+        return line.split(separator)
 
 
 def _match_header(cells: list[str], contract: Contract, line: int, *,
