@@ -12,18 +12,17 @@ import os
 import re
 import shutil
 import signal
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 import dagster as dg
 import duckdb
 
 from pipelines import nights, stats
+from pipelines.locks import retry_on_lock
 from pipelines.settings import Settings, get_settings
 
 # The storage format of a new night file, kept by every later night (each copies the last one).
@@ -33,17 +32,7 @@ from pipelines.settings import Settings, get_settings
 STORAGE_VERSION = "v1.0.0"
 
 CRASH_ENV = "OBSERVATOIRE_CRASH_AT"
-# Another process holding a DuckDB file read-write (an analyst's client opened without
-# -readonly, a night inspected by hand) makes every other open fail at once: wait for it,
-# 0.5 s then doubling, about 30 s in all, before giving up with a French message.
-LOCK_ATTEMPTS = 7
-LOCK_FIRST_DELAY = 0.5
-T = TypeVar("T")
 VERSION_NAME = re.compile(r"^(\d{8}-\d{6})-([0-9a-f]{8})\.duckdb$")
-
-
-class WarehouseLocked(Exception):
-    """A DuckDB file stayed locked by another process through every retry."""
 
 
 def crash_point(name: str) -> None:
@@ -54,35 +43,6 @@ def crash_point(name: str) -> None:
     """
     if os.environ.get(CRASH_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def is_lock_error(error: BaseException) -> bool:
-    return isinstance(error, duckdb.IOException) and "Could not set lock" in str(error)
-
-
-def retry_on_lock(action: Callable[[], T], what: str,
-                  log: Callable[[str], None] | None = None) -> T:
-    """`action()`, retried with exponential backoff while a DuckDB file lock is held elsewhere."""
-    delay = LOCK_FIRST_DELAY
-    for attempt in range(1, LOCK_ATTEMPTS + 1):
-        try:
-            return action()
-        except duckdb.IOException as error:
-            if not is_lock_error(error):
-                raise
-            if attempt == LOCK_ATTEMPTS:
-                holder = re.search(r"held in (.+?)(?:\. See|$)", str(error))
-                raise WarehouseLocked(
-                    f"{what} : le fichier reste verrouillé en écriture par un autre programme"
-                    f"{f' ({holder.group(1)})' if holder else ''} après {attempt} essais ; "
-                    "fermez-le (ou ouvrez-le en lecture seule : duckdb -readonly) et relancez."
-                ) from error
-            if log:
-                log(f"{what} : fichier verrouillé par un autre programme, nouvel essai "
-                    f"dans {delay:g} s ({attempt}/{LOCK_ATTEMPTS - 1}).")
-            time.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
 
 
 def _sync_directory(path: Path) -> None:
@@ -141,13 +101,36 @@ def _prepare_build_file(settings: Settings, night: str,
     return build
 
 
+def connection_config(settings: Settings) -> dict:
+    return {"storage_compatibility_version": STORAGE_VERSION,
+            "memory_limit": settings.duckdb_memory}
+
+
+# The build files this process has open: one per run, opened by its first step and closed by
+# publication, before a Great Expectations worker opens it, and when the run ends. Each step
+# works on a cursor of it: opening the file and checkpointing it at every step's end cost a
+# fixed 40 ms a step, most of the work of a small step (a check) and a tenth of a night with
+# one new month.
+_open_files: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
 def _open_build_file(path: Path, settings: Settings,
                      log: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
-    config = {"storage_compatibility_version": STORAGE_VERSION,
-              "memory_limit": settings.duckdb_memory}
-    return retry_on_lock(
-        lambda: duckdb.connect(str(path), config=config),
-        f"fichier de la nuit {path.name}", log)
+    if path not in _open_files:
+        database = retry_on_lock(
+            lambda: duckdb.connect(str(path), config=connection_config(settings)),
+            f"fichier de la nuit {path.name}", log)
+        # the interval and flag functions, for every cursor of the file
+        stats.register_duckdb_functions(database)
+        _open_files[path] = database
+    return _open_files[path]
+
+
+def _close_build_file(path: Path) -> None:
+    """Checkpoint and close the build file, when this process has it open."""
+    database = _open_files.pop(path, None)
+    if database is not None:
+        database.close()
 
 
 @dataclass(frozen=True)
@@ -248,7 +231,11 @@ def rollback(settings: Settings, version: Version) -> Path:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Connections to the current run's build file; one writer at a time (in-process executor)."""
+    """Connections to the current run's build file; one writer at a time (in-process executor).
+
+    A step's connection is a cursor of the build file, which stays open from step to step
+    (`_open_files`): what a step leaves on its connection (temporary tables and macros, a
+    variable) goes with it, what it commits stays."""
 
     @property
     def settings(self) -> Settings:
@@ -260,13 +247,25 @@ class WarehouseResource(dg.ConfigurableResource):
     ]:
         log = _op_context(context).log.warning
         path = _prepare_build_file(self.settings, night_of(context), log)
-        con = _open_build_file(path, self.settings, log)
+        con = _open_build_file(path, self.settings, log).cursor()
         try:
-            stats.register_duckdb_functions(con)
             yield con
             crash_point(_op_context(context).op_def.name)
         finally:
             con.close()
+
+    def build_file(self, context: dg.OpExecutionContext | dg.AssetCheckExecutionContext
+                   ) -> tuple[Path, dict]:
+        """The run's build file and the configuration to open it with, closed here, for another
+        process (pipelines/quality/worker.py)."""
+        path = _prepare_build_file(self.settings, night_of(context),
+                                   _op_context(context).log.warning)
+        _close_build_file(path)
+        return path, connection_config(self.settings)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for path in list(_open_files):
+            _close_build_file(path)
 
     def publish(self, context: dg.OpExecutionContext) -> Path:
         settings = self.settings
@@ -275,7 +274,7 @@ class WarehouseResource(dg.ConfigurableResource):
         published_at, night_id = con.execute(
             "SELECT published_at, night_id FROM marts.publication").fetchone()
         con.execute("CHECKPOINT")
-        con.close()
+        _close_build_file(build)
         crash_point("publish:checkpointed")
         settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
         _keep_published_version(settings)

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from support import make_landing, run_night
 
-from pipelines import warehouse
+from pipelines import locks
 from pipelines.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -157,16 +157,16 @@ def test_a_night_waits_while_its_file_is_held_by_another_program(tmp_path, capfd
 def test_a_lock_held_too_long_ends_in_a_french_message(tmp_path, monkeypatch):
     path = tmp_path / "x.duckdb"
     duckdb.connect(str(path)).close()
-    monkeypatch.setattr(warehouse, "LOCK_ATTEMPTS", 3)
+    monkeypatch.setattr(locks, "LOCK_ATTEMPTS", 3)
     holder = _hold_write_lock(path, 10)
     try:
         started = time.monotonic()
-        with pytest.raises(warehouse.WarehouseLocked, match="fermez-le") as refused:
-            warehouse.retry_on_lock(lambda: duckdb.connect(str(path), read_only=True),
+        with pytest.raises(locks.WarehouseLocked, match="fermez-le") as refused:
+            locks.retry_on_lock(lambda: duckdb.connect(str(path), read_only=True),
                                     "lecture du fichier")
         waited = time.monotonic() - started
     finally:
         holder.kill()
         holder.wait()
     assert "après 3 essais" in str(refused.value)
-    assert waited >= warehouse.LOCK_FIRST_DELAY * 3  # 0.5 s, then 1 s
+    assert waited >= locks.LOCK_FIRST_DELAY * 3  # 0.5 s, then 1 s

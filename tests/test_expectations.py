@@ -497,21 +497,25 @@ def test_a_suite_run_month_by_month_finds_what_one_run_finds(night, tmp_path, mo
     "TIMESTAMP '2024-01-01 10:00', 7::INTEGER), (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
 ], ids=["without-nulls", "with-nulls"])
 def test_the_frame_handed_to_gx_is_the_one_df_makes(rows):
-    """Suites read their rows through Arrow, which is faster than `.df()`: the same values
-    and dtypes, nullable integers and booleans included."""
+    """Suites read their values and rows through Arrow, which is faster than `.df()`: the same
+    values and dtypes, nullable integers and booleans included."""
     import pandas as pd
 
-    from pipelines.quality.great_expectations import pandas_frame
+    from pipelines.quality.great_expectations import _pandas_column, _typed
 
     con = duckdb.connect()
     relation = con.sql(f"SELECT * FROM (VALUES {rows}) t(s, d, m, b, f, o, ts, i)")
-    pd.testing.assert_frame_equal(pandas_frame(relation), relation.df(), check_exact=True)
+    table = relation.select(", ".join(f"{_typed(n, t)} AS {n}" for n, t in zip(
+        relation.columns, relation.types, strict=True))).arrow().read_all()
+    frame = pd.DataFrame({n: _pandas_column(c)
+                          for n, c in zip(table.column_names, table.columns, strict=True)})
+    pd.testing.assert_frame_equal(frame, relation.df(), check_exact=True)
 
 
 def test_a_membership_rule_reports_its_unknown_values_under_its_own_name(night, tmp_path):
-    """The in-set rule runs as its complement on each batch (pipelines/quality/
-    great_expectations.py, `_for_batch`): reported under its own name, with the unknown
-    values, their count and their lines, and passing when every value is known."""
+    """The in-set rule runs as its complement (pipelines/quality/great_expectations.py,
+    `_for_frame`): reported under its own name, with the unknown values, their count and their
+    lines, and passing when every value is known."""
     from pipelines.quality import great_expectations as suites
 
     home, _ = night
@@ -532,3 +536,191 @@ def test_a_membership_rule_reports_its_unknown_values_under_its_own_name(night, 
     assert unknown.unexpected_count == 3 and set(unknown.sample) == {"00000"}
     assert len(unknown.rows) == 3 and all(", ligne " in row for row in unknown.rows)
     assert not any(e.endswith("not_be_in_set") for e, _ in dirty)
+
+
+# A table with offending rows for every kind of rule the suites use, nulls and NaN included,
+# stored out of file and line order, with more than ten offending rows for most rules.
+PROBE_ROWS = """
+    SELECT 'file_' || (i % 7) || '.csv' AS _source_file, i // 7 + 2 AS _source_row,
+           CASE WHEN i % 29 = 0 THEN NULL WHEN i % 13 = 0 THEN 'x' || i
+                ELSE 'AB' || (i % 10) END AS code,
+           CASE WHEN i % 31 = 0 THEN NULL ELSE ((i % 23) - 2)::DECIMAL(12, 4) / 2 END AS amount,
+           CASE WHEN i % 37 = 0 THEN 'NaN'::DOUBLE WHEN i % 41 = 0 THEN NULL
+                ELSE i / 10 END AS ratio,
+           CASE WHEN i % 43 = 0 THEN NULL ELSE i % 50 END::BIGINT AS visits,
+           CASE WHEN i % 17 = 0 THEN 'note ' || i END AS note,
+           CASE WHEN i % 53 = 0 THEN NULL
+                ELSE (DATE '2024-01-01' + INTERVAL (i % 5) MONTH)::DATE END AS month,
+           CASE WHEN i IN (61, 211) THEN NULL WHEN i % 47 = 0 THEN NULL
+                ELSE 'k' || (i % 150) END AS key
+    FROM range(400) AS t(i)
+    ORDER BY hash(i)
+"""
+
+
+def _probe_suite(gx, reference):
+    e = gx.expectations
+    return [
+        *_probe_suite_within_months(gx, reference),
+        e.ExpectColumnValuesToNotBeNull(column="month", mostly=0.5),
+        e.ExpectColumnValuesToBeUnique(column="code"),
+        e.ExpectTableRowCountToBeBetween(min_value=0, max_value=100),
+    ]
+
+
+def _probe_suite_within_months(gx, reference):
+    """The rules of the probe suite that hold row by row or within a month (BATCH_COLUMN)."""
+    e = gx.expectations
+    return [
+        e.ExpectColumnValuesToNotBeNull(column="code"),
+        e.ExpectColumnValuesToNotBeNull(column="ratio"),
+        e.ExpectColumnValuesToBeNull(column="note"),
+        e.ExpectColumnValuesToMatchRegex(column="code", regex=r"^[A-Z]{2}\d$"),
+        e.ExpectColumnValuesToNotMatchRegex(column="code", regex=r"^x1"),
+        e.ExpectColumnValuesToBeInSet(column="code", value_set=["AB1", "AB2", "AB3", "AB4"]),
+        e.ExpectColumnValuesToNotBeInSet(column="code", value_set=["AB3", "x26"]),
+        e.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=10),
+        e.ExpectColumnValuesToBeBetween(column="ratio", min_value=0, max_value=30,
+                                        strict_max=True),
+        e.ExpectColumnValuesToBeBetween(column="visits", min_value=0, max_value=40,
+                                        severity="warning"),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["key", "month"]),
+    ]
+
+
+@pytest.fixture
+def probe(monkeypatch):
+    """A connection holding staging.probe (PROBE_ROWS) and empty reference sets, and the
+    module of its suite, expectations.probe."""
+    import sys
+    import types
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA staging")
+    con.execute(f"CREATE TABLE staging.probe AS {PROBE_ROWS}")
+    con.execute("CREATE SCHEMA ref")
+    for table, column in [("communes", "commune_code"), ("professions", "profession_code"),
+                          ("stages", "stage_code"), ("structure_types", "structure_type"),
+                          ("regions", "region_code"), ("departements", "department_code"),
+                          ("epci", "epci_code")]:
+        con.execute(f"CREATE TABLE ref.{table} ({column} VARCHAR)")
+    module = types.ModuleType("expectations.probe")
+    module.TABLE = "staging.probe"
+    module.expectations = _probe_suite
+    monkeypatch.setitem(sys.modules, "expectations.probe", module)
+    yield con, module
+    con.close()
+
+
+def _plain_gx(con, module, where: str | None = None) -> list:
+    """The outcomes of GX run, one expectation at a time, on the whole table as one frame in
+    file and line order (in table order for a table without lines), with its lines as index
+    columns: what the suites ran before they ran on distinct values, with the first ten
+    offending rows in file and line order."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from pipelines.quality.great_expectations import (
+        SEVERITY,
+        SOURCE_LINE,
+        ExpectationOutcome,
+        _plain,
+        _text,
+    )
+
+    located = set(SOURCE_LINE) <= set(con.table(module.TABLE).columns)
+    frame = con.sql(f"SELECT * FROM {module.TABLE}" + (f" WHERE {where}" if where else "")
+                    + f" ORDER BY {', '.join(SOURCE_LINE) if located else 'rowid'}").df()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (context.data_sources.add_pandas("plain").add_dataframe_asset("probe")
+             .add_batch_definition_whole_dataframe("all")
+             .get_batch(batch_parameters={"dataframe": frame}))
+    outcomes = []
+    for expectation in module.expectations(gx, None):
+        result = batch.validate(expectation, result_format={
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": list(SOURCE_LINE) if located else []})
+        config, details = result.expectation_config, result.result
+        outcomes.append(ExpectationOutcome(
+            expectation=config.type,
+            column=config.kwargs.get("column") or ",".join(config.kwargs.get("column_list", [])
+                                                           ) or None,
+            severity=SEVERITY[str(config.severity.value)],
+            success=bool(result.success),
+            observed_value=_text(details.get("observed_value")),
+            unexpected_count=details.get("unexpected_count"),
+            sample=[_plain(v) for v in details.get("partial_unexpected_list", [])[:10]],
+            rows=tuple(f"{r[SOURCE_LINE[0]]}, ligne {r[SOURCE_LINE[1]]}"
+                       for r in (details.get("partial_unexpected_index_list") or [])[:10]
+                       if located)))
+    return outcomes
+
+
+@pytest.mark.parametrize("batch_column, batch_rows, where, passing", [
+    (None, None, None, [(NOT_NULL, "month")]),  # `mostly` allows its nulls
+    ("month", 90, None, []),
+    ("month", 90, "visits IS NOT NULL AND ratio < 35", [(NOT_NULL, "ratio")]),
+], ids=["one-frame", "batches-of-months", "some-rows"])
+def test_a_suite_gives_what_gx_gives_on_the_whole_frame(probe, monkeypatch, batch_column,
+                                                        batch_rows, where, passing):
+    """Per-value rules on distinct values, the others on rows (in batches, text as
+    categoricals): every outcome is the one GX gives on the whole table, offending rows counted
+    in rows and the first ten in file and line order, nulls and NaN included."""
+    from pipelines.quality import great_expectations as suites
+
+    con, module = probe
+    if batch_column:
+        monkeypatch.setattr(module, "expectations", _probe_suite_within_months)
+        monkeypatch.setattr(module, "BATCH_COLUMN", batch_column, raising=False)
+        monkeypatch.setattr(suites, "BATCH_ROWS", batch_rows)
+        assert len(suites._batches(con, module, where, 400)) > 3
+    outcomes = suites.run_suite(con, "probe", where)
+    assert outcomes == _plain_gx(con, module, where)
+    assert [(o.expectation, o.column) for o in outcomes if o.success] == passing
+    assert all(len(o.sample) == min(o.unexpected_count or 0, 10) for o in outcomes)
+    assert sum(len(o.sample) == 10 for o in outcomes) >= 8
+
+
+def test_a_table_without_lines_shows_its_first_offending_rows_in_table_order(probe,
+                                                                               monkeypatch):
+    from pipelines.quality import great_expectations as suites
+
+    con, module = probe
+    con.execute("CREATE TABLE staging.unlocated AS "
+                "SELECT * EXCLUDE (_source_file, _source_row) FROM staging.probe")
+    monkeypatch.setattr(module, "TABLE", "staging.unlocated")
+    outcomes = suites.run_suite(con, "probe")
+    assert outcomes == _plain_gx(con, module)
+    assert not any(o.rows for o in outcomes)
+
+
+def test_per_value_rules_see_distinct_values_and_the_others_rows(probe, monkeypatch):
+    """GX is given a frame of each column's distinct values (and a null) for the per-value
+    rules, and the rows, text as categoricals, for the others."""
+    from pipelines.quality import great_expectations as suites
+
+    con, _ = probe
+    frames = []
+    validate = suites._validate
+
+    def spied(gx, night, name, frame, ran):
+        frames.append((list(frame.columns), len(frame), {e.expectation_type for e in ran},
+                       {c: str(t) for c, t in frame.dtypes.items()}))
+        return validate(gx, night, name, frame, ran)
+
+    monkeypatch.setattr(suites, "_validate", spied)
+    suites.run_suite(con, "probe")
+    distinct = dict(con.execute(
+        "SELECT 'code', count(DISTINCT code) + 1 FROM staging.probe UNION ALL "
+        "SELECT 'amount', count(DISTINCT amount) + 1 FROM staging.probe").fetchall())
+    by_columns = {tuple(columns): (n, kinds, dtypes) for columns, n, kinds, dtypes in frames}
+    assert by_columns[("code",)][:2] == (distinct["code"], {
+        NOT_NULL, REGEX, "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_not_be_in_set"})
+    assert by_columns[("amount",)][:2] == (distinct["amount"], {BETWEEN})
+    rows, kinds, dtypes = by_columns[("key", "month", "code")]
+    assert rows == 400 and kinds == {NOT_NULL, UNIQUE, COMPOUND_UNIQUE,
+                                     "expect_table_row_count_to_be_between"}
+    assert dtypes["code"] == dtypes["key"] == "category"

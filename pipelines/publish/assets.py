@@ -6,8 +6,9 @@ import dagster as dg
 from pipelines import nights
 from pipelines.ingest.public_files import PUBLIC_FORMATS
 from pipelines.ingest.raw import landing_files
+from pipelines.locks import retry_on_lock
 from pipelines.publish.documentation import apply_comments, create_views
-from pipelines.warehouse import WarehouseResource, crash_point, retry_on_lock
+from pipelines.warehouse import WarehouseResource, crash_point
 
 PUBLISHED_INPUTS = [
     ["marts", "indicator_values"],

@@ -14,7 +14,8 @@ import duckdb
 
 from pipelines.ingest.plan import night_months
 from pipelines.ingest.public_files import PUBLIC_FORMATS, PublicFormat
-from pipelines.quality.great_expectations import ExpectationOutcome, run_suite
+from pipelines.quality import worker
+from pipelines.quality.great_expectations import ExpectationOutcome
 from pipelines.sql import macros_sql
 from pipelines.warehouse import WarehouseResource, run_id_of
 
@@ -95,7 +96,10 @@ def _suite_check(asset: tuple[str, str], suite: str) -> dg.AssetChecksDefinition
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect(context) as con:
-            outcomes = run_suite(con, suite, _changed_rows(con, context, asset))
+            where = _changed_rows(con, context, asset)
+        outcomes = worker.run_suite(*warehouse.build_file(context), suite, where,
+                                    context.log.warning)
+        with warehouse.connect(context) as con:
             record_outcomes(con, run_id_of(context), ".".join(asset), "great_expectations",
                             outcomes)
         return _result(outcomes)
