@@ -1,6 +1,7 @@
 """Accueil: the chosen territory's key figures, what changed since last night, the pages."""
 
 import html
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -176,19 +177,26 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
     codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
                  .select("geo_name", "geo_code").unique("geo_name", keep="first",
                                                         maintain_order=True).iter_rows())
-    members = {name: site.row_keys("programme", code) for name, code in codes.items()}
+    statuses: dict[str, list[str | None]] = {}  # programme -> its criteria's latest status
+    for programme, status in latest.select("programme", "status").iter_rows():
+        statuses.setdefault(programme, []).append(status)
+    # the programmes each territory holds: dictionaries, not a filter of the frame per
+    # territory (1,400 territories and 400 programmes at national scale took 0.8 s)
+    within: dict[str, list[str]] = {}
+    for name, code in codes.items():
+        for key in [ALL, *dict.fromkeys(site.row_keys("programme", code))]:
+            within.setdefault(key, []).append(name)
     cards = {}
-    for key in [ALL, *dict.fromkeys(k for keys in members.values() for k in keys)]:
-        mine = latest.filter(pl.col("programme").is_in(
-            [name for name, keys in members.items() if key == ALL or key in keys]))
-        if mine.is_empty():
+    for key, names in within.items():
+        mine = [status for name in names for status in statuses.get(name, [])]
+        if not mine:
             continue
-        by_status = dict(mine.group_by("status").len().iter_rows())
+        by_status = Counter(mine)
         detail = ", ".join(f"{by_status[status]} {wording}"
                            for status, wording in STATUS_WORDING.items() if status in by_status)
-        programmes = mine["programme"].n_unique()
+        programmes = sum(1 for name in names if name in statuses)
         cards[key] = KeyFigure(
-            "Critères de suivi", format_number(mine.height),
+            "Critères de suivi", format_number(len(mine)),
             f"{programmes} programme{'s' if programmes > 1 else ''} ; à la dernière période : "
             f"{detail}", "suivi.html", "Voir le suivi des contrats")
     return cards
@@ -250,9 +258,13 @@ def _changes_table(site: Site, changes: list[Change]) -> Table:
     if site.previous is None:
         return Table("changements", "", [], [])
     labels = dict(site.snapshot.catalogue.select("indicator_id", "label").iter_rows())
+    notes: dict[str, str] = {}
     rows = []
     for change in changes:
-        note = masked_note(site.snapshot, change.indicator_id, "effectifs")
+        if change.indicator_id not in notes:
+            notes[change.indicator_id] = masked_note(site.snapshot, change.indicator_id,
+                                                     "effectifs")
+        note = notes[change.indicator_id]
         before = Masked(note) if change.kind == "démasquée" else change.before
         after = Masked(note) if change.kind == "masquée" else change.after
         gap = (change.after - change.before if change.kind == "modifiée"
