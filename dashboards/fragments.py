@@ -87,9 +87,21 @@ class Fragments:
         entry = self.previous.get(page, {}).get(name)
         if not entry or entry["fingerprint"] != fingerprint or self.previous_site is None:
             return None
-        if not all((self.previous_site / f).is_file() for f in entry["files"]):
+        if not self._present.issuperset(entry["files"]):
             return None
         return entry
+
+    @functools.cached_property
+    def _present(self) -> set[str]:
+        """The files of the previous site, listed once (a national site has 30,000)."""
+        present = set()
+        for folder in (self.previous_site, self.previous_site / DATA_DIR):
+            prefix = "" if folder == self.previous_site else f"{DATA_DIR}/"
+            try:
+                present |= {prefix + e.name for e in os.scandir(folder) if e.is_file()}
+            except OSError:
+                pass
+        return present
 
     def keep(self, page: str, name: str, entry: dict) -> None:
         self.made.setdefault(page, {})[name] = entry
@@ -106,16 +118,17 @@ class Fragments:
     def link_reused(self, page: str, into: Path) -> list[str]:
         """Hard-link the files of the page's kept fragments into the new site (copied where
         the file system has no hard links)."""
-        linked = []
-        for name in self.reused.get(page, []):
-            for file in self.made[page][name]["files"]:
-                target = into / file
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(self.previous_site / file, target)
-                except OSError:
-                    shutil.copy2(self.previous_site / file, target)
-                linked.append(file)
+        linked = [file for name in self.reused.get(page, [])
+                  for file in self.made[page][name]["files"]]
+        # strings rather than paths: 30,000 links at national scale
+        source, target = str(self.previous_site), str(into)
+        for folder in {os.path.dirname(file) for file in linked}:
+            os.makedirs(os.path.join(target, folder), exist_ok=True)
+        for file in linked:
+            try:
+                os.link(os.path.join(source, file), os.path.join(target, file))
+            except OSError:
+                shutil.copy2(os.path.join(source, file), os.path.join(target, file))
         return linked
 
     def write(self, into: Path) -> str:

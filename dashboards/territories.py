@@ -190,16 +190,23 @@ def _commune_codes_in_data(snapshot: Snapshot) -> list[str]:
 def _health_territories(snapshot: Snapshot, geography: Geography):
     """Territoires de santé, under the région of their projects' communes."""
     rows = snapshot.indicators.filter(pl.col("geo_level") == "territoire_sante")
+    # one pass over the rows and the projects, not two filters per territory
+    regions: dict[str, set[str]] = {}
+    for code, level, reference in rows.select("geo_code", "reference_geo_level",
+                                              "reference_geo_code").iter_rows():
+        if level == "region":
+            regions.setdefault(code, set()).add(territory_key("region", reference))
+    texts: dict[str, list[str | None]] = {}
     projects = snapshot.census_projects
+    if "territory" in projects.columns:
+        for territory, text in projects.select("territory", "commune_codes").iter_rows():
+            texts.setdefault(territory, []).append(text)
     for code, name in rows.select("geo_code", "geo_name").unique(maintain_order=True).iter_rows():
-        regions = rows.filter((pl.col("geo_code") == code)
-                              & (pl.col("reference_geo_level") == "region"))
-        parents = [territory_key("region", c) for c in regions["reference_geo_code"].unique()]
-        if "territory" in projects.columns:
-            for text in projects.filter(pl.col("territory") == name)["commune_codes"]:
-                parents += [k for c in commune_codes(text) for k in geography.commune_keys(c)
-                            if k.startswith("region:")]
-        yield code, name, tuple(sorted(set(parents)))
+        parents = set(regions.get(code, ()))
+        for text in texts.get(name, []):
+            parents |= {k for c in commune_codes(text) for k in geography.commune_keys(c)
+                        if k.startswith("region:")}
+        yield code, name, tuple(sorted(parents))
 
 
 def _programmes(snapshot: Snapshot, geography: Geography):
