@@ -1,5 +1,6 @@
 """French display of numbers, periods and dates, shared by figures, tables and pages."""
 
+import functools
 import re
 from datetime import datetime
 
@@ -22,6 +23,7 @@ def format_number(value: float | int, grouped: bool = True, decimals: int = 1) -
     return text.replace(",", NARROW_NBSP if grouped else "").replace(".", ",")
 
 
+@functools.cache
 def format_period(period: str) -> str:
     """'2013-05' -> 'mai 2013'; a year or anything else is shown as it is."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", period)

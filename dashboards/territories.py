@@ -59,6 +59,7 @@ class TerritoryTree:
         # asked for every territory of every period of every indicator: a scan of the tree
         # each time took a fifth of the national site's render
         self._children: dict[str, list[str]] = {}
+        self._ancestors: dict[str, list[str]] = {}
         for t in ordered:
             for parent in dict.fromkeys(t.parents):
                 self._children.setdefault(parent, []).append(t.key)
@@ -74,14 +75,16 @@ class TerritoryTree:
 
     def ancestors(self, key: str) -> list[str]:
         """Parents first, then grand-parents (breadth first), each once."""
-        found: list[str] = []
-        frontier = list(self.by_key[key].parents) if key in self.by_key else []
-        while frontier:
-            parent = frontier.pop(0)
-            if parent not in found and parent in self.by_key:
-                found.append(parent)
-                frontier += self.by_key[parent].parents
-        return found
+        if key not in self._ancestors:  # asked for every row of every table
+            found: list[str] = []
+            frontier = list(self.by_key[key].parents) if key in self.by_key else []
+            while frontier:
+                parent = frontier.pop(0)
+                if parent not in found and parent in self.by_key:
+                    found.append(parent)
+                    frontier += self.by_key[parent].parents
+            self._ancestors[key] = found
+        return list(self._ancestors[key])
 
     def children(self, key: str) -> list[str]:
         return list(self._children.get(key, ()))

@@ -161,6 +161,18 @@ def _keys(site: Site, level: str, code: str) -> tuple[str, ...]:
     return tuple(site.tree.membership(_places(site, level, code)))
 
 
+def _keys_of(site: Site):
+    """`_keys` remembered per territory: a table has a row per period and category of each."""
+    known: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    def keys(level: str, code: str) -> tuple[str, ...]:
+        if (level, code) not in known:
+            known[level, code] = _keys(site, level, code)
+        return known[level, code]
+
+    return keys
+
+
 def _bars_titled(rows: pl.DataFrame, title: str) -> tuple[pl.DataFrame, str]:
     shown, cut = _bars(rows)
     return shown, title + cut
@@ -267,11 +279,12 @@ def _table(site: Site, rows: pl.DataFrame, entry: dict, note: str) -> Table:
     several = rows["category"].n_unique() > 1
     ordered = rows.sort("period", "level_rank", "geo_name", "category_order",
                         descending=[True, False, False, False])
+    keys = _keys_of(site)
     body = [Row([r["geo_name"], LEVEL_LABELS.get(r["geo_level"], r["geo_level"]),
                  r["category_label"] if several else None, format_period(r["period"]),
                  *_cells(r, note), r["reference_geo_name"], r["reference_value"],
                  r["comparison_flag"]],
-                _keys(site, r["geo_level"], r["geo_code"]), r["period"])
+                keys(r["geo_level"], r["geo_code"]), r["period"])
             for r in ordered.iter_rows(named=True)]
     return without_empty_columns(Table(
         slugify(entry["indicator_id"]), f"{entry['label']} ({entry.get('unit') or ''})",
@@ -290,12 +303,13 @@ def _ranking(site: Site, rows: pl.DataFrame, entry: dict, note: str) -> Table:
     ).sort("period", "level_rank", "category_order", "rank", "geo_name",
            descending=[True, False, False, False, False], nulls_last=True)
     several = ranked["category"].n_unique() > 1
+    keys = _keys_of(site)
     body = [Row([r["geo_name"], LEVEL_LABELS.get(r["geo_level"], r["geo_level"]),
                  r["category_label"] if several else None,
                  f"{r['rank']} / {r['of']}" if r["rank"] is not None else None,
                  format_period(r["period"]), *_cells(r, note)[:3], r["reference_geo_name"],
                  r["reference_value"], r["comparison_flag"], r["unit"]],
-                _keys(site, r["geo_level"], r["geo_code"]), r["period"])
+                keys(r["geo_level"], r["geo_code"]), r["period"])
             for r in ranked.iter_rows(named=True)]
     return without_empty_columns(Table(
         slugify(entry["indicator_id"]), f"{entry['label']}, classement",
