@@ -152,17 +152,13 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
         )]
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     reference = ReferenceSets.read(con)
     schema, table = module.TABLE.split(".")
     rows = _Rows(con, module.TABLE, where, dict(con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
         "AND table_name = ?", [schema, table]).fetchall()))
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    night = (context.data_sources.add_pandas("staging").add_dataframe_asset(suite_name)
-             .add_batch_definition_whole_dataframe("night"))
+    night = _batch_definition(gx, suite_name)
     declared = module.expectations(gx, reference)
     per_value = [e for e in declared if _per_value(e)]
     on_rows = [e for e in declared if not _per_value(e)]
@@ -390,6 +386,33 @@ def _reported(frame, expectation, positions: list[int]) -> list:
     if getattr(expectation, "column", None):
         return list(frame[expectation.column].iloc[positions])
     return frame.iloc[positions][_columns_of(expectation)].to_dict("records")
+
+
+def _batch_definition(gx, name: str):
+    """An ephemeral GX context's batch definition for pandas frames, without progress bars."""
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return (context.data_sources.add_pandas("staging").add_dataframe_asset(name)
+            .add_batch_definition_whole_dataframe("night"))
+
+
+def warm_up() -> None:
+    """Validate two rows with a rule of each kind the suites use: GX builds its context, its
+    pandas engine and its metrics on first use (0.1 s), which the worker does ahead of a
+    night's first suite (pipelines/quality/worker.py)."""
+    import great_expectations as gx
+    import pandas as pd
+
+    e = gx.expectations
+    _validate(gx, _batch_definition(gx, "warm_up"), "warm_up",
+              pd.DataFrame({"a": ["x", "y"], "b": [1.0, 2.0]}),
+              [e.ExpectColumnValuesToNotBeNull(column="a"),
+               e.ExpectColumnValuesToMatchRegex(column="a", regex="^[xy]$"),
+               e.ExpectColumnValuesToNotBeInSet(column="a", value_set=["z"]),
+               e.ExpectColumnValuesToBeBetween(column="b", min_value=0),
+               e.ExpectCompoundColumnsToBeUnique(column_list=["a", "b"])])
 
 
 def _validate(gx, night, name: str, frame, ran: list) -> list:

@@ -75,6 +75,7 @@ def _serve(connection: Connection) -> None:
     for module in ("great_expectations", "pipelines.quality.great_expectations",
                    "pipelines.stats", "pipelines.locks"):
         importlib.import_module(module)
+    importlib.import_module("pipelines.quality.great_expectations").warm_up()
     # its objects live until the night ends: out of the collector's way
     gc.freeze()
     while True:
