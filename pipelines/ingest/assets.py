@@ -96,6 +96,9 @@ def _raw_asset(family: str) -> dg.AssetsDefinition:
             load = load_family(con, settings.landing, family, context.run_id,
                                settings.hmac_key(), defer)
             total = con.execute(f"SELECT count(*) FROM raw.{family}").fetchone()[0]
+            # the file stays open from step to step: written here, the rows are written to
+            # disk here, and this step's time is its own
+            con.execute("CHECKPOINT")
         for message in load.refused.values():
             context.log.error(message)
         for name, reason in load.deferred.items():
@@ -241,6 +244,7 @@ def staging_activity(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     with warehouse.connect(context) as con:
         months = night_months(con, context.run)
         metadata = build_staging(con, "activity", months)
+        con.execute("CHECKPOINT")  # as the raw step does
     if months is not None:
         metadata["months"] = dg.MetadataValue.json([m.strftime("%Y-%m") for m in months])
     return dg.MaterializeResult(metadata=metadata)
