@@ -43,10 +43,10 @@ NATIONAL_BOUNDS = {
 # Benchmark). Query latency is absolute, not a ratio: under that load a 20 ms query reaches
 # 250 ms, so its bound only catches a query that scans a staging table instead of a mart.
 REGION_BOUNDS = {
-    "full_over_floor": ("≤", 75.0),
+    "full_over_floor": ("≤", 50.0),
     "pandas_over_full": ("≥", 0.02),
-    "incremental_over_full_steps": ("≤", 1.0),
-    "incremental_over_full_wall": ("≤", 1.2),
+    "incremental_over_full_steps": ("≤", 0.6),
+    "incremental_over_full_wall": ("≤", 0.8),
     "night_peak_rss_mb": ("≤", 4096.0),
     "query_p95_ms": ("<", 1000.0),
 }

@@ -103,13 +103,9 @@ def test_one_new_month_is_planned_alone_and_publishes_the_same_marts(nights):
     assert _mart_hashes(nights["work"] / "home") == _mart_hashes(nights["work"] / "rebuild")
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 8, acceptance 3, not met yet: the incremental night renders the whole dashboard "
-    "site (2.4 s) and recomputes every activity indicator (1.7 s: a new month changes the "
-    "departures of the year before it); measured on 2 December, evening: asset work 7.2 s "
-    "against 19.8 s (36.5 %), wall 11.4 s against 27.9 s (41.0 %) for a full rebuild"))
-def test_one_new_month_costs_a_fraction_of_a_full_rebuild(nights):
+def _ratios(nights) -> tuple[float, float]:
+    """Asset work and wall time of the incremental night over the full rebuild's, printed with
+    where the time went."""
     first, incremental, rebuild = nights["first"], nights["incremental"], nights["rebuild"]
     work = incremental["work"] / rebuild["work"]
     wall = incremental["wall"] / rebuild["wall"]
@@ -124,5 +120,23 @@ def test_one_new_month_costs_a_fraction_of_a_full_rebuild(nights):
               + ", ".join(f"{k} {v:.1f}" for k, v in top))
     print(f"asset work ratio {work:.1%}, wall ratio {wall:.1%}, fixed cost (wall - work) "
           f"full {fixed['full']:.1f} s, incremental {fixed['incremental']:.1f} s")
-    assert work <= WORK_RATIO, (work, incremental["steps"])
-    assert wall <= WALL_RATIO, (wall, incremental["wall"], rebuild["wall"])
+    return work, wall
+
+
+@pytest.mark.slow
+def test_one_new_month_takes_a_fraction_of_a_full_rebuilds_wall_time(nights):
+    _, wall = _ratios(nights)
+    assert wall <= WALL_RATIO, (wall, nights["incremental"]["wall"], nights["rebuild"]["wall"])
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 8, acceptance 3, not met for the asset work: 22.0 % of a full rebuild's (bound "
+    "15 %; the wall time, 31.4 %, meets its bound of 40 %); measured on 4 December: asset work "
+    "3.3 s against 15.1 s. Every activity indicator is recomputed from the whole panel (0.9 s: "
+    "a new month changes the departures of the year before it), the dashboards read, build the "
+    "territory tree and the home page (0.7 s), the activity suite's worker round trip takes "
+    "0.4 s, and each of the 14 steps spends about 40 ms in Dagster and DuckDB bookkeeping"))
+def test_one_new_month_costs_a_fraction_of_a_full_rebuilds_asset_work(nights):
+    work, _ = _ratios(nights)
+    assert work <= WORK_RATIO, (work, nights["incremental"]["steps"])
