@@ -51,6 +51,13 @@ def _comparable(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", alphabetical(name)).strip()
 
 
+def comparable_names(names: pl.Expr) -> pl.Expr:
+    """`_comparable` on a column: the 35,000 commune names of France one by one took a fifth of
+    an incremental night's render."""
+    return (names.str.normalize("NFKD").str.replace_all(r"[^\x00-\x7f]", "")
+            .str.to_lowercase().str.replace_all(r"[^a-z0-9]+", " ").str.strip_chars())
+
+
 class TerritoryTree:
     def __init__(self, territories: Iterable[Territory]):
         ordered = sorted(territories,
@@ -217,15 +224,20 @@ def _programmes(snapshot: Snapshot, geography: Geography):
     rows = snapshot.indicators.filter(pl.col("geo_level") == "programme")
     territory_of = dict(snapshot.followup.select("programme", "territory").unique(
         "programme", keep="first").iter_rows()) if "territory" in snapshot.followup.columns else {}
-    epci_by_name = _unique_names((_comparable(name), territory_key("epci", code))
-                                 for code, name in snapshot.epci.iter_rows())
-    commune_by_name = _unique_names((_comparable(name), code) for code, name in
-                                    snapshot.communes.select("commune_code", "commune_name")
-                                    .iter_rows())
-    for code, name in rows.select("geo_code", "geo_name").unique(maintain_order=True).iter_rows():
+    programmes = rows.select("geo_code", "geo_name").unique(maintain_order=True).rows()
+    parts_of = {name: [_comparable(part) for part in
+                       re.split(r",|;| et ", territory_of.get(name) or "")]
+                for _, name in programmes}
+    # the places a programme's territory names, out of 35,000 communes
+    named = sorted({part for parts in parts_of.values() for part in parts})
+    epci_by_name = _unique_names(snapshot.epci.select(
+        comparable_names(pl.col("epci_name")),
+        pl.lit(territory_key("epci", "")) + pl.col("epci_code")), named)
+    commune_by_name = _unique_names(snapshot.communes.select(
+        comparable_names(pl.col("commune_name")), "commune_code"), named)
+    for code, name in programmes:
         parents = []
-        for part in re.split(r",|;| et ", territory_of.get(name) or ""):
-            part = _comparable(part)
+        for part in parts_of[name]:
             if part in epci_by_name:
                 parents.append(epci_by_name[part])
             elif part in commune_by_name:
@@ -233,9 +245,9 @@ def _programmes(snapshot: Snapshot, geography: Geography):
         yield code, name, tuple(dict.fromkeys(parents))
 
 
-def _unique_names(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Name → value, leaving out names that two places share."""
-    found: dict[str, str | None] = {}
-    for name, value in pairs:
-        found[name] = value if name not in found or found[name] == value else None
-    return {name: value for name, value in found.items() if value is not None}
+def _unique_names(pairs: pl.DataFrame, names: list[str]) -> dict[str, str]:
+    """Name → value (the frame's two columns) for the `names` asked, leaving out names that two
+    places share."""
+    name, value = pairs.columns
+    unique = pairs.filter(pl.col(name).is_in(names)).unique().filter(pl.len().over(name) == 1)
+    return dict(unique.select(name, value).iter_rows())

@@ -19,6 +19,8 @@ from dashboard_fixture import (
     SENTINEL,
     make_fixture_warehouse,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboards.changes import STATE_FILE, PublishedValues, compare
 from dashboards.figures import (
@@ -32,7 +34,7 @@ from dashboards.figures import (
 )
 from dashboards.formatting import format_number, format_period, suppression_note
 from dashboards.render import render_site
-from dashboards.territories import Geography, build_tree
+from dashboards.territories import Geography, _comparable, build_tree, comparable_names
 from dashboards.warehouse import read_snapshot
 
 PAGES = ["index.html", "offre.html", "projets.html", "suivi.html", "accessibilite.html",
@@ -288,6 +290,15 @@ def test_territory_tree_nests_epci_in_departements_and_finds_programmes(warehous
     assert tree.ancestors("epci:200035442") == ["departement:62", "region:32"]
     assert [t.level for t in tree][:2] == ["region", "region"]
     assert tree.children("departement:47") == ["epci:244701389", "epci:244701405"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(), max_size=8))
+def test_place_names_compare_the_same_in_a_column_as_one_by_one(names):
+    # programmes are matched to EPCI and communes by these names: the column form must agree
+    column = pl.DataFrame({"name": names}, schema={"name": pl.String})
+    assert column.select(comparable_names(pl.col("name")))["name"].to_list() == [
+        _comparable(name) for name in names]
 
 
 @pytest.fixture(scope="module")
