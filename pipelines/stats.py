@@ -230,17 +230,24 @@ def suppress(
     return marked.with_columns(blanked).select(columns)
 
 
-def territory_partitions(communes) -> list[Partition]:
-    """Exact tilings between geographic levels, from (commune, EPCI, département, région) codes.
+TERRITORY_LEVELS = ("commune", "epci", "departement", "region")
+
+
+def territory_partitions(communes, levels: Sequence[str] = TERRITORY_LEVELS) -> list[Partition]:
+    """Exact tilings between geographic levels, from (commune, EPCI, département, région) codes
+    (rows, or a frame of those four columns), between the `levels` given (the indicators'
+    levels: the tilings by communes are 100,000 children at national scale).
 
     A parent is tiled by the children of a finer level when each of its communes belongs to one
     of them and none of them has a commune outside it: a département with a commune outside any
     EPCI, or an EPCI straddling two départements, is not tiled by EPCIs (its count is not the
     sum of published EPCI counts, so subtraction gives nothing exact).
     """
-    levels = ("commune", "epci", "departement", "region")
-    frame = pl.DataFrame([tuple(r) for r in communes], schema=dict.fromkeys(levels, pl.String),
-                         orient="row")
+    frame = (communes.rename(dict(zip(communes.columns, TERRITORY_LEVELS, strict=True)))
+             if isinstance(communes, pl.DataFrame) else
+             pl.DataFrame([tuple(r) for r in communes],
+                          schema=dict.fromkeys(TERRITORY_LEVELS, pl.String), orient="row"))
+    levels = [level for level in TERRITORY_LEVELS if level in levels]
     partitions = []
     for fine in range(len(levels)):
         for coarse in range(fine + 1, len(levels)):

@@ -639,6 +639,47 @@ def test_one_frame_per_indicator_has_the_published_columns(tmp_path):
     assert "suppression_count" not in frame.columns and "comparison_flag" in frame.columns
 
 
+def test_an_indicator_whose_model_gives_the_same_output_is_not_recomputed(tmp_path):
+    """The digests of the models' outputs say which indicators a night may take as published."""
+    from pipelines.transform.assets import build_indicators
+
+    con = warehouse(tmp_path, TWO_GPS_IN_C1)
+    settings = Settings(home=tmp_path, landing=tmp_path)
+    entries = [e for e in load_catalogue() if e["id"] in ("densite_etp", "departs")]
+    first = build_indicators(con, settings, entries)
+    assert set(first.digests) == {"densite_etp", "departs"} and not first.unchanged
+    again = build_indicators(con, settings, entries, first.digests)
+    assert again.unchanged == {"densite_etp", "departs"} and again.frame.is_empty()
+    # a GP leaves C1 at the end of 2023: the FTE of 2024 changes, so do the departures
+    con.execute("DELETE FROM staging.activity WHERE professional_hash = 'b' "
+                "AND period_month >= DATE '2024-01-01'")
+    changed = build_indicators(con, settings, entries, first.digests)
+    assert changed.unchanged == set() and changed.digests != first.digests
+    # one indicator changed, the other not: only the changed one is recomputed, and it is
+    # what a night without digests computes
+    mixed = build_indicators(con, settings, entries,
+                             {"densite_etp": first.digests["densite_etp"],
+                              "departs": changed.digests["departs"]})
+    assert mixed.unchanged == {"departs"}
+    assert set(mixed.frame["indicator_id"]) == {"densite_etp"}
+    assert mixed.frame.equals(changed.frame.filter(pl.col("indicator_id") == "densite_etp"))
+    # the key makes the digest: another home's key gives other digests
+    other = Settings(home=tmp_path / "other", landing=tmp_path)
+    assert build_indicators(con, other, entries).digests != changed.digests
+
+
+def test_indicators_read_what_their_shared_tables_read_and_no_more():
+    from pipelines.transform.assets import indicator_inputs
+
+    inputs = indicator_inputs()
+    # through yearly_activity, professional_years and covered_territories
+    assert ("staging", "activity") in inputs["densite_etp"]
+    assert ("ref", "communes") in inputs["densite_etp"]
+    # the territories' macros read the reference alone: a month of activity leaves it alone
+    assert ("staging", "activity") not in inputs["population_couverte_msp"]
+    assert {("staging", "census"), ("ref", "communes")} <= inputs["population_couverte_msp"]
+
+
 def test_status_says_not_computed_with_the_catalogue_reason(tmp_path):
     from pipelines.sql import model_sql
 

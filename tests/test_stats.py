@@ -536,6 +536,15 @@ def test_territory_partitions_keep_only_exact_tilings():
     assert (("departement", "73"), "epci") not in parents
     assert (("region", "84"), "epci") not in parents
     assert (("departement", "73"), "commune") in parents
+    # the tilings between the levels an indicator publishes are the same without the communes
+    published = ("epci", "departement", "region")
+    assert territory_partitions(communes, published) == [
+        (parent, children) for parent, children in territory_partitions(communes)
+        if parent[0] in published and children[0][0] in published]
+    # read as a frame, as the night does
+    frame = pl.DataFrame(communes, schema=["commune_code", "epci_code", "department_code",
+                                           "region_code"], orient="row")
+    assert territory_partitions(frame) == territory_partitions(communes)
 
 
 @settings(max_examples=200, deadline=None)

@@ -23,10 +23,12 @@ shares AS (
     CROSS JOIN territory_membership() m
     JOIN ref.communes c USING (commune_code)
     LEFT JOIN covered v ON v.census_date = d.census_date AND v.commune_code = m.commune_code
+    -- one row at most per commune (census_departments is distinct): a join, where a subquery
+    -- per territory and date took most of the indicator's time
+    LEFT JOIN census_departments x ON x.census_date = d.census_date
+                                  AND x.department_code = c.department_code
     GROUP BY ALL
-    HAVING bool_and(c.department_code IN (SELECT department_code FROM census_departments x
-                                          WHERE x.census_date = d.census_date))
-       AND sum(c.population) > 0
+    HAVING bool_and(x.department_code IS NOT NULL) AND sum(c.population) > 0
 )
 SELECT
     'population_couverte_msp' AS indicator_id,

@@ -1,7 +1,10 @@
 """Marts: wide tables (one SQL model each) and the long indicator table built from the catalogue."""
 
+import hashlib
+import hmac
 import json
 import re
+from dataclasses import dataclass
 
 import dagster as dg
 import duckdb
@@ -140,6 +143,27 @@ def build_indicator_values(
 ) -> pl.DataFrame:
     """Run every indicator model, then apply suppression and comparison flags per the catalogue.
 
+    `catalogue` (default: the whole catalogue) lets a test run one indicator exactly as the
+    night does.
+    """
+    return build_indicators(con, settings, catalogue).frame
+
+
+@dataclass(frozen=True)
+class IndicatorBuild:
+    frame: pl.DataFrame  # the rows of the indicators recomputed
+    digests: dict[str, str]  # indicator → keyed digest of its model's output
+    unchanged: set[str]  # indicators whose model gave what `previous` says: rows not recomputed
+
+
+def build_indicators(
+    con: duckdb.DuckDBPyConnection, settings: Settings, catalogue: list[dict] | None = None,
+    previous: dict[str, str] | None = None,
+) -> IndicatorBuild:
+    """Run the indicator models of `catalogue` (default: all), then apply suppression and
+    comparison flags per the catalogue to those whose output's digest is not the one `previous`
+    gives.
+
     Suppression happens before the flags and before reference values are attached, so a hidden
     cell can never leak through another row's reference_value. A model whose numerator is not a
     headcount (FTE, acts) says which count decides suppression in a `suppression_count` column,
@@ -147,8 +171,10 @@ def build_indicator_values(
     catalogue's `suppression_counts`: a cell is hidden when either count is under the threshold.
     An indicator whose counts add up from one geographic level to the next (`additive_levels`)
     is also protected across levels: a published parent never has exactly one hidden child.
-    `catalogue` (default: the whole catalogue) lets a test run one indicator exactly as the
-    night does.
+
+    An indicator's rows depend only on its model's output, the catalogue, the thresholds and the
+    territories: a caller that knows the last three unchanged since `previous` was digested can
+    take the rows it published then for the indicators in `unchanged`.
     """
     con.execute(macros_sql())
     for sql in _shared_indicator_sql():
@@ -159,15 +185,24 @@ def build_indicator_values(
         "activity": settings.activity_threshold,
     }
     entries = load_catalogue() if catalogue is None else catalogue
-    partitions = stats.territory_partitions(con.execute(
-        "SELECT commune_code, epci_code, department_code, region_code FROM ref.communes"
-    ).fetchall()) if any(e.get("additive_levels") for e in entries) else []
-    parts = []
+    outputs = {}
     for entry in entries:
         # in key order: which cell the secondary suppression hides among equal counts follows
         # the order of the rows, and DuckDB's order changes with its plan and threads
-        part = con.sql(model_sql("indicators", entry["id"])).pl().sort(
+        outputs[entry["id"]] = con.sql(model_sql("indicators", entry["id"])).pl().sort(
             INDICATOR_KEY[1:], nulls_last=True)
+    key = settings.hmac_key()
+    digests = {indicator: model_digest(key, part) for indicator, part in outputs.items()}
+    unchanged = {indicator for indicator, digest in digests.items()
+                 if (previous or {}).get(indicator) == digest}
+    changed = [e for e in entries if e["id"] not in unchanged]
+    additive = [e for e in changed if e.get("additive_levels")]
+    partitions = stats.territory_partitions(con.sql(
+        "SELECT commune_code, epci_code, department_code, region_code FROM ref.communes"
+    ).pl(), {level for e in additive for level in e["geo_levels"]}) if additive else []
+    parts = []
+    for entry in changed:
+        part = outputs[entry["id"]]
         count_col = "suppression_count" if "suppression_count" in part.columns else "numerator"
         count_cols = [count_col, *entry.get("suppression_counts", [])]
         part = part.with_columns(
@@ -189,6 +224,8 @@ def build_indicator_values(
                 partitions=partitions if entry.get("additive_levels") else (),
             )
         parts.append(part.drop("suppression_count", strict=False))
+    if not parts:
+        return IndicatorBuild(_empty_values(), digests, unchanged)
     frame = pl.concat(parts, how="diagonal_relaxed")
     hidden = frame.filter(pl.col("suppressed")).select(
         "indicator_id",
@@ -208,9 +245,28 @@ def build_indicator_values(
         frame["value"].to_numpy(), frame["ci_low"].to_numpy(), frame["ci_high"].to_numpy(),
         frame["reference_value"].to_numpy(), frame["polarity"].to_numpy(),
     )
-    return frame.with_columns(pl.Series("comparison_flag", flags, dtype=pl.String)).select(
+    frame = frame.with_columns(pl.Series("comparison_flag", flags, dtype=pl.String)).select(
         INDICATOR_COLUMNS
     ).sort(INDICATOR_KEY)
+    return IndicatorBuild(frame, digests, unchanged)
+
+
+def model_digest(key: bytes, output: pl.DataFrame) -> str:
+    """A digest of a model's output, keyed: it covers counts under the suppression threshold,
+    which an unkeyed digest would let anyone find again by trying the few possible values."""
+    digest = hmac.new(key, str(output.schema).encode(), hashlib.sha256)
+    # polars' row hashes are stable within one polars version; another version only makes the
+    # digests differ, and the indicators be recomputed
+    digest.update(output.hash_rows(seed=0).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _empty_values() -> pl.DataFrame:
+    return pl.DataFrame(schema={
+        **dict.fromkeys(INDICATOR_COLUMNS, pl.String),
+        **dict.fromkeys(("value", "numerator", "denominator", "ci_low", "ci_high",
+                         "reference_value"), pl.Float64),
+        "suppressed": pl.Boolean})
 
 
 def _indicator_deps() -> list[list[str]]:
@@ -220,34 +276,53 @@ def _indicator_deps() -> list[list[str]]:
     return sorted([s, t] for s, t in tables)
 
 
-def indicator_inputs() -> dict[str, set[tuple[str, str]]]:
-    """The tables each indicator reads, through the shared macros and temporary tables too."""
-    shared = _shared_indicator_sql()
-    names = {name for sql in shared
-             for name in re.findall(r"CREATE OR REPLACE TEMP (?:MACRO|TABLE) (\w+)", sql)}
-    shared_tables = set().union(*(referenced_tables(sql) for sql in shared))
-    inputs = {}
-    for indicator, sql in _indicator_sql().items():
-        uses_shared = any(re.search(rf"\b{name}\b", sql) for name in names)
-        inputs[indicator] = referenced_tables(sql) | (shared_tables if uses_shared else set())
+def _shared_inputs() -> dict[str, set[tuple[str, str]]]:
+    """Each shared macro and temporary table → the tables it reads, itself or through the shared
+    names defined before it."""
+    inputs: dict[str, set[tuple[str, str]]] = {}
+    for sql in _shared_indicator_sql():
+        for statement in re.split(r"(?=CREATE OR REPLACE TEMP (?:MACRO|TABLE) )",
+                                  re.sub(r"--[^\n]*", "", sql)):
+            name = re.match(r"CREATE OR REPLACE TEMP (?:MACRO|TABLE) (\w+)", statement)
+            if name:
+                inputs[name[1]] = referenced_tables(statement).union(
+                    *(tables for used, tables in inputs.items()
+                      if re.search(rf"\b{used}\b", statement)))
     return inputs
 
 
-def untouched_indicators(context: dg.AssetExecutionContext) -> set[str]:
-    """Indicators whose input tables tonight's plan does not rebuild: an activity month leaves
-    the project and follow-up indicators as the previous night published them.
+def indicator_inputs() -> dict[str, set[tuple[str, str]]]:
+    """The tables each indicator reads, through the shared macros and temporary tables too
+    (those it names: the territories' macros read the reference alone, the activity tables the
+    activity)."""
+    shared = _shared_inputs()
+    inputs = {}
+    for indicator, sql in _indicator_sql().items():
+        code = re.sub(r"--[^\n]*", "", sql)
+        inputs[indicator] = referenced_tables(code).union(
+            *(tables for name, tables in shared.items() if re.search(rf"\b{name}\b", code)))
+    return inputs
 
-    Only a planned incremental night qualifies: its plan checked that code, models and
-    suppression thresholds are those of the published warehouse. The selection is the night's
-    (its first run's), not that of a re-execution from failure, which skips the steps the
-    first run completed but whose tables still changed tonight.
+
+def rebuilt_tonight(context: dg.AssetExecutionContext) -> set[tuple[str, ...]] | None:
+    """The assets tonight's plan rebuilds, or None when it is not a planned incremental night.
+
+    Only a planned incremental night says: its plan checked that code, models and suppression
+    thresholds are those of the published warehouse. The selection is the night's (its first
+    run's), not that of a re-execution from failure, which skips the steps the first run
+    completed but whose tables still changed tonight.
     """
     run = context.run
     night = context.instance.get_run_by_id(run.root_run_id) if run.root_run_id else run
     plan = json.loads(night.tags.get(PLAN_TAG, "{}"))
     if plan.get("kind") != "incrémentale" or night.asset_selection is None:
-        return set()
-    rebuilt = {tuple(key.path) for key in night.asset_selection}
+        return None
+    return {tuple(key.path) for key in night.asset_selection}
+
+
+def untouched_indicators(rebuilt: set[tuple[str, ...]]) -> set[str]:
+    """Indicators whose input tables are not in `rebuilt`: an activity month leaves the project
+    and follow-up indicators as the previous night published them."""
     return {indicator for indicator, tables in indicator_inputs().items()
             if not tables & rebuilt}
 
@@ -259,6 +334,16 @@ def _published_values(con: duckdb.DuckDBPyConnection, indicators: set[str]) -> p
         "WHERE list_contains(?, indicator_id)", params=[sorted(indicators)]).pl()
 
 
+def _published_digests(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The previous night's digests of the models' outputs (empty before the first night that
+    kept them)."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' "
+                       "AND table_name = 'indicator_digests'").fetchone()[0]:
+        return {}
+    return dict(con.execute("SELECT indicator_id, digest FROM audit.indicator_digests"
+                            ).fetchall())
+
+
 @dg.asset(
     key=["marts", "indicator_values"],
     group_name="marts",
@@ -268,24 +353,37 @@ def _published_values(con: duckdb.DuckDBPyConnection, indicators: set[str]) -> p
 def indicator_values(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     catalogue = load_catalogue()
     with warehouse.connect(context) as con:
-        kept = untouched_indicators(context) if con.execute(
+        published = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
-            "AND table_name = 'indicator_values'").fetchone()[0] else set()
-        frame = build_indicator_values(
-            con, warehouse.settings, [e for e in catalogue if e["id"] not in kept])
-        if kept:
-            frame = pl.concat([frame, _published_values(con, kept).cast(frame.schema)]).sort(
-                INDICATOR_KEY)
+            "AND table_name = 'indicator_values'").fetchone()[0]
+        rebuilt = rebuilt_tonight(context) if published else None
+        kept = untouched_indicators(rebuilt) if rebuilt is not None else set()
+        previous = _published_digests(con) if rebuilt is not None else {}
+        # the territories' tilings decide what the cross-level suppression hides
+        trusted = previous if ("ref", "communes") not in (rebuilt or set()) else {}
+        built = build_indicators(con, warehouse.settings,
+                                 [e for e in catalogue if e["id"] not in kept], trusted)
+        frame = built.frame
+        if kept | built.unchanged:
+            frame = pl.concat([frame, _published_values(con, kept | built.unchanged)
+                               .cast(frame.schema)]).sort(INDICATOR_KEY)
         con.register("incoming", frame.to_arrow())
         con.execute("CREATE OR REPLACE TABLE marts.indicator_values AS SELECT * FROM incoming")
         con.unregister("incoming")
+        digests = {i: d for i, d in previous.items() if i in kept} | built.digests
+        con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+        con.execute("CREATE OR REPLACE TABLE audit.indicator_digests "
+                    "(indicator_id VARCHAR PRIMARY KEY, digest VARCHAR NOT NULL)")
+        con.executemany("INSERT INTO audit.indicator_digests VALUES (?, ?)",
+                        sorted(digests.items()))
     counts = frame.group_by("indicator_id").len().sort("indicator_id")
     return dg.MaterializeResult(
         metadata={
             "rows": frame.height,
             "suppressed": int(frame["suppressed"].sum()),
-            "recomputed": len(catalogue) - len(kept),
+            "recomputed": len(catalogue) - len(kept) - len(built.unchanged),
             "kept_from_previous_night": dg.MetadataValue.json(sorted(kept)),
+            "model_output_unchanged": dg.MetadataValue.json(sorted(built.unchanged)),
             "rows_by_indicator": dg.MetadataValue.json(dict(counts.iter_rows())),
         }
     )
