@@ -20,6 +20,7 @@ from pipelines.transform.assets import (
     indicator_catalogue,
     indicator_values,
     mart_assets,
+    staging_activity_years,
 )
 from pipelines.warehouse import WarehouseResource
 
@@ -43,6 +44,7 @@ defs = dg.Definitions(
         staging_activity,
         staging_census,
         staging_followup,
+        staging_activity_years,
         followup_communes,
         public_reference_files,
         gp_accessibility,

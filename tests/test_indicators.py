@@ -641,9 +641,10 @@ def test_one_frame_per_indicator_has_the_published_columns(tmp_path):
 
 def test_an_indicator_whose_model_gives_the_same_output_is_not_recomputed(tmp_path):
     """The digests of the models' outputs say which indicators a night may take as published."""
-    from pipelines.transform.assets import build_indicators
+    from pipelines.transform.assets import build_indicators, refresh_activity_years
 
     con = warehouse(tmp_path, TWO_GPS_IN_C1)
+    refresh_activity_years(con)
     settings = Settings(home=tmp_path, landing=tmp_path)
     entries = [e for e in load_catalogue() if e["id"] in ("densite_etp", "departs")]
     first = build_indicators(con, settings, entries)
@@ -653,6 +654,7 @@ def test_an_indicator_whose_model_gives_the_same_output_is_not_recomputed(tmp_pa
     # a GP leaves C1 at the end of 2023: the FTE of 2024 changes, so do the departures
     con.execute("DELETE FROM staging.activity WHERE professional_hash = 'b' "
                 "AND period_month >= DATE '2024-01-01'")
+    refresh_activity_years(con, [2024])
     changed = build_indicators(con, settings, entries, first.digests)
     assert changed.unchanged == set() and changed.digests != first.digests
     # one indicator changed, the other not: only the changed one is recomputed, and it is
@@ -666,6 +668,28 @@ def test_an_indicator_whose_model_gives_the_same_output_is_not_recomputed(tmp_pa
     # the key makes the digest: another home's key gives other digests
     other = Settings(home=tmp_path / "other", landing=tmp_path)
     assert build_indicators(con, other, entries).digests != changed.digests
+
+
+def test_the_years_of_the_changed_months_refreshed_give_the_table_rebuilt_whole(tmp_path):
+    from pipelines.transform.assets import refresh_activity_years
+
+    con = warehouse(tmp_path, TWO_GPS_IN_C1)
+    assert refresh_activity_years(con) == 6  # filler, a, b × 2023, 2024
+    # b leaves in June 2024, a works one month of 2025
+    con.execute("DELETE FROM staging.activity WHERE professional_hash = 'b' "
+                "AND period_month >= DATE '2024-06-01'")
+    insert(con, f"INSERT INTO staging.activity VALUES ({', '.join('?' * 9)})",
+           present("a", GP, "C1", first="2025-01", last="2025-01", fte=0.5))
+    table = "SELECT * FROM staging.activity_years ORDER BY ALL"
+    refresh_activity_years(con, [2024])
+    stale = con.sql(table).fetchall()
+    refresh_activity_years(con, [2024, 2025])
+    refreshed = con.sql(table).fetchall()
+    refresh_activity_years(con)
+    assert refreshed == con.sql(table).fetchall() != stale
+    b_2024 = con.execute("SELECT last_month, fte FROM staging.activity_years "
+                         "WHERE professional_hash = 'b' AND year = 2024").fetchone()
+    assert b_2024 == (dt.date(2024, 5, 1), 5)
 
 
 def test_indicators_read_what_their_shared_tables_read_and_no_more():

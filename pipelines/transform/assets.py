@@ -12,7 +12,7 @@ import polars as pl
 import yaml
 
 from pipelines import stats
-from pipelines.ingest.plan import PLAN_TAG
+from pipelines.ingest.plan import PLAN_TAG, night_months
 from pipelines.settings import MODELS_DIR, Settings
 from pipelines.sql import macros_sql, model_sql, models_in, referenced_tables
 from pipelines.warehouse import WarehouseResource
@@ -138,14 +138,59 @@ def _shared_indicator_sql() -> list[str]:
     return [p.read_text() for p in sorted((MODELS_DIR / "indicators" / "shared").glob("*.sql"))]
 
 
+def refresh_activity_years(con: duckdb.DuckDBPyConnection, years: list[int] | None = None
+                           ) -> int:
+    """Sum the months of `years` (None: every year) into staging.activity_years again, and
+    return its rows. The years must be all those whose months changed since it was last
+    refreshed: the night's plan says which (activity_years)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'staging' "
+                         "AND table_name = 'activity_years'").fetchone()[0]
+    if years is None or not exists:
+        con.execute("SET VARIABLE activity_years = NULL")
+        con.execute("CREATE OR REPLACE TABLE staging.activity_years AS "
+                    + model_sql("staging", "activity_years"))
+    else:
+        con.execute("SET VARIABLE activity_years = "
+                    f"[{', '.join(str(int(y)) for y in years)}]::INTEGER[]")
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM staging.activity_years "
+                    "WHERE list_contains(getvariable('activity_years'), year)")
+        con.execute("INSERT INTO staging.activity_years BY NAME "
+                    + model_sql("staging", "activity_years"))
+        con.execute("COMMIT")
+        con.execute("SET VARIABLE activity_years = NULL")
+    [(rows,)] = con.execute("SELECT count(*) FROM staging.activity_years").fetchall()
+    return rows
+
+
+@dg.asset(
+    key=["staging", "activity_years"],
+    group_name="staging",
+    deps=[["staging", "activity"]],
+    description="Une ligne par professionnel × profession × commune × année : les sommes "
+    "annuelles que les indicateurs d'activité additionnent. Une nuit incrémentale ne recalcule "
+    "que les années des mois qu'elle a chargés.",
+)
+def staging_activity_years(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect(context) as con:
+        # a planned incremental night refreshes the years of its months; any other run, all
+        months = night_months(con, context.run) if rebuilt_tonight(context) is not None else None
+        years = None if months is None else sorted({m.year for m in months})
+        rows = refresh_activity_years(con, years)
+    return dg.MaterializeResult(metadata={
+        "rows": rows,
+        "years_refreshed": dg.MetadataValue.json("toutes" if years is None else years)})
+
+
 def build_indicator_values(
     con: duckdb.DuckDBPyConnection, settings: Settings, catalogue: list[dict] | None = None
 ) -> pl.DataFrame:
     """Run every indicator model, then apply suppression and comparison flags per the catalogue.
 
     `catalogue` (default: the whole catalogue) lets a test run one indicator exactly as the
-    night does.
+    night does, staging.activity_years refreshed from staging.activity first as its step does.
     """
+    refresh_activity_years(con)
     return build_indicators(con, settings, catalogue).frame
 
 
