@@ -304,7 +304,7 @@ def test_place_names_compare_the_same_in_a_column_as_one_by_one(names):
 @pytest.fixture(scope="module")
 def site(warehouse, tmp_path_factory) -> tuple[Path, list[Path]]:
     out_dir = tmp_path_factory.mktemp("home") / "dashboards"
-    return out_dir, render_site(warehouse, out_dir)
+    return out_dir, [out_dir / name for name in render_site(warehouse, out_dir)]
 
 
 def page_data(out_dir: Path, name: str) -> dict:

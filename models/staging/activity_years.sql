@@ -25,6 +25,9 @@ SELECT year(period_month) AS year, professional_hash, profession_code, commune_c
        sum(unscheduled_care) AS unscheduled_care,
        sum(acts) FILTER (WHERE unscheduled_care IS NOT NULL) AS acts_with_unscheduled_care
 FROM months
+-- the range lets DuckDB skip the row groups of other months (0.6 s against 0.04 s nationally)
 WHERE getvariable('activity_years') IS NULL
-   OR list_contains(getvariable('activity_years'), year(period_month))
+   OR (period_month >= make_date(list_min(getvariable('activity_years')), 1, 1)
+       AND period_month < make_date(list_max(getvariable('activity_years')) + 1, 1, 1)
+       AND list_contains(getvariable('activity_years'), year(period_month)))
 GROUP BY year, professional_hash, profession_code, commune_code
