@@ -4,8 +4,10 @@ imported there."""
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import duckdb
@@ -63,3 +65,24 @@ def test_a_suite_in_the_worker_gives_what_it_gives_here(night, tmp_path):
     assert worked == [{**o, "rows": list(o["rows"])} for o in here]
     failed = {o["expectation"] for o in worked if not o["success"]}
     assert {"expect_column_values_to_be_in_set", "expect_column_values_to_be_between"} <= failed
+
+
+def test_the_worker_stops_even_in_a_process_that_ignores_sigterm():
+    # what a night launched with `nohup … &` becomes once Dagster has run in it
+    from pipelines.quality import worker
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        worker.start()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    process, _ = worker._worker
+    stopping = threading.Thread(target=worker.stop, daemon=True)
+    stopping.start()
+    stopping.join(timeout=30)
+    try:
+        assert not stopping.is_alive(), "the worker ignored the request to stop"
+        assert not process.is_alive()
+    finally:
+        if process.is_alive():
+            process.kill()

@@ -47,7 +47,11 @@ def stop() -> None:
     if _worker is not None:
         process, connection = _worker
         _worker = None
-        process.terminate()
+        # SIGKILL, not SIGTERM: a process started where SIGINT is ignored (`nohup … &` from a
+        # script) ignores SIGTERM too once Dagster has run in it (Dagster gives SIGTERM the
+        # handler of SIGINT), its workers inherit that, and a night waited for one forever.
+        # Between suites the worker holds nothing that a kill could leave half done.
+        process.kill()
         process.join()
         connection.close()
 
