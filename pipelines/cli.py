@@ -7,6 +7,7 @@ import gc
 import importlib
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -291,6 +292,10 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import functools
     import http.server
@@ -304,6 +309,10 @@ def run_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    # A server stops on SIGTERM (service managers, `kill`), even when started from a process
+    # that ignores it: once Dagster has run in a process where SIGINT is ignored (`nohup … &`),
+    # SIGTERM is ignored there too and children inherit that.
+    signal.signal(signal.SIGTERM, _interrupt)
     with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
         print(f"Tableaux de bord sur http://127.0.0.1:{args.port}/ (Ctrl+C pour arrêter)")
         try:

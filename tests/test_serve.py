@@ -1,10 +1,13 @@
 """`observatoire serve` puts the night's dashboards on 127.0.0.1 for those who prefer a URL."""
 
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+
+import pytest
 
 from pipelines.settings import REPO_ROOT
 
@@ -15,12 +18,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serves_the_published_dashboards(night):
+def _ignore_sigterm() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+# "inherited as ignored": what a server started from a night launched with `nohup … &` gets
+@pytest.mark.parametrize("sigterm", ["default", "inherited as ignored"])
+def test_serves_the_published_dashboards_and_stops_on_sigterm(night, sigterm):
     home, _ = night
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "pipelines.cli", "serve", "--home", str(home), "--port", str(port)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_ignore_sigterm if sigterm != "default" else None)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -37,7 +47,12 @@ def test_serves_the_published_dashboards(night):
             assert response.status == 200
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise AssertionError("the server did not stop on SIGTERM") from None
+    assert server.returncode == 0, server.stderr.read()
     assert f"http://127.0.0.1:{port}/" in server.stdout.read()
 
 
