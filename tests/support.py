@@ -87,7 +87,8 @@ RPPS_OR_ADELI_LIKE = re.compile(r"\b\d{10,11}\b")  # RPPS: 11 digits; "0" + ADEL
 
 
 def assert_no_professional_identifier(con, identifiers: set[str]) -> None:
-    """No text column of any table holds one of `identifiers` or anything shaped like one."""
+    """No text column of any table holds one of `identifiers` or anything shaped like one, no
+    integer column one of them as a number."""
     columns = con.execute(
         """SELECT table_schema, table_name, column_name FROM information_schema.columns
            WHERE data_type = 'VARCHAR'"""
@@ -99,3 +100,14 @@ def assert_no_professional_identifier(con, identifiers: set[str]) -> None:
         for (value,) in values:
             assert value not in identifiers, (schema, table, column)
             assert not RPPS_OR_ADELI_LIKE.search(value), (schema, table, column, value)
+    # nor any integer column (the pseudonyms are integers: pipelines/ingest/pseudonymise.py)
+    numbers = [int(i) for i in identifiers if i.isdigit()]
+    columns = con.execute(
+        """SELECT table_schema, table_name, column_name FROM information_schema.columns
+           WHERE data_type IN ('BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT')"""
+    ).fetchall()
+    for schema, table, column in columns:
+        found = con.execute(
+            f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}" '
+            f'WHERE "{column}" IN (SELECT unnest(?::HUGEINT[]))', [numbers]).fetchall()
+        assert not found, (schema, table, column, found)

@@ -60,10 +60,15 @@ def months(first: str, last: str) -> list[dt.date]:
     return out
 
 
+def pseudonym(who: str) -> int:
+    """A hand-made professional's pseudonym: an integer of 2^62 or more, as the night's."""
+    return (1 << 62) + int.from_bytes(who.encode(), "big")
+
+
 def present(who, profession, commune, first="2023-01", last="2024-12", birth_year=1975,
             fte=1.0, acts=100, patients_referring=None, unscheduled=None):
-    return [(m, who, profession, commune, birth_year, fte, acts, patients_referring, unscheduled)
-            for m in months(first, last)]
+    return [(m, pseudonym(who), profession, commune, birth_year, fte, acts, patients_referring,
+             unscheduled) for m in months(first, last)]
 
 
 FILLER = present("filler", NURSE, "C4", acts=300)
@@ -91,7 +96,7 @@ def warehouse(path, activity=(), census=(), census_communes=(), followup=(),
                 "t(department_code, department_name, region_code)")
     con.execute("CREATE TABLE ref.regions AS SELECT * FROM (VALUES ('R1', 'Région Test')) "
                 "t(region_code, region_name)")
-    con.execute("CREATE TABLE staging.activity (period_month DATE, professional_hash VARCHAR, "
+    con.execute("CREATE TABLE staging.activity (period_month DATE, professional_hash BIGINT, "
                 "profession_code VARCHAR, commune_code VARCHAR, birth_year INTEGER, "
                 "fte DECIMAL(12, 4), acts BIGINT, patients_referring BIGINT, "
                 "unscheduled_care BIGINT)")
@@ -652,8 +657,8 @@ def test_an_indicator_whose_model_gives_the_same_output_is_not_recomputed(tmp_pa
     again = build_indicators(con, settings, entries, first.digests)
     assert again.unchanged == {"densite_etp", "departs"} and again.frame.is_empty()
     # a GP leaves C1 at the end of 2023: the FTE of 2024 changes, so do the departures
-    con.execute("DELETE FROM staging.activity WHERE professional_hash = 'b' "
-                "AND period_month >= DATE '2024-01-01'")
+    con.execute("DELETE FROM staging.activity WHERE professional_hash = ? "
+                "AND period_month >= DATE '2024-01-01'", [pseudonym("b")])
     refresh_activity_years(con, [2024])
     changed = build_indicators(con, settings, entries, first.digests)
     assert changed.unchanged == set() and changed.digests != first.digests
@@ -676,8 +681,8 @@ def test_the_years_of_the_changed_months_refreshed_give_the_table_rebuilt_whole(
     con = warehouse(tmp_path, TWO_GPS_IN_C1)
     assert refresh_activity_years(con) == 6  # filler, a, b × 2023, 2024
     # b leaves in June 2024, a works one month of 2025
-    con.execute("DELETE FROM staging.activity WHERE professional_hash = 'b' "
-                "AND period_month >= DATE '2024-06-01'")
+    con.execute("DELETE FROM staging.activity WHERE professional_hash = ? "
+                "AND period_month >= DATE '2024-06-01'", [pseudonym("b")])
     insert(con, f"INSERT INTO staging.activity VALUES ({', '.join('?' * 9)})",
            present("a", GP, "C1", first="2025-01", last="2025-01", fte=0.5))
     table = "SELECT * FROM staging.activity_years ORDER BY ALL"
@@ -688,7 +693,8 @@ def test_the_years_of_the_changed_months_refreshed_give_the_table_rebuilt_whole(
     refresh_activity_years(con)
     assert refreshed == con.sql(table).fetchall() != stale
     b_2024 = con.execute("SELECT last_month, fte FROM staging.activity_years "
-                         "WHERE professional_hash = 'b' AND year = 2024").fetchone()
+                         "WHERE professional_hash = ? AND year = 2024",
+                         [pseudonym("b")]).fetchone()
     assert b_2024 == (dt.date(2024, 5, 1), 5)
 
 

@@ -245,3 +245,63 @@ def test_indicators_a_night_cannot_change_are_kept_and_the_others_recomputed(tmp
         incremental = _content_hash(con, "marts.indicator_values")
     with _connect(rebuild) as con:
         assert _content_hash(con, "marts.indicator_values") == incremental
+
+
+def _as_hexadecimal(con, table: str, column: str) -> None:
+    """`column` of `table` back to the 64 hexadecimal characters of the HMAC (table `hexes`)."""
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || "
+        "table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+    select = ", ".join(f'h.hex AS "{c}"' if c == column else f't."{c}"' for c in columns)
+    schema, name = table.split(".")
+    con.execute(f"CREATE TABLE {schema}.old AS SELECT {select} FROM {table} t "
+                f'LEFT JOIN hexes h ON h.pseudonym = t."{column}"')
+    assert con.execute(f'SELECT count(*) FROM {schema}.old WHERE "{column}" IS NULL'
+                       ).fetchone() == (0,)
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE {schema}.old RENAME TO {name}")
+
+
+def test_a_warehouse_of_hexadecimal_hashes_publishes_what_a_first_night_does(
+        tmp_path, monkeypatch):
+    """The warehouse of a version whose pseudonyms were 64 hexadecimal characters: the next
+    version's first night turns its raw hashes into integers without reading its files again,
+    types staging again whole, and publishes what a first night on the same files publishes."""
+    import hashlib
+    import hmac
+
+    from pipelines.ingest.pseudonymise import keyed_hash
+    from pipelines.settings import HMAC_KEY_ENV, Settings
+    from pipelines.sources.reader import read_source_file
+
+    monkeypatch.setenv(HMAC_KEY_ENV, "une clé partagée par les deux dossiers")
+    landing = make_landing(tmp_path / "landing", months=3)
+    newest = sorted((landing / "activity").glob("activite_*.csv"))[-1]
+    shutil.move(newest, tmp_path / newest.name)
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    shutil.move(tmp_path / newest.name, newest)
+    key = Settings(home, landing).hmac_key()
+    identifiers = {i for path in (landing / "activity").glob("*.csv")
+                   for i in read_source_file(path, "activity").frame["id_professionnel"]}
+    with duckdb.connect(str(home / "warehouse" / "observatoire.duckdb")) as con:
+        con.execute("CREATE TABLE hexes (pseudonym BIGINT, hex VARCHAR)")
+        con.executemany("INSERT INTO hexes VALUES (?, ?)", [
+            (keyed_hash(key, i), hmac.new(key, i.encode(), hashlib.sha256).hexdigest())
+            for i in identifiers])
+        _as_hexadecimal(con, "raw.activity", "id_professionnel_hmac")
+        _as_hexadecimal(con, "staging.activity", "professional_hash")
+        _as_hexadecimal(con, "staging.activity_years", "professional_hash")
+        con.execute("DROP TABLE hexes")
+    monkeypatch.setenv("OBSERVATOIRE_CODE_VERSION", "the next version")
+    assert run_night(home, landing).success
+    first = tmp_path / "first"
+    assert run_night(first, landing).success
+    tables = ("raw.activity", "staging.activity", "staging.activity_years",
+              "marts.indicator_values")
+    with _connect(first) as con:
+        expected = {t: _content_hash(con, t) for t in tables}
+    with _connect(home) as con:
+        assert {t: _content_hash(con, t) for t in tables} == expected
+        # the two months of the first night were not read again: their rows are its load's
+        assert con.execute("SELECT count(DISTINCT _load_id) FROM raw.activity").fetchone() == (2,)

@@ -134,9 +134,11 @@ def build_staging(con: duckdb.DuckDBPyConnection, family: str,
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging' "
         "AND table_name = ?", [family]).fetchone()[0]
-    if months is not None and exists:
-        return _refresh_months(con, family, months)
     con.execute(macros_sql())
+    # a night of new code whose model makes other columns (an added one, another type) types
+    # every month again: the months it refreshes would not fit in the table the old code made
+    if months is not None and exists and _model_columns(con, family) == _columns(con, table):
+        return _refresh_months(con, family, months)
     con.execute("SET VARIABLE staging_months = NULL")
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute(
@@ -175,10 +177,24 @@ def build_staging(con: duckdb.DuckDBPyConnection, family: str,
     return {"rows": staged, "rejected_rows": rejected}
 
 
+def _model_columns(con: duckdb.DuckDBPyConnection, family: str) -> list[tuple[str, str]]:
+    """The names and types of the rows the staging model keeps, from its plan alone."""
+    return con.execute(
+        f"""SELECT column_name, column_type FROM (DESCRIBE SELECT * EXCLUDE (_reject_column,
+                _reject_value, _reject_reason) FROM ({model_sql('staging', family)}))"""
+    ).fetchall()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    schema, name = table.split(".")
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
+        "AND table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
+
+
 def _refresh_months(con: duckdb.DuckDBPyConnection, family: str,
                     months: list[date]) -> dict[str, int]:
     table = f"staging.{family}"
-    con.execute(macros_sql())
     month_list = "[" + ", ".join(f"DATE '{m.isoformat()}'" for m in months) + "]::DATE[]"
     con.execute(f"SET VARIABLE staging_months = {month_list}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {model_sql('staging', family)}")

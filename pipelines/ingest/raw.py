@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.digests import file_sha256
-from pipelines.ingest.pseudonymise import pseudonymise
+from pipelines.ingest.pseudonymise import HASH_FLOOR, pseudonymise
 from pipelines.sources.contracts import CONTRACTS
 from pipelines.sources.reader import (
     WHITESPACE,
@@ -74,11 +74,29 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
             reason VARCHAR, load_id VARCHAR)"""
     )
     for family in CONTRACTS:
-        columns = ", ".join(f'"{c}" VARCHAR' for c in raw_columns(family))
+        columns = ", ".join(f'"{c}" {"BIGINT" if c.endswith("_hmac") else "VARCHAR"}'
+                            for c in raw_columns(family))
         con.execute(
             f"""CREATE TABLE IF NOT EXISTS raw.{family} ({columns}, _source_file VARCHAR,
                 _source_sha256 VARCHAR, _source_row BIGINT, _load_id VARCHAR)"""
         )
+    _hashes_as_integers(con)
+
+
+def _hashes_as_integers(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn the hexadecimal HMACs a warehouse made before the hashes were integers into the
+    integers the reader now makes of the same identifiers (pipelines/ingest/pseudonymise.py):
+    the files already loaded are not read again, and their professionals keep their months."""
+    for family, column in PSEUDONYMISED.items():
+        hashed = f"{column}_hmac"
+        [(kind,)] = con.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = 'raw' "
+            "AND table_name = ? AND column_name = ?", [family, hashed]).fetchall()
+        if kind == "VARCHAR":
+            con.execute(
+                f"""ALTER TABLE raw.{family} ALTER COLUMN "{hashed}" SET DATA TYPE BIGINT
+                    USING ((('0x' || left("{hashed}", 16))::UBIGINT >> 2)
+                           | {HASH_FLOOR})::BIGINT""")
 
 
 def landing_files(landing: Path, family: str) -> list[Path]:
