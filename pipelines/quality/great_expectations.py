@@ -336,8 +336,8 @@ def _row_frame(table, columns: list[str], categories: dict):
     """The pandas frame of a batch; its rows are those of `table`, in order.
 
     Text columns are categoricals: the same values for GX, but pandas compares their codes
-    rather than the text (pandas took 4.7 s to find the duplicated national activity keys,
-    with their 64-character professional hashes, as text, and 1.8 s as categoricals).
+    rather than the text (pandas took 4.7 s to find the duplicated national activity keys as
+    text, and 1.8 s as categoricals, when the professional hash was still 64 characters).
     """
     import pandas as pd
 
