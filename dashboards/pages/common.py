@@ -156,7 +156,15 @@ def rows_within(tree: TerritoryTree, positions: dict[str, list[int]], key: str) 
     return sorted({i for child in tree.children(key) for i in positions.get(child, ())})
 
 
+def partitions(rows: pl.DataFrame, *by: str) -> dict[tuple, pl.DataFrame]:
+    """The rows of each value of `by`, in the order values first appear: what
+    `partition_by(..., as_dict=True)` gives, without the query polars makes on each part to
+    name it (0.1 ms each, 2 s of a national site's 30,000 parts)."""
+    keys = rows.select(by).unique(maintain_order=True).rows()
+    return dict(zip(keys, rows.partition_by(*by, maintain_order=True), strict=True))
+
+
 def by_period(rows: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     """The rows of each period, periods in order: one partition instead of a filter each."""
-    parts = rows.partition_by("period", maintain_order=True, as_dict=True)
+    parts = partitions(rows, "period")
     return [(period, parts[(period,)]) for (period,) in sorted(parts)]

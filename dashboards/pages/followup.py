@@ -17,6 +17,7 @@ from dashboards.pages.common import (
     heading,
     memoised,
     paragraph,
+    partitions,
     slugify,
     tables_html,
 )
@@ -59,7 +60,7 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
     """Each programme's criteria: a figure by period and a table."""
     parts, tables = [], []
     # partitions rather than a filter per programme and period (400 programmes nationally)
-    by_programme = followup.partition_by("programme", maintain_order=True, as_dict=True)
+    by_programme = partitions(followup, "programme")
     for index, ((programme,), rows) in enumerate(by_programme.items(), start=1):
         keys = (site.row_keys("programme", codes[programme]) if programme in codes
                 else (territory_key("programme", slugify(programme)),))

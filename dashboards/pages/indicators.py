@@ -21,6 +21,7 @@ from dashboards.pages.common import (
     indicator_rows,
     masked_note,
     memoised,
+    partitions,
     row_positions,
     rows_within,
     slugify,
@@ -257,8 +258,7 @@ def _evolutions(site: Site, rows: pl.DataFrame, entry: dict, data: PageData, slo
         pl.col("geo_code").n_unique()).iter_rows() if codes == 1} & {"france", "region"}
     # one partition of the rows instead of a filter per territory (tens of thousands of
     # communes at national scale), and no figure for a territory no selector offers
-    for (level, code), own in rows.partition_by("geo_level", "geo_code", maintain_order=True,
-                                                as_dict=True).items():
+    for (level, code), own in partitions(rows, "geo_level", "geo_code").items():
         key = territory_key(level, code)
         views = ([view_key(key)] if key in site.tree else []) + (
             [view_key(ALL)] if level in single else [])

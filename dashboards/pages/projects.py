@@ -157,11 +157,14 @@ def _pivot(site: Site, frame: pl.DataFrame, territory_order: list[str], note: st
                     pl.col("geo_name").replace_strict(rank, default=len(rank),
                                                       return_dtype=pl.Int32),
                     "geo_name", descending=[True, False, False, False]))
+    # one pass over the rows rather than a filter per territory and census (1,900 nationally)
+    cells_of: dict[tuple, dict] = {}
+    for r in frame.iter_rows(named=True):
+        place = (r["period"], r["geo_level"], r["geo_code"])
+        cells_of.setdefault(place, {})[r["category"]] = value_cell(r, note)
     rows = []
     for period, level, code, name, is_region in places.iter_rows():
-        cells = {r["category"]: value_cell(r, note) for r in frame.filter(
-            (pl.col("period") == period) & (pl.col("geo_level") == level)
-            & (pl.col("geo_code") == code)).iter_rows(named=True)}
+        cells = cells_of[period, level, code]
         label = f"Région {name}" if is_region else name
         rows.append(Row([label, format_period(period)] + [cells.get(c) for c in categories],
                         site.row_keys(level, code), period))

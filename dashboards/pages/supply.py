@@ -16,6 +16,7 @@ from dashboards.pages.common import (
     masked_note,
     memoised,
     paragraph,
+    partitions,
     periods_of,
     row_positions,
     rows_within,
@@ -83,8 +84,7 @@ def _density_section(site: Site, density: pl.DataFrame, note: str,
 def _profiles(site: Site, density: pl.DataFrame, note: str, data: PageData) -> None:
     # partitions rather than a filter per territory and period: tens of thousands at national
     # scale
-    for (level, code), rows in density.partition_by("geo_level", "geo_code",
-                                                    maintain_order=True, as_dict=True).items():
+    for (level, code), rows in partitions(density, "geo_level", "geo_code").items():
         key = territory_key(level, code)
         if key not in site.tree:
             continue
