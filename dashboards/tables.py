@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboards.formatting import MASKED_TEXT, format_number
-from dashboards.views import DATA_DIR
+from dashboards.views import DATA_DIR, json_text
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,7 @@ def write_table_data(table: Table, directory: Path) -> Path:
             for row, texts in zip(table.rows, table.csv_rows, strict=True)]
     path = directory / table.data_file
     path.parent.mkdir(exist_ok=True)
-    path.write_text(f"observatoireTableau({json.dumps(table.slug)},"
-                    f"{json.dumps(rows, ensure_ascii=False, separators=(',', ':'))});\n",
+    path.write_text(f"observatoireTableau({json.dumps(table.slug)},{json_text(rows)});\n",
                     encoding="utf-8")
     return path
 
