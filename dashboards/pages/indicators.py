@@ -280,12 +280,17 @@ def _table(site: Site, rows: pl.DataFrame, entry: dict, note: str) -> Table:
     ordered = rows.sort("period", "level_rank", "geo_name", "category_order",
                         descending=[True, False, False, False])
     keys = _keys_of(site)
-    body = [Row([r["geo_name"], LEVEL_LABELS.get(r["geo_level"], r["geo_level"]),
-                 r["category_label"] if several else None, format_period(r["period"]),
-                 *_cells(r, note), r["reference_geo_name"], r["reference_value"],
-                 r["comparison_flag"]],
-                keys(r["geo_level"], r["geo_code"]), r["period"])
-            for r in ordered.iter_rows(named=True)]
+    masked = [Masked(note)] * 5
+    # tuples rather than a dictionary per row: a national table has up to 25,000 rows
+    body = [Row([name, LEVEL_LABELS.get(level, level), category if several else None,
+                 format_period(period), *(masked if suppressed else numbers), reference,
+                 reference_value, flag],
+                keys(level, code), period)
+            for name, level, code, category, period, suppressed, *numbers, reference,
+            reference_value, flag in ordered.select(
+                "geo_name", "geo_level", "geo_code", "category_label", "period", "suppressed",
+                "value", "ci_low", "ci_high", "numerator", "denominator", "reference_geo_name",
+                "reference_value", "comparison_flag").iter_rows()]
     return without_empty_columns(Table(
         slugify(entry["indicator_id"]), f"{entry['label']} ({entry.get('unit') or ''})",
         ["Territoire", "Niveau", "Catégorie", "Période", "Valeur", "IC 95 % bas",
