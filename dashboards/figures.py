@@ -73,6 +73,11 @@ def _unit(rows: list[dict]) -> str:
     return next((r["unit"] for r in rows if r["unit"] is not None), None) or ""
 
 
+def _unit_of(frame: pl.DataFrame) -> str:
+    """The first unit given in `frame` (a loop: see `_shown`)."""
+    return next((unit for unit in frame["unit"] if unit is not None), None) or ""
+
+
 def _latest_period(rows: list[dict]) -> str:
     return format_period(max(r["period"] for r in rows)) if rows else ""
 
@@ -197,7 +202,7 @@ def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> Figure:
 
 def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> Figure:
     """Density of professionals per territory: `comparison_figure` on `densite_professionnels`."""
-    unit = density["unit"].drop_nulls().first() or ""
+    unit = _unit_of(density)
     return comparison_figure(density, title, masked_note, f"Professionnels {unit}")
 
 
@@ -250,7 +255,7 @@ def comparison_figure(density: pl.DataFrame, title: str, masked_note: str,
 
 def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str) -> Figure:
     """Densities of one territory: `profile_figure` on `densite_professionnels`."""
-    unit = rows["unit"].drop_nulls().first() or ""
+    unit = _unit_of(rows)
     return profile_figure(rows, f"Densité de professionnels : {territory}", masked_note,
                           f"Professionnels {unit}", "Densité")
 
@@ -296,7 +301,7 @@ def profile_figure(rows: pl.DataFrame, title: str, masked_note: str, axis_title:
 
 def density_trend_figure(rows: pl.DataFrame, territory: str) -> Figure:
     """Densities of one territory over the periods: `trend_figure` on `densite_professionnels`."""
-    unit = rows["unit"].drop_nulls().first() or ""
+    unit = _unit_of(rows)
     return trend_figure(rows, f"Évolution de la densité : {territory}",
                         f"Professionnels {unit}", "Profession")
 
