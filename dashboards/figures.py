@@ -69,13 +69,10 @@ def _by_order(row: dict) -> tuple:
     return row["category_order"] is not None, row["category_order"] or 0
 
 
-def _unit(rows: list[dict]) -> str:
-    return next((r["unit"] for r in rows if r["unit"] is not None), None) or ""
-
-
-def _unit_of(frame: pl.DataFrame) -> str:
-    """The first unit given in `frame` (a loop: see `_shown`)."""
-    return next((unit for unit in frame["unit"] if unit is not None), None) or ""
+def _unit(units) -> str:
+    """The first unit given: a loop over a frame's column or rows' values, not a polars query
+    (the density figures are made per territory too)."""
+    return next((unit for unit in units if unit is not None), None) or ""
 
 
 def _latest_period(rows: list[dict]) -> str:
@@ -202,7 +199,7 @@ def projects_funnel_figure(counts: pl.DataFrame, territory: str) -> Figure:
 
 def density_figure(density: pl.DataFrame, title: str, masked_note: str) -> Figure:
     """Density of professionals per territory: `comparison_figure` on `densite_professionnels`."""
-    unit = _unit_of(density)
+    unit = _unit(density["unit"])
     return comparison_figure(density, title, masked_note, f"Professionnels {unit}")
 
 
@@ -222,7 +219,7 @@ def comparison_figure(density: pl.DataFrame, title: str, masked_note: str,
     professions = [label for _, label in sorted(
         {(_by_order(r), r["category_label"]) for r in all_rows})]
     territories = sorted({r["geo_name"] for r in all_rows}, key=alphabetical)
-    unit = _unit(all_rows)
+    unit = _unit(r["unit"] for r in all_rows)
     period = _latest_period(all_rows)
     traces, ranges = [], []
     for index, profession in enumerate(professions):
@@ -255,7 +252,7 @@ def comparison_figure(density: pl.DataFrame, title: str, masked_note: str,
 
 def density_profile_figure(rows: pl.DataFrame, territory: str, masked_note: str) -> Figure:
     """Densities of one territory: `profile_figure` on `densite_professionnels`."""
-    unit = _unit_of(rows)
+    unit = _unit(rows["unit"])
     return profile_figure(rows, f"Densité de professionnels : {territory}", masked_note,
                           f"Professionnels {unit}", "Densité")
 
@@ -273,7 +270,7 @@ def profile_figure(rows: pl.DataFrame, title: str, masked_note: str, axis_title:
     labels = [r["category_label"] for r in ordered]
     visible = _shown(ordered)
     hidden = _masked(ordered)
-    unit = _unit(ordered)
+    unit = _unit(r["unit"] for r in ordered)
     traces = [_density_bars(visible, name, unit, "category_label")]
     references = [r for r in visible if r["reference_value"] is not None]
     if references:
@@ -301,7 +298,7 @@ def profile_figure(rows: pl.DataFrame, title: str, masked_note: str, axis_title:
 
 def density_trend_figure(rows: pl.DataFrame, territory: str) -> Figure:
     """Densities of one territory over the periods: `trend_figure` on `densite_professionnels`."""
-    unit = _unit_of(rows)
+    unit = _unit(rows["unit"])
     return trend_figure(rows, f"Évolution de la densité : {territory}",
                         f"Professionnels {unit}", "Profession")
 
@@ -315,7 +312,7 @@ def trend_figure(rows: pl.DataFrame, title: str, axis_title: str,
     """
     all_rows = rows.to_dicts()
     periods = sorted({r["period"] for r in all_rows})
-    unit = _unit(all_rows)
+    unit = _unit(r["unit"] for r in all_rows)
     lines: dict[str, list[dict]] = {}
     for row in sorted(_shown(all_rows), key=lambda r: (_by_order(r), r["period"])):
         lines.setdefault(row["category_label"], []).append(row)
@@ -422,7 +419,7 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
         suffix = "" if index == 0 else str(index + 1)
         top = 1 - index * (height + gap)
         panel = sorted(panels_of[name], key=lambda r: r["period"])
-        unit = _unit(panel)
+        unit = _unit(r["unit"] for r in panel)
         axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
         for status in STATUS_COLOURS:
             bars = [r for r in panel if r["status"] == status]

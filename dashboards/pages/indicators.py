@@ -269,10 +269,9 @@ def _evolutions(site: Site, rows: pl.DataFrame, entry: dict, data: PageData, slo
             data.add_figure(slot, view, figure)
 
 
-def _cells(row: dict, note: str) -> list:
-    """Value, CI, numerator and denominator: all masked together."""
-    return [Masked(note) if row["suppressed"] else row[column]
-            for column in ("value", "ci_low", "ci_high", "numerator", "denominator")]
+def _cells(suppressed: bool, numbers: list, note: str) -> list:
+    """Value, CI, numerator and denominator (or the first of them): all masked together."""
+    return [Masked(note)] * len(numbers) if suppressed else list(numbers)
 
 
 def _table(site: Site, rows: pl.DataFrame, entry: dict, note: str) -> Table:
@@ -280,10 +279,9 @@ def _table(site: Site, rows: pl.DataFrame, entry: dict, note: str) -> Table:
     ordered = rows.sort("period", "level_rank", "geo_name", "category_order",
                         descending=[True, False, False, False])
     keys = _keys_of(site)
-    masked = [Masked(note)] * 5
     # tuples rather than a dictionary per row: a national table has up to 25,000 rows
     body = [Row([name, LEVEL_LABELS.get(level, level), category if several else None,
-                 format_period(period), *(masked if suppressed else numbers), reference,
+                 format_period(period), *_cells(suppressed, numbers, note), reference,
                  reference_value, flag],
                 keys(level, code), period)
             for name, level, code, category, period, suppressed, *numbers, reference,
@@ -312,8 +310,9 @@ def _ranking(site: Site, rows: pl.DataFrame, entry: dict, note: str) -> Table:
     body = [Row([r["geo_name"], LEVEL_LABELS.get(r["geo_level"], r["geo_level"]),
                  r["category_label"] if several else None,
                  f"{r['rank']} / {r['of']}" if r["rank"] is not None else None,
-                 format_period(r["period"]), *_cells(r, note)[:3], r["reference_geo_name"],
-                 r["reference_value"], r["comparison_flag"], r["unit"]],
+                 format_period(r["period"]),
+                 *_cells(r["suppressed"], [r["value"], r["ci_low"], r["ci_high"]], note),
+                 r["reference_geo_name"], r["reference_value"], r["comparison_flag"], r["unit"]],
                 keys(r["geo_level"], r["geo_code"]), r["period"])
             for r in ranked.iter_rows(named=True)]
     return without_empty_columns(Table(
