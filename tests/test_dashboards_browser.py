@@ -505,6 +505,10 @@ def demo_site(tmp_path_factory) -> Path:
     done = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--home", str(home)],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # the analyst reads the summary on standard output: anything on standard error is noise
+    # to them (once, the resource tracker's "leaked semaphore objects" warning of the Great
+    # Expectations worker at every night's end)
+    assert done.stderr == "", done.stderr[-3000:]
     return home / "dashboards"
 
 

@@ -76,6 +76,14 @@ def run_suite(path: Path, config: dict, suite: str, where: str | None,
 
 
 def _serve(connection: Connection) -> None:
+    import threading
+
+    from tqdm import tqdm
+
+    # GX's progress bars, hidden or not, take tqdm's lock, by default a multiprocessing
+    # semaphore: the worker, killed when the night ends, left it registered, and every night
+    # ended with the resource tracker's "leaked semaphore objects" warning
+    tqdm.set_lock(threading.RLock())
     for module in ("great_expectations", "pipelines.quality.great_expectations",
                    "pipelines.stats", "pipelines.locks"):
         importlib.import_module(module)
