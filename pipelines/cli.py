@@ -110,6 +110,18 @@ def _located(failure: dict) -> list[str]:
             for v, where in zip(values, rows, strict=True)]
 
 
+def _failure(failure: dict) -> str:
+    """A failed rule as the quality page names it, its column, and its first offending
+    values."""
+    from dashboards.pages.quality import EXPECTATIONS
+
+    name = EXPECTATIONS.get(failure["expectation"], failure["expectation"])
+    columns = [c for c in (failure.get("column") or "").split(",") if c]
+    if columns:
+        name += f" (colonne{'s' if len(columns) > 1 else ''} {', '.join(columns)})"
+    return f"{name} : " + "; ".join(_located(failure)[:5])
+
+
 def _published(result) -> bool:
     return any(e.event_type_value == "ASSET_MATERIALIZATION"
                and e.event_specific_data.materialization.asset_key.path == ["publish", "warehouse"]
@@ -145,11 +157,7 @@ def summarise(result, settings, seconds: float) -> str:
                 checks_ok += 1
             else:
                 failures = evaluation.metadata.get("failures")
-                details = [
-                    f"{f['expectation']} ({f.get('column') or '-'}) : "
-                    + "; ".join(_located(f)[:5])
-                    for f in (failures.value if failures else [])
-                ]
+                details = [_failure(f) for f in (failures.value if failures else [])]
                 checks_failed.append((name, evaluation.severity.value, details))
     lines.append(f"\nNuit {'réussie' if result.success else 'BLOQUÉE'} en {seconds:.0f} s "
                  f"(run {result.run_id}).")

@@ -336,8 +336,8 @@ def test_the_metadata_names_the_offending_value(blocked_nights, case, violation)
     assert failure["unexpected_count"] >= 1
     expected = offending.get(violation.offending, violation.offending)
     values = failure["unexpected_values"]
-    if violation.expectation == COMPOUND_UNIQUE:  # the rows, each as its key's values
-        assert any(repr(expected) in str(v) for v in values), values
+    if violation.expectation == COMPOUND_UNIQUE:  # the rows, each as "column = value, …"
+        assert any(f" = {expected}" in v for v in values), values
     else:
         assert expected in values, values
 
@@ -402,7 +402,7 @@ def test_a_warning_publishes_and_shows_on_the_quality_page(night, tiny_landing, 
 
 
 def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, tmp_path,
-                                                          monkeypatch):
+                                                          monkeypatch, capsys):
     import json
 
     from support import run_night
@@ -430,6 +430,14 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     index_before = (home / "dashboards" / "index.html").read_bytes()
 
     assert main(["run", "--home", str(home), "--landing", str(landing)]) == 1
+    # the summary names the rule in French, as the quality page does, with the file and line
+    summary = capsys.readouterr().out
+    assert "BLOQUANT : staging/activity · great_expectations" in summary
+    assert ("pas de doublon sur la clé (colonnes professional_hash, period_month, "
+            "commune_code) : professional_hash = ") in summary
+    assert ", period_month = 2023-01-01, commune_code = 16001 (activity/renvoi.csv, ligne 2)" \
+        in summary
+    assert COMPOUND_UNIQUE not in summary
 
     assert published.read_bytes() == before
     assert (home / "dashboards" / "index.html").read_bytes() == index_before

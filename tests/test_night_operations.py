@@ -3,6 +3,7 @@ unresolved place names and their correction, and no network."""
 
 import json
 import os
+import re
 import shutil
 import socket
 
@@ -90,6 +91,7 @@ def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landi
     fields = lines[2].split(";")
     fields[7] = "-4"  # nb_actes
     lines[2] = ";".join(fields)
+    lines.append("2024-01;tronquée")  # a line cut short: no column to name
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     blocked = run_night(home, landing)
@@ -100,8 +102,9 @@ def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landi
         (("staging", "activity"), "accepted_inputs")]
     sample = failed[0].metadata["failures"].value[0]["unexpected_values"]
     name = f"activity/{source.name}"
-    assert sample[0].startswith(f"{name} ligne 2, colonne periode = '2024-13'")
-    assert sample[1].startswith(f"{name} ligne 3, colonne nb_actes = '-4'")
+    assert sample[0].startswith(f"{name} ligne 2, colonne periode = « 2024-13 »")
+    assert sample[1].startswith(f"{name} ligne 3, colonne nb_actes = « -4 »")
+    assert sample[2].startswith(f"{name} ligne {len(lines)} : 2 champ(s) au lieu de ")
 
     monkeypatch.setenv("OBSERVATOIRE_REJECTED_TOLERANCE", "0.01")
     result = run_night(home, landing)
@@ -113,12 +116,17 @@ def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landi
         raw, staged = con.execute(
             "SELECT (SELECT count(*) FROM raw.activity), (SELECT count(*) FROM staging.activity)"
         ).fetchone()
-    assert [(f, r, c) for f, r, c, _ in rejected] == [(name, 2, "periode"), (name, 3, "nb_actes")]
+    assert [(f, r, c) for f, r, c, _ in rejected] == [
+        (name, 2, "periode"), (name, 3, "nb_actes"), (name, len(lines), None)]
     assert "période illisible" in rejected[0][3] and "négatif" in rejected[1][3]
     assert raw == staged + 2
     warned = _failed_checks(result)
     assert [(tuple(e.asset_key.path), e.check_name, e.severity.value) for e in warned] == [
         (("staging", "activity"), "accepted_inputs", "WARN")]
+    # the quality page says what the check observed in French, the share as a percentage
+    page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
+    assert re.search(r"lignes rejetées : 3, part : 0,\d\d %, tolérance : 1 %", page), \
+        re.findall(r"lignes rejetées : [^<]*", page)
 
 
 def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):

@@ -225,14 +225,23 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
                     success=not rejected, observed_value=json.dumps(
                         {"rejected": len(rejected), "share": share, "tolerance": tolerance}),
                     unexpected_count=len(rejected),
-                    sample=[f"{f} ligne {r}, colonne {c} = {v!r} : {why}"
-                            for f, r, c, v, why in rejected[:10]],
+                    sample=[_rejected_row(*row) for row in rejected[:10]],
                 ),
             ]
             record_outcomes(con, night, f"staging.{family}", "accepted_inputs", outcomes)
         return _result(outcomes)
 
     return _check
+
+
+def _rejected_row(file: str, line: int, column: str | None, value: str | None,
+                  reason: str) -> str:
+    """Where a rejected row is and why; a line without its fields (too short, malformed) has
+    no column."""
+    where = f"{file} ligne {line}"
+    if column is not None:
+        where += f", colonne {column} = « {'' if value is None else value} »"
+    return f"{where} : {reason}"
 
 
 def _public_files_check(fmt: PublicFormat) -> dg.AssetChecksDefinition:

@@ -570,9 +570,15 @@ def _columns_of(expectation) -> list[str]:
 def _plain(value):
     import pandas as pd
 
+    if isinstance(value, dict):  # the record of a rule on several columns, as an analyst reads it
+        shown = {column: _plain(v) for column, v in value.items()}
+        return ", ".join(f"{column} = {'(vide)' if v is None else v}"
+                         for column, v in shown.items())
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # NaN, NA, NaT
         return None
-    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):  # numpy scalars
+    if isinstance(value, pd.Timestamp):  # a month or a date, not "Timestamp('2023-01-01 …')"
+        return (value.date() if value == value.normalize() else value.to_pydatetime()).isoformat()
+    if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     return value if isinstance(value, (str, int, float, bool)) else str(value)
 
