@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from dashboards.figures import checks_figure
-from dashboards.formatting import format_datetime
+from dashboards.formatting import format_datetime, format_number
 from dashboards.pages.common import Page, Site, heading, paragraph, tables_html
 from dashboards.tables import Row, Table, write_csv
 from dashboards.territories import ALL
@@ -109,15 +109,40 @@ def _status(site: Site, nights: dict[str, str]) -> str:
     return f'<p class="{css}" role="status">{html.escape(text)}</p>'
 
 
+# the keys of the observed values the night's own checks record (pipelines/quality/checks.py),
+# as the page says them; those that are fractions are shown as percentages
+OBSERVED = {
+    "raw": "lignes reçues", "malformed_lines": "lignes malformées", "staged": "lignes typées",
+    "rejected": "lignes rejetées", "share": "part", "tolerance": "tolérance",
+    "nuit_precedente": "nuit précédente", "ecart": "écart", "dernier_mois": "dernier mois",
+    "age_en_mois": "âge en mois", "politique_en_mois": "politique en mois",
+    "date_de_la_nuit": "date de la nuit", "structures_inconnues": "structures inconnues",
+}
+FRACTIONS = {"share", "tolerance", "ecart"}
+
+
 def _observed(value: str | None) -> str | None:
-    """'{"raw": 53, "staged": 53}' -> 'raw : 53, staged : 53'; other values as they are."""
+    """'{"raw": 23623, "share": 0.0339}' -> 'lignes reçues : 23 623, part : 3,4 %'; other
+    values as they are."""
     try:
         parsed = json.loads(value) if value else None
     except ValueError:
         return value
     if isinstance(parsed, dict):
-        return ", ".join(f"{k} : {v}" for k, v in parsed.items())
+        return ", ".join(f"{OBSERVED.get(k, k.replace('_', ' '))} : {_observed_value(k, v)}"
+                         for k, v in parsed.items())
     return value
+
+
+def _observed_value(key: str, value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if key in FRACTIONS:  # a few rows in a large table are a share under 1 %: two decimals
+        percent = value * 100
+        return f"{format_number(percent, decimals=2 if abs(percent) < 1 else 1)} %"
+    return format_number(value)
 
 
 def _sample(value: str | None) -> str | None:
