@@ -330,13 +330,20 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+HOME_HELP = "dossier de travail : entrepôt, tableaux de bord, historique (défaut : ./var)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="observatoire", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="observatoire",
+        description="La nuit de l'observatoire local des besoins en santé : charger, contrôler "
+        "et publier les fichiers déposés ; interroger l'entrepôt ; servir les tableaux de bord. "
+        "Aide d'une commande : observatoire COMMANDE -h.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="lance la nuit (job Dagster `nightly`) en local")
     run.add_argument("--landing", type=Path, help="dossier de dépôt (défaut : la démo)")
-    run.add_argument("--home", type=Path, help="dossier de travail (défaut : ./var)")
+    run.add_argument("--home", type=Path, help=HOME_HELP)
     run.set_defaults(func=run_night)
 
     sql = sub.add_parser(
@@ -350,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--csv", action="store_true", help="résultat en CSV (pour un export)")
     sql.add_argument("--max-rows", type=int, default=1000,
                      help="lignes affichées au plus dans le tableau (défaut : 1000)")
-    sql.add_argument("--home", type=Path)
+    sql.add_argument("--home", type=Path, help=HOME_HELP)
     sql.set_defaults(func=run_sql)
 
     back = sub.add_parser(
@@ -361,18 +368,20 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("version", nargs="?", help="nom de la version (voir --list) ou début de "
                       "l'identifiant de sa nuit")
     back.add_argument("--list", action="store_true", help="liste les versions gardées")
-    back.add_argument("--home", type=Path)
+    back.add_argument("--home", type=Path, help=HOME_HELP)
     back.set_defaults(func=run_rollback)
 
     gen = sub.add_parser("generate", help="génère un dépôt synthétique déterministe")
-    gen.add_argument("--scale", choices=["tiny", "demo", "region", "national"], default="demo")
-    gen.add_argument("--seed", type=int, default=2026)
-    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--scale", choices=["tiny", "demo", "region", "national"], default="demo",
+                     help="taille du dépôt : une région, toute la France… (défaut : demo)")
+    gen.add_argument("--seed", type=int, default=2026,
+                     help="graine : la même graine donne les mêmes fichiers (défaut : 2026)")
+    gen.add_argument("--out", type=Path, required=True, help="dossier où écrire le dépôt")
     gen.set_defaults(func=run_generate)
 
     serve = sub.add_parser("serve", help="sert les tableaux de bord sur 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8050)
-    serve.add_argument("--home", type=Path)
+    serve.add_argument("--port", type=int, default=8050, help="port local (défaut : 8050)")
+    serve.add_argument("--home", type=Path, help=HOME_HELP)
     serve.set_defaults(func=run_serve)
 
     args = parser.parse_args(argv)
