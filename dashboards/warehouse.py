@@ -140,7 +140,7 @@ def read_snapshot(warehouse_path: Path) -> Snapshot:
     try:
         optional = {name: _optional(con, sql, schema) for name, (sql, schema) in OPTIONAL.items()}
         return Snapshot(
-            indicators=_indicators(con),
+            indicators=_indicators(con, _reference_names(optional)),
             coverage=con.sql(COVERAGE_SQL).pl(),
             catalogue=_catalogue(con),
             census_projects=con.sql("SELECT * FROM marts.census_projects "
@@ -157,7 +157,19 @@ def read_snapshot(warehouse_path: Path) -> Snapshot:
         con.close()
 
 
-def _indicators(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def _reference_names(optional: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The names of the reference geography's territories: a région the landing files cover in
+    part publishes no row, and its départements still name it as their reference."""
+    return pl.concat([
+        optional[table].select(pl.lit(level).alias("reference_geo_level"),
+                               pl.col(f"{prefix}_code").alias("reference_geo_code"),
+                               pl.col(f"{prefix}_name").alias("name"))
+        for table, level, prefix in (("epci", "epci", "epci"),
+                                     ("departements", "departement", "department"),
+                                     ("regions", "region", "region"))])
+
+
+def _indicators(con: duckdb.DuckDBPyConnection, reference_names: pl.DataFrame) -> pl.DataFrame:
     """Every indicator's rows with their category label and order and the name of their
     reference territory, in indicator, level, territory name, period and category order."""
     chunks: list[list[str]] = [[]]
@@ -172,7 +184,9 @@ def _indicators(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         indicators="[" + ", ".join(map(_literal, chunk)) + "]::VARCHAR[]")).pl()
         for chunk in chunks])
     labels = con.sql(LABELS_SQL).pl()
-    names = con.sql(GEO_NAMES_SQL).pl()
+    # a territory's name as its rows give it, else as the reference geography gives it
+    names = pl.concat([con.sql(GEO_NAMES_SQL).pl(), reference_names]).unique(
+        ["reference_geo_level", "reference_geo_code"], keep="first", maintain_order=True)
     category = pl.col("category")
     return (
         rows.join(labels, on=["dimension", "category"], how="left", maintain_order="left")

@@ -292,6 +292,20 @@ def test_territory_tree_nests_epci_in_departements_and_finds_programmes(warehous
     assert tree.children("departement:47") == ["epci:244701389", "epci:244701405"]
 
 
+def test_a_reference_region_without_rows_of_its_own_is_named(warehouse, tmp_path):
+    # landing files that cover part of a région publish no row for it: its départements are
+    # compared with it, and the tables name it rather than show its code
+    copy = tmp_path / "observatoire.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    con = duckdb.connect(str(copy))
+    con.execute("DELETE FROM marts.indicator_values WHERE geo_level = 'region'")
+    con.close()
+    rows = read_snapshot(copy).indicators.filter(
+        (pl.col("geo_level") == "departement") & (pl.col("reference_geo_level") == "region"))
+    assert rows.height > 0
+    assert set(rows["reference_geo_name"]) == {"Nouvelle-Aquitaine"}
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.text(), max_size=8))
 def test_place_names_compare_the_same_in_a_column_as_one_by_one(names):
