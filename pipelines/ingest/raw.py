@@ -99,17 +99,18 @@ def _hashes_as_integers(con: duckdb.DuckDBPyConnection) -> None:
                            | {HASH_FLOOR})::BIGINT""")
 
 
+def is_data(path: Path) -> bool:
+    """Not a note, a hidden file, or the lock file an office suite writes beside a workbook it
+    has open (~$recensement.xlsx, which would be refused as unreadable and block the night)."""
+    return not (path.name.lower().startswith(NOTE_NAMES) or path.name.startswith((".", "~$")))
+
+
 def landing_files(landing: Path, family: str) -> list[Path]:
     folder = landing / family
     if not folder.is_dir():
         return []
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in READABLE_SUFFIXES
-        and not p.name.lower().startswith(NOTE_NAMES)
-    )
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in READABLE_SUFFIXES and is_data(p))
 
 
 def load_family(
