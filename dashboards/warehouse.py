@@ -90,6 +90,11 @@ OPTIONAL = {
         {"family": pl.String, "source_file": pl.String, "load_id": pl.String,
          "loaded_at": pl.Datetime, "row_count": pl.Int64, "status": pl.String,
          "message": pl.String}),
+    # the landing's files no night reads, as each night's plan found them (a warehouse
+    # published before they were recorded has no such column)
+    "unread_files": (
+        "SELECT night_id, unread_files FROM raw.night_plans",
+        {"night_id": pl.String, "unread_files": pl.String}),
 }
 
 DICTIONARY_TABLES_SQL = """
@@ -131,6 +136,7 @@ class Snapshot:
     rejected_rows: pl.DataFrame
     unresolved_communes: pl.DataFrame
     loaded_files: pl.DataFrame
+    unread_files: pl.DataFrame
     dictionary_tables: pl.DataFrame
     dictionary_columns: pl.DataFrame
 
@@ -220,7 +226,7 @@ def _catalogue(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def _optional(con: duckdb.DuckDBPyConnection, sql: str, schema: dict) -> pl.DataFrame:
     try:
         return con.sql(sql).pl().cast(schema)
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.BinderException):  # no such table, or column
         return pl.DataFrame(schema=schema)
 
 

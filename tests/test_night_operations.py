@@ -229,6 +229,47 @@ def test_file_still_being_written_waits_for_the_next_night(tmp_path, landing, mo
     assert {"raw__activity", "staging__activity"} <= ran and "raw__census" not in ran
 
 
+def test_files_no_night_reads_are_named_with_what_to_do(tmp_path, landing):
+    """A file dropped beside the folders, in an unknown one, or in a format no reader takes is
+    said by the plan, kept in raw.night_plans and shown on the quality page; notes, hidden
+    files and office lock files are not data."""
+    from pipelines.ingest.plan import describe_plan, plan_night
+    from pipelines.settings import get_settings
+
+    followup = next((landing / "followup").glob("*.csv"))
+    shutil.copyfile(followup, landing / "criteres_de_suivi.csv")
+    (landing / "divers").mkdir()
+    shutil.copyfile(followup, landing / "divers" / "criteres.csv")
+    (landing / "census" / "recensement.ods").write_bytes(b"PK\x03\x04")
+    (landing / "census" / "~$recensement.xlsx").write_bytes(b"lock")
+    (landing / "activity" / ".DS_Store").write_bytes(b"")
+    (landing / "activity" / "LISEZMOI.txt").write_text("Activité 2023.", encoding="utf-8")
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+
+    with _connect(home) as con:
+        [(unread,)] = con.execute(
+            "SELECT unread_files FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1"
+        ).fetchall()
+    unread = json.loads(unread)
+    assert list(unread) == ["census/recensement.ods", "criteres_de_suivi.csv",
+                            "divers/criteres.csv"]
+    assert unread["census/recensement.ods"].startswith("format « .ods » non lu : enregistrez")
+    assert unread["divers/criteres.csv"].startswith(
+        "hors des dossiers que la nuit lit : déplacez-le dans celui de sa famille (activity/, "
+        "census/, followup/, reference/")
+    page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
+    assert "Fichiers déposés que la nuit ne lit pas" in page
+    assert "<th>divers/criteres.csv</th>" in page
+
+    os.environ["OBSERVATOIRE_HOME"], os.environ["OBSERVATOIRE_LANDING"] = str(home), str(landing)
+    try:
+        said = describe_plan(plan_night(get_settings()))
+    finally:
+        del os.environ["OBSERVATOIRE_HOME"], os.environ["OBSERVATOIRE_LANDING"]
+    assert "  non lu : criteres_de_suivi.csv : hors des dossiers que la nuit lit" in said
+
+
 def test_indicators_a_night_cannot_change_are_kept_and_the_others_recomputed(tmp_path, landing):
     from pipelines.transform.assets import indicator_inputs
 

@@ -59,7 +59,7 @@ def quality_page(site: Site, blocked: dict | None = None) -> Page:
             data.add_figure("controles", view_key(ALL, night),
                             checks_figure(of_night, f"nuit du {label}"))
     tables = [_checks_table(results), _files_table(site), _refused_table(site),
-              _rejected_table(site), _unresolved_table(site)]
+              _unread_table(site), _rejected_table(site), _unresolved_table(site)]
     alert, blocked_tables = _blocked_night(site, blocked) if blocked else ("", [])
     content = "\n".join([
         alert,
@@ -151,7 +151,7 @@ def _sample(value: str | None) -> str | None:
     except ValueError:
         return value
     if isinstance(parsed, list):
-        return ", ".join(str(v) for v in parsed) or None
+        return ", ".join("(vide)" if v is None else str(v) for v in parsed) or None
     return value
 
 
@@ -188,6 +188,16 @@ def _refused_table(site: Site) -> Table:
     return Table("fichiers-refuses", "Fichiers refusés, et pourquoi",
                  ["Fichier", "Famille", "Refusé le", "Message"], rows,
                  note=None if rows else "Aucun fichier refusé.")
+
+
+def _unread_table(site: Site) -> Table:
+    """The landing's files the published night could not read, and what to do with each."""
+    plans = site.snapshot.unread_files.filter(
+        pl.col("night_id") == site.snapshot.publication.night_id)["unread_files"]
+    unread = json.loads(plans[0]) if len(plans) and plans[0] else {}
+    return Table("fichiers-non-lus", "Fichiers déposés que la nuit ne lit pas",
+                 ["Fichier", "Que faire"], [Row([name, why]) for name, why in unread.items()],
+                 note=None if unread else "Tous les fichiers du dossier de dépôt ont été lus.")
 
 
 def _rejected_table(site: Site) -> Table:

@@ -279,17 +279,21 @@ def night_plans(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         con.execute(
             """CREATE TABLE IF NOT EXISTS raw.night_plans (
                 night_id VARCHAR, planned_at TIMESTAMP, kind VARCHAR, months VARCHAR,
-                pending_files VARCHAR, deferred_files VARCHAR, fingerprints VARCHAR)"""
+                pending_files VARCHAR, deferred_files VARCHAR, fingerprints VARCHAR,
+                unread_files VARCHAR)"""
         )
+        # a warehouse published before the landing's unread files were recorded
+        con.execute("ALTER TABLE raw.night_plans ADD COLUMN IF NOT EXISTS unread_files VARCHAR")
         con.execute("DELETE FROM raw.night_plans WHERE night_id = ?", [context.run_id])
         con.execute(
-            "INSERT INTO raw.night_plans VALUES (?, current_timestamp, ?, ?, ?, ?, ?)",
+            "INSERT INTO raw.night_plans VALUES (?, current_timestamp, ?, ?, ?, ?, ?, ?)",
             [context.run_id, plan.get("kind", "manuelle"),
              json.dumps(plan.get("months", months_in_range(context.run.tags))),
              json.dumps(plan.get("pending", {}), ensure_ascii=False),
              json.dumps(plan.get("deferred", {}), ensure_ascii=False),
              # a run launched by hand may cover part of the graph: it sets no reference
-             json.dumps(plan["fingerprints"]) if plan.get("fingerprints") else None],
+             json.dumps(plan["fingerprints"]) if plan.get("fingerprints") else None,
+             json.dumps(plan.get("unread", {}), ensure_ascii=False)],
         )
     return dg.MaterializeResult(metadata={"kind": plan.get("kind", "manuelle"),
                                           "months": dg.MetadataValue.json(plan.get("months"))})

@@ -27,7 +27,7 @@ import duckdb
 
 from pipelines.ingest.digests import file_sha256, load_digests, save_digests
 from pipelines.ingest.public_files import PUBLIC_FORMATS, public_files
-from pipelines.ingest.raw import landing_files
+from pipelines.ingest.raw import is_data, landing_files
 from pipelines.settings import REPO_ROOT, SOURCE_FAMILIES, Settings
 
 # Activity statistics describe complete months; 2010 is older than any export an observatory
@@ -56,12 +56,14 @@ class NightPlan:
     fingerprints: dict[str, str]
     pending: dict[str, list[str]] = field(default_factory=dict)  # family → new/changed files
     deferred: dict[str, str] = field(default_factory=dict)  # file → why not tonight
+    unread: dict[str, str] = field(default_factory=dict)  # file → why no night reads it
 
     @property
     def tags(self) -> dict[str, str]:
         tags = {PLAN_TAG: json.dumps(
             {"kind": self.kind, "months": self.months, "fingerprints": self.fingerprints,
-             "pending": self.pending, "deferred": self.deferred}, ensure_ascii=False)}
+             "pending": self.pending, "deferred": self.deferred, "unread": self.unread},
+            ensure_ascii=False)}
         if self.months:
             tags |= {RANGE_START: self.months[0], RANGE_END: self.months[-1]}
         return tags
@@ -285,7 +287,32 @@ def plan_night(settings: Settings) -> NightPlan:
         assets = _closure(defs, graph, roots | set(ALWAYS))
         if not months:
             assets = [k for k in assets if k not in {("raw", "activity"), ("staging", "activity")}]
-    return NightPlan(kind, months, assets, fingerprints, pending, deferred)
+    return NightPlan(kind, months, assets, fingerprints, pending, deferred,
+                     unread_files(settings.landing))
+
+
+def unread_files(landing: Path) -> dict[str, str]:
+    """The landing's files that nothing reads, each with what to do: dropped outside the
+    folders the night reads, or in a format its readers do not take. A night says so instead of
+    leaving them unseen."""
+    if not landing.is_dir():
+        return {}
+    folders = [*SOURCE_FAMILIES, *(f"reference/{fmt.folder}" for fmt in PUBLIC_FORMATS)]
+    read = {landing / CORRECTIONS_FILE,
+            *(path for family in SOURCE_FAMILIES for path in landing_files(landing, family)),
+            *(path for fmt in PUBLIC_FORMATS for path in public_files(landing, fmt.folder))}
+    unread = {}
+    for path in sorted(landing.rglob("*")):
+        if not path.is_file() or path in read or not is_data(path):
+            continue
+        name = path.relative_to(landing).as_posix()
+        if any(name.startswith(f"{folder}/") for folder in folders):
+            unread[name] = (f"format « {path.suffix or 'sans extension'} » non lu : "
+                            "enregistrez-le en CSV (séparateur ;) ou en classeur Excel (.xlsx)")
+        else:
+            unread[name] = ("hors des dossiers que la nuit lit : déplacez-le dans celui de sa "
+                            f"famille ({', '.join(f'{folder}/' for folder in folders)})")
+    return unread
 
 
 def _closure(defs, graph, roots: set[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -327,4 +354,6 @@ def describe_plan(plan: NightPlan) -> str:
     lines = [f"Plan : {what}."]
     for name, reason in sorted(plan.deferred.items()):
         lines.append(f"  reporté : {name} : {reason}")
+    for name, reason in plan.unread.items():
+        lines.append(f"  non lu : {name} : {reason}")
     return "\n".join(lines)
