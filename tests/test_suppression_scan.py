@@ -58,8 +58,9 @@ INDICATOR_MARTS = {"indicator_values", "v_indicateurs", "v_profil_territoire"}
 HIDDEN_COLUMNS = ("value", "numerator", "ci_low", "ci_high")
 # the dashboards' CSV files that carry no indicator cell, by name prefix
 NON_INDICATOR_CSV = ("catalogue-des-indicateurs", "communes-non-resolues", "controles",
-                     "dictionnaire-des-donnees", "fichiers-de-la-nuit", "fichiers-refuses",
-                     "lignes-rejetees", "liste-des-projets", "part-des-projets-par-stade",
+                     "dictionnaire-des-donnees", "fichiers-de-la-nuit", "fichiers-non-lus",
+                     "fichiers-refuses", "lignes-rejetees", "liste-des-projets",
+                     "part-des-projets-par-stade",
                      "part-des-projets-par-territoire", "projets-par-territoire-et-stade",
                      "suivi-contrat-", "suivi-feuille-de-route-", "suivi-cpts-")
 CSV_COLUMNS = {"Valeur": "value", "Numérateur": "numerator", "Dénominateur": "denominator"}
