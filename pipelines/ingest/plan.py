@@ -27,7 +27,7 @@ import duckdb
 
 from pipelines.ingest.digests import file_sha256, load_digests, save_digests
 from pipelines.ingest.public_files import PUBLIC_FORMATS, public_files
-from pipelines.ingest.raw import is_data, landing_files
+from pipelines.ingest.raw import is_data, landing_files, readable
 from pipelines.settings import REPO_ROOT, SOURCE_FAMILIES, Settings
 
 # Activity statistics describe complete months; 2010 is older than any export an observatory
@@ -298,20 +298,17 @@ def unread_files(landing: Path) -> dict[str, str]:
     if not landing.is_dir():
         return {}
     folders = [*SOURCE_FAMILIES, *(f"reference/{fmt.folder}" for fmt in PUBLIC_FORMATS)]
-    read = {landing / CORRECTIONS_FILE,
-            *(path for family in SOURCE_FAMILIES for path in landing_files(landing, family)),
-            *(path for fmt in PUBLIC_FORMATS for path in public_files(landing, fmt.folder))}
     unread = {}
     for path in sorted(landing.rglob("*")):
-        if not path.is_file() or path in read or not is_data(path):
-            continue
         name = path.relative_to(landing).as_posix()
-        if any(name.startswith(f"{folder}/") for folder in folders):
-            unread[name] = (f"format « {path.suffix or 'sans extension'} » non lu : "
-                            "enregistrez-le en CSV (séparateur ;) ou en classeur Excel (.xlsx)")
-        else:
+        if not path.is_file() or not is_data(path) or name == CORRECTIONS_FILE:
+            continue
+        if not any(name.startswith(f"{folder}/") for folder in folders):
             unread[name] = ("hors des dossiers que la nuit lit : déplacez-le dans celui de sa "
                             f"famille ({', '.join(f'{folder}/' for folder in folders)})")
+        elif not readable(path):
+            unread[name] = (f"format « {path.suffix or 'sans extension'} » non lu : "
+                            "enregistrez-le en CSV (séparateur ;) ou en classeur Excel (.xlsx)")
     return unread
 
 

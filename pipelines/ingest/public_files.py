@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.digests import file_sha256
-from pipelines.ingest.raw import READABLE_SUFFIXES, ensure_raw_tables, is_data
+from pipelines.ingest.raw import ensure_raw_tables, readable_files
 from pipelines.sources.public.ameli import read_ameli_densities, read_cnam_densities_xls
 from pipelines.sources.public.cartosante import read_cartosante_export
 from pipelines.sources.public.finess import read_finess_extract, read_finess_geolocated
@@ -59,11 +59,7 @@ PUBLIC_FORMATS = (
 
 
 def public_files(landing: Path, folder: str) -> list[Path]:
-    base = landing / "reference" / folder
-    if not base.is_dir():
-        return []
-    return sorted(p for p in base.rglob("*")
-                  if p.is_file() and p.suffix.lower() in READABLE_SUFFIXES and is_data(p))
+    return readable_files(landing / "reference" / folder)
 
 
 def load_public_format(

@@ -105,12 +105,17 @@ def is_data(path: Path) -> bool:
     return not (path.name.lower().startswith(NOTE_NAMES) or path.name.startswith((".", "~$")))
 
 
+def readable(path: Path) -> bool:
+    """A data file in a format the readers take."""
+    return path.is_file() and path.suffix.lower() in READABLE_SUFFIXES and is_data(path)
+
+
+def readable_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if readable(p)) if folder.is_dir() else []
+
+
 def landing_files(landing: Path, family: str) -> list[Path]:
-    folder = landing / family
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in READABLE_SUFFIXES and is_data(p))
+    return readable_files(landing / family)
 
 
 def load_family(
