@@ -403,8 +403,13 @@ def test_the_choice_follows_the_analyst_to_the_other_pages(site, browser):
     tab.open(link)
     assert tab.evaluate("document.getElementById('choix-departement').value") == (
         "departement:62")
-    projects = tab.evaluate("""[...document.querySelectorAll(
-        'table[data-tableau="liste-des-projets"] tbody tr')].filter(r => !r.hidden)
+    # the list is read from donnees/ when it comes into view (13,000 rows nationally)
+    selector = 'table[data-tableau="liste-des-projets"]'
+    assert tab.evaluate(f"document.querySelector('{selector}').getAttribute('data-source')") \
+        == "donnees/tableau-liste-des-projets.js"
+    tab.evaluate(f"document.querySelector('{selector}').scrollIntoView()")
+    tab.wait_until(f"document.querySelector('{selector}').getAttribute('data-charge') === 'oui'")
+    projects = tab.evaluate(f"""[...document.querySelectorAll('{selector} tbody tr')]
         .map(r => r.cells[0].textContent)""")
     assert sorted(projects) == ["Frévent", "Outreau"]  # the Pas-de-Calais projects of 2013
     tab.screenshot(SCREENSHOTS / "projets-pas-de-calais.png")
@@ -415,7 +420,7 @@ def test_the_choice_follows_the_analyst_to_the_other_pages(site, browser):
         ".textContent")
 
 
-def test_followup_shows_the_programmes_of_the_chosen_territory(site, browser):
+def test_followup_shows_the_programmes_of_the_chosen_territory(site, browser, warehouse):
     tab = browser.new_tab()
     tab.open((site / "suivi.html").as_uri())
     shown = """[...document.querySelectorAll('section.programme')].filter(s => !s.hidden)
@@ -431,6 +436,18 @@ def test_followup_shows_the_programmes_of_the_chosen_territory(site, browser):
     bars = tab.figure_data("figure-suivi-2")
     assert [(t["name"], t["x"], t["y"]) for t in bars if t["type"] == "bar"] == [
         ("En bonne voie", ["2024"], [4])]
+    # each programme's criteria are read from donnees/ when its table comes into view (400
+    # programmes nationally)
+    table = "table[data-tableau^=\"suivi-\"][data-source]"
+    section = "[...document.querySelectorAll('section.programme')].find(s => !s.hidden)"
+    tab.evaluate(f"{section}.querySelector('{table}').scrollIntoView()")
+    tab.wait_until(f"{section}.querySelector('{table}').getAttribute('data-charge') === 'oui'")
+    criteria = tab.evaluate(f"""[...{section}.querySelectorAll('{table} tbody tr')]
+        .map(r => [r.cells[0].textContent, r.cells[3].textContent, r.cells[8].textContent])""")
+    assert sorted(criteria) == sorted(map(list, _query(warehouse, """
+        SELECT criterion, period, status FROM marts.followup_criteria
+        WHERE programme = 'Pôle de santé Duras-Lauzun' AND period = '2024'""")))
+    assert criteria  # the criterion of the bar above
     tab.screenshot(SCREENSHOTS / "suivi-cc-du-pays-de-lauzun.png")
     tab.choose("choix-region", "region:32")
     assert tab.evaluate(shown) == []

@@ -90,4 +90,4 @@ def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -
     return Table(
         f"suivi-{slugify(programme)}", f"Critères de suivi : {programme}",
         ["Critère", "Axe", "Action", "Période", "Valeur", "Cible", "Unité",
-         "Taux de réalisation (%)", "Statut", "Nature de la valeur"], body, tall=True)
+         "Taux de réalisation (%)", "Statut", "Nature de la valeur"], body, tall=True, lazy=True)

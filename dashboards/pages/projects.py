@@ -207,4 +207,5 @@ def _project_list(site: Site) -> Table:
                         tuple(site.tree.membership(places)), p["census_date"]))
     return Table("liste-des-projets", "Liste des projets recensés",
                  ["Projet", "Territoire", "Type de structure", "Stade", "Communes",
-                  "Modules des nouveaux modes de rémunération", "Recensement"], rows, tall=True)
+                  "Modules des nouveaux modes de rémunération", "Recensement"], rows,
+                 tall=True, lazy=True)
