@@ -554,6 +554,12 @@ def test_home_says_what_changed_since_the_previous_night(site, tmp_path):
     with (home / "changements_tous-territoires.csv").open(encoding="utf-8-sig") as f:
         changes = list(csv.DictReader(f, delimiter=";"))
     assert len(changes) == moved and {c["Écart"] for c in changes} == {"0,50"}
+    # the rows are read from donnees/ (a national night changes thousands of values)
+    assert '<table data-tableau="changements" data-source="donnees/tableau-changements.js" ' \
+        f'data-lignes="{moved}">' in page
+    data = (home / "donnees" / "tableau-changements.js").read_text(encoding="utf-8")
+    assert data.startswith('observatoireTableau("changements",[[')
+    assert data.count('"modifiée"]') == moved
     render_site(later, home)  # the same night again keeps its comparison
     assert "valeurs publiées" in (home / "index.html").read_text(encoding="utf-8")
 

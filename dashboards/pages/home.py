@@ -275,4 +275,4 @@ def _changes_table(site: Site, changes: list[Change]) -> Table:
                         site.row_keys(change.geo_level, change.geo_code)))
     return Table("changements", "Valeurs publiées qui ont changé depuis la nuit précédente",
                  ["Indicateur", "Territoire", "Catégorie", "Période", "Avant", "Maintenant",
-                  "Écart", "Changement"], rows, tall=True)
+                  "Écart", "Changement"], rows, tall=True, lazy=True)
