@@ -447,9 +447,9 @@ def test_table_rows_carry_their_territories_and_period(site):
              if row[2] == "CC du Pays de Duras" and row[1] == "2024"]
     assert duras and all(row[0].split() == ["epci:244701389", "departement:47", "region:75"]
                          for row in duras)
-    projects = (out_dir / "projets.html").read_text(encoding="utf-8")
-    outreau = re.search(r'<tr data-t="([^"]+)" data-p="2013-05"><th>Outreau</th>', projects)
-    assert set(outreau[1].split()) == {"epci:246200364", "departement:62", "region:32",
+    [outreau] = [row for row in table_rows(out_dir, "liste-des-projets")
+                 if row[2] == "Outreau" and row[1] == "2013-05"]
+    assert set(outreau[0].split()) == {"epci:246200364", "departement:62", "region:32",
                                        "territoire_sante:littoral"}
 
 
