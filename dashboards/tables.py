@@ -5,9 +5,11 @@ rows of the selected territory and period, and builds the CSV of exactly those r
 browser. Each numeric cell carries its CSV text, so that the selection's file and the static
 file of the whole table are written alike.
 
-A `lazy` table (the long tables of indicator values) is not written into the page: its rows are
-in a script file under `donnees/`, loaded when the table comes near the screen or its CSV is
-asked for, and the page shows the first rows of the selection with a button for the next ones.
+A `lazy` table (the long ones: indicator values, values changed since the previous night,
+projects, programmes' criteria) is not written into the page: its rows are in a script file
+under `donnees/`, loaded when the table comes near the screen or its CSV is asked for, and the
+page shows the first rows of the selection with a button for the next ones. Written into their
+pages, the national tables made them take seconds to open.
 """
 
 import csv
