@@ -12,7 +12,6 @@ the activity suite checks it, so an identifier that escaped pseudonymisation is 
 """
 
 import hashlib
-import hmac
 
 import polars as pl
 
@@ -60,14 +59,13 @@ def _lookup(identifiers: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
 
 def keyed_hash(key: bytes, value: str) -> int:
     """The pseudonym of `value`: the first 62 bits of its HMAC-SHA256, with bit 62 set."""
-    digest = hmac.new(key, value.encode(), hashlib.sha256).digest()
-    return (int.from_bytes(digest[:8], "big") >> 2) | HASH_FLOOR
+    return keyed_hashes(key, [value])[0]
 
 
 def keyed_hashes(key: bytes, values: list[str]) -> list[int]:
     """`keyed_hash` of each value. HMAC's two keyed SHA-256 states (RFC 2104) are made once and
-    copied for each value, where `hmac.new` makes them again for each: 0.19 s instead of 0.54 s
-    for the 250,000 identifiers of a national month, which an incremental night hashes anew."""
+    copied for each value, where `hmac.new` makes them again for each: under half the time for
+    the 250,000 identifiers of a national month, which an incremental night hashes anew."""
     block = key if len(key) <= 64 else hashlib.sha256(key).digest()  # SHA-256's block: 64 bytes
     block = block.ljust(64, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
