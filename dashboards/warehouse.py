@@ -216,11 +216,17 @@ def _literal(text: str) -> str:
 
 
 def _catalogue(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The catalogue in its file's order; a warehouse of an older night may lack its theme."""
+    """The catalogue in its file's order, with why each indicator without rows has none
+    (marts.indicator_status); a warehouse of an older night may lack its theme."""
     catalogue = con.sql("SELECT * FROM marts.indicator_catalogue ORDER BY rowid").pl()
+    reasons = _optional(con, "SELECT indicator_id, reason AS status_reason "
+                        "FROM marts.indicator_status",
+                        {"indicator_id": pl.String, "status_reason": pl.String})
     return catalogue.with_columns(pl.lit(None, pl.String).alias(column)
                                   for column in ("theme", "details")
-                                  if column not in catalogue.columns)
+                                  if column not in catalogue.columns
+                                  ).join(reasons, on="indicator_id", how="left",
+                                         maintain_order="left")
 
 
 def _optional(con: duckdb.DuckDBPyConnection, sql: str, schema: dict) -> pl.DataFrame:

@@ -182,7 +182,8 @@ def summarise(result, settings, seconds: float) -> str:
                      + ("" if result.success else " (non mis à jour : voir l'échec ci-dessus)"))
     else:
         lines.append(f"Rien n'a été publié ; l'entrepôt précédent reste en place : "
-                     f"{settings.warehouse_path}")
+                     f"{settings.warehouse_path}" if settings.warehouse_path.exists() else
+                     "Rien n'a été publié : aucun entrepôt ne l'a encore été (première nuit).")
         lines.append("Détails : `dagster dev -w workspace.yaml` (onglet Runs) ou "
                      "audit.validation_results dans le fichier de la nuit "
                      f"{settings.build_dir}.")

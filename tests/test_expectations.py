@@ -438,6 +438,7 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     assert ", period_month = 2023-01-01, commune_code = 16001 (activity/renvoi.csv, ligne 2)" \
         in summary
     assert COMPOUND_UNIQUE not in summary
+    assert f"Rien n'a été publié ; l'entrepôt précédent reste en place : {published}" in summary
 
     assert published.read_bytes() == before
     assert (home / "dashboards" / "index.html").read_bytes() == index_before

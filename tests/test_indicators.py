@@ -715,16 +715,36 @@ def test_status_says_not_computed_with_the_catalogue_reason(tmp_path):
 
     con = duckdb.connect(str(tmp_path / "status.duckdb"))
     con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE SCHEMA staging")
     con.execute("""CREATE TABLE marts.indicator_catalogue AS SELECT * FROM (VALUES
         ('a', 'A', '{}'),
         ('b', 'B', '{"requires": "census_zus", "requires_note": "Pas de colonne ZUS."}'),
-        ('c', 'C', '{}')) t(indicator_id, label, details)""")
+        ('c', 'C', '{}'),
+        ('d', 'D', '{"requires": "activity_annee_naissance",
+                     "requires_note": "Pas de colonne annee_naissance."}')
+        ) t(indicator_id, label, details)""")
     con.execute("""CREATE TABLE marts.indicator_values AS SELECT * FROM (VALUES
         ('a', FALSE), ('a', TRUE)) t(indicator_id, suppressed)""")
+    con.execute("CREATE TABLE staging.activity (period_month DATE)")
+    con.execute("INSERT INTO staging.activity SELECT DATE '2023-01-01' + INTERVAL (m) MONTH "
+                "FROM range(12) t(m)")
     rows = con.sql(model_sql("marts", "indicator_status")).fetchall()
     assert rows == [
         ("a", "A", None, 2, 1, "calculé", None),
         ("b", "B", "census_zus", 0, 0, "non calculé", "Pas de colonne ZUS."),
         ("c", "C", None, 0, 0, "non calculé",
          "aucune donnée source pour cet indicateur cette nuit"),
+        ("d", "D", "activity_annee_naissance", 0, 0, "non calculé",
+         "Pas de colonne annee_naissance."),
     ]
+
+    def reason_of_d() -> str:
+        return dict((r[0], r[6]) for r in con.sql(
+            model_sql("marts", "indicator_status")).fetchall())["d"]
+
+    # the activity itself missing is said as such, not blamed on the column
+    con.execute("DELETE FROM staging.activity WHERE period_month > DATE '2023-02-01'")
+    assert "aucune année complète" in reason_of_d()
+    con.execute("DELETE FROM staging.activity")
+    assert reason_of_d() == ("Aucune statistique d'activité des professionnels n'a été reçue "
+                             "(dossier activity/ du dépôt).")

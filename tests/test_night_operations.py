@@ -1,6 +1,7 @@
 """Nights over changing landing folders: re-runs, files sent twice or corrected, bad files,
 unresolved place names and their correction, and no network."""
 
+import html
 import json
 import os
 import re
@@ -147,6 +148,24 @@ def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
     assert published.read_bytes() == before
 
 
+def test_a_blocked_first_night_says_nothing_was_ever_published(tmp_path, landing,
+                                                              monkeypatch, capsys):
+    from pipelines.cli import main
+
+    (landing / "census" / "recensement_incomplet.csv").write_text(
+        "date_recensement;region;territoire;nom_projet\n2014-01;Hauts-de-France;Littoral;X\n",
+        encoding="utf-8")
+    for name in ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING", "DAGSTER_HOME"):
+        monkeypatch.setenv(name, "")  # the CLI exports its own; restored after the test
+    monkeypatch.setenv("OBSERVATOIRE_SETTLE_SECONDS", "0")
+    home = tmp_path / "home"
+    assert main(["run", "--home", str(home), "--landing", str(landing)]) == 1
+    summary = capsys.readouterr().out
+    assert "Rien n'a été publié : aucun entrepôt ne l'a encore été (première nuit)." in summary
+    assert "reste en place" not in summary
+    assert not (home / "warehouse" / "observatoire.duckdb").exists()
+
+
 def test_unresolved_place_name_is_listed_then_fixed_by_a_correction_file(tmp_path, landing):
     home = tmp_path / "home"
     census = next((landing / "census").glob("*.xlsx"))
@@ -268,6 +287,58 @@ def test_files_no_night_reads_are_named_with_what_to_do(tmp_path, landing):
     finally:
         del os.environ["OBSERVATOIRE_HOME"], os.environ["OBSERVATOIRE_LANDING"]
     assert "  non lu : criteres_de_suivi.csv : hors des dossiers que la nuit lit" in said
+
+
+def test_a_landing_without_activity_publishes_then_takes_its_first_months(
+        tmp_path, landing, monkeypatch):
+    """An observatory that follows only its census and contracts publishes from its first
+    night (Dagster runs no partitioned asset without a month: the night once failed on
+    staging/activity), says why the activity indicators are missing, and loads its first
+    activity files as new months."""
+    from pipelines.ingest.plan import describe_plan, plan_night
+    from pipelines.settings import get_settings
+
+    held = tmp_path / "held"
+    shutil.move(landing / "activity", held)
+    home = tmp_path / "home"
+    for name, value in (("OBSERVATOIRE_HOME", home), ("OBSERVATOIRE_LANDING", landing),
+                        ("OBSERVATOIRE_SETTLE_SECONDS", 0), ("OBSERVATOIRE_CODE_VERSION", "tests")):
+        monkeypatch.setenv(name, str(value))
+    assert describe_plan(plan_night(get_settings())).startswith(
+        "Plan : nuit complète (premier passage, ou code et modèles changés), aucun fichier "
+        "d'activité.")
+    result = run_night(home, landing)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+    def published() -> tuple:
+        with _connect(home) as con:
+            return con.execute(
+                """SELECT (SELECT count(*) FROM staging.activity),
+                          (SELECT count(DISTINCT period_month) FROM staging.activity),
+                          (SELECT count(*) FROM marts.census_projects),
+                          (SELECT count(*) FROM marts.followup_criteria),
+                          (SELECT reason FROM marts.indicator_status
+                           WHERE indicator_id = 'part_60_ans_et_plus'),
+                          (SELECT kind FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1)"""
+            ).fetchone()
+
+    rows, months, projects, criteria, reason, kind = published()
+    assert (rows, months, kind) == (0, 0, "complète")
+    assert projects > 0 and criteria > 0
+    assert reason == ("Aucune statistique d'activité des professionnels n'a été reçue "
+                      "(dossier activity/ du dépôt).")
+    offer = html.unescape((home / "dashboards" / "offre.html").read_text(encoding="utf-8"))
+    assert f"Indicateur non calculé : {reason.rstrip('.')}." in offer
+
+    shutil.move(held, landing / "activity")
+    result = run_night(home, landing)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    rows, months, projects_after, _, reason, kind = published()
+    assert rows > 0 and months == 2 and kind == "incrémentale"
+    assert projects_after == projects
+    # two months of 2023: the column is there, the complete year is not
+    assert reason.startswith("Les statistiques d'activité reçues ne couvrent encore aucune "
+                             "année complète")
 
 
 def test_indicators_a_night_cannot_change_are_kept_and_the_others_recomputed(tmp_path, landing):

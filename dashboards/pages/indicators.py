@@ -68,15 +68,19 @@ def theme_entries(site: Site, theme: str) -> list[dict]:
 
 
 def not_computed(entry: dict) -> str:
-    """Why an indicator of the catalogue has no published row, in French: the catalogue's
-    `requires_note`, or what its `requires` names."""
+    """Why an indicator of the catalogue has no published row, in French: for one that needs
+    an optional input, what marts.indicator_status says (the catalogue's `requires_note`, or
+    that the activity it would read was not received), else what its `requires` names."""
     details = catalogue_details(entry)
     requires = details.get("requires")
     needs = [requires] if isinstance(requires, str) else list(requires or [])
     known = [REQUIREMENTS[n] for n in needs if n in REQUIREMENTS]
-    reason = details.get("requires_note") or (known[0][0] if known else None)
+    requirement = details.get("requires_note") or (known[0][0] if known else None)
+    reason = (entry.get("status_reason") if needs else None) or requirement
     if reason:
-        how_to = f'<p class="intro">{html.escape(known[0][1])}</p>' if known else ""
+        # what to drop where, only when the missing input is the one it tells of
+        how_to = (f'<p class="intro">{html.escape(known[0][1])}</p>'
+                  if known and reason == requirement else "")
         return (f'<p class="alerte" role="status">Indicateur non calculé : '
                 f'{html.escape(str(reason).rstrip("."))}.</p>{how_to}')
     if needs:

@@ -57,6 +57,7 @@ class NightPlan:
     pending: dict[str, list[str]] = field(default_factory=dict)  # family → new/changed files
     deferred: dict[str, str] = field(default_factory=dict)  # file → why not tonight
     unread: dict[str, str] = field(default_factory=dict)  # file → why no night reads it
+    empty_panel: bool = False  # no activity file loaded, tonight or before
 
     @property
     def tags(self) -> dict[str, str]:
@@ -278,6 +279,13 @@ def plan_night(settings: Settings) -> NightPlan:
         # new files with no readable month (a file the reader will refuse): the night still
         # runs raw/activity, over the latest month, so that the refusal is recorded and blocks
         months = {max(valid)}
+    empty_panel = roots is None and not months
+    if empty_panel:
+        # no activity at all (an observatory that follows only its census and contracts, or
+        # whose activity files are all still being written): the activity assets still run,
+        # over the latest month and on no file, so that their tables exist, empty, for the
+        # checks and indicators downstream (Dagster runs no partitioned asset without a month)
+        months = {max(valid)}
     months = sorted(months)
     if roots is None:
         assets = None
@@ -288,7 +296,7 @@ def plan_night(settings: Settings) -> NightPlan:
         if not months:
             assets = [k for k in assets if k not in {("raw", "activity"), ("staging", "activity")}]
     return NightPlan(kind, months, assets, fingerprints, pending, deferred,
-                     unread_files(settings.landing))
+                     unread_files(settings.landing), empty_panel)
 
 
 def unread_files(landing: Path) -> dict[str, str]:
@@ -345,7 +353,9 @@ def describe_plan(plan: NightPlan) -> str:
     else:
         files = sum(len(names) for names in plan.pending.values())
         what = f"nuit incrémentale : {files} fichier(s) nouveau(x) ou corrigé(s)"
-    if plan.months:
+    if plan.empty_panel:
+        what += ", aucun fichier d'activité"
+    elif plan.months:
         what += f", mois d'activité {plan.months[0]} à {plan.months[-1]}" \
             if len(plan.months) > 1 else f", mois d'activité {plan.months[0]}"
     lines = [f"Plan : {what}."]
