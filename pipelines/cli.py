@@ -91,7 +91,12 @@ def _night() -> int:
         from pipelines.quality.blocked import record_blocked_night
 
         account = record_blocked_night(settings, result.run_id)
-        print(f"Nuit bloquée signalée sur la page Qualité des données ({account}).")
+        page = settings.dashboards_dir / "qualite.html"
+        if page.exists():
+            print(f"Nuit bloquée signalée sur la page Qualité des données ({page}).")
+        else:  # nothing was ever published: no site to put it on
+            print("Pas encore de tableaux de bord (aucune nuit publiée) : ce qui a bloqué est "
+                  f"ci-dessus, et dans {account}.")
     return 0 if result.success else 1
 
 

@@ -439,6 +439,8 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
         in summary
     assert COMPOUND_UNIQUE not in summary
     assert f"Rien n'a été publié ; l'entrepôt précédent reste en place : {published}" in summary
+    assert ("Nuit bloquée signalée sur la page Qualité des données "
+            f"({home / 'dashboards' / 'qualite.html'}).") in summary
 
     assert published.read_bytes() == before
     assert (home / "dashboards" / "index.html").read_bytes() == index_before

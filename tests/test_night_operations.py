@@ -164,6 +164,11 @@ def test_a_blocked_first_night_says_nothing_was_ever_published(tmp_path, landing
     assert "Rien n'a été publié : aucun entrepôt ne l'a encore été (première nuit)." in summary
     assert "reste en place" not in summary
     assert not (home / "warehouse" / "observatoire.duckdb").exists()
+    # no site to open yet: the account is named for what it is
+    account = home / "dashboards" / "nuit-bloquee.json"
+    assert ("Pas encore de tableaux de bord (aucune nuit publiée) : ce qui a bloqué est "
+            f"ci-dessus, et dans {account}.") in summary
+    assert "recensement_incomplet.csv" in account.read_text(encoding="utf-8")
 
 
 def test_unresolved_place_name_is_listed_then_fixed_by_a_correction_file(tmp_path, landing):
