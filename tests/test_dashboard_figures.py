@@ -773,3 +773,20 @@ def test_every_figure_of_the_site_is_a_valid_plotly_figure(site):
         for figure in data["figures"]:
             go.Figure(figure)  # raises on any unknown or ill-typed property
         assert data["hauteurs"] == [f["layout"].get("height", 450) for f in data["figures"]]
+
+
+def test_a_warehouse_without_census_renders_without_a_warning(tmp_path):
+    """An observatory with activity and no census yet: the home page has no projects card, and
+    nothing is printed on the analyst's terminal (polars warned of a comparison with None)."""
+    import warnings
+
+    warehouse = make_fixture_warehouse(tmp_path / "sans-recensement.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("DELETE FROM marts.indicator_values WHERE indicator_id LIKE 'projets_%'")
+    con.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        render_site(warehouse, tmp_path / "site")
+    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "Densité de professionnels" in home
+    assert "Voir les projets par territoire" not in home

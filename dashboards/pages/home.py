@@ -151,6 +151,8 @@ def _density_cards(site: Site) -> dict[str, KeyFigure]:
 
 def _projects_cards(site: Site) -> dict[str, KeyFigure]:
     counts = indicator_rows(site.snapshot, "projets_nombre")
+    if counts.is_empty():  # no census yet
+        return {}
     counts = counts.filter(pl.col("period") == counts["period"].max())
     cards = {}
     for row in counts.filter(pl.col("category") == "ensemble").iter_rows(named=True):
