@@ -775,18 +775,27 @@ def test_every_figure_of_the_site_is_a_valid_plotly_figure(site):
         assert data["hauteurs"] == [f["layout"].get("height", 450) for f in data["figures"]]
 
 
-def test_a_warehouse_without_census_renders_without_a_warning(tmp_path):
-    """An observatory with activity and no census yet: the home page has no projects card, and
-    nothing is printed on the analyst's terminal (polars warned of a comparison with None)."""
+def test_a_warehouse_without_census_nor_followup_says_what_to_drop_where(tmp_path):
+    """An observatory with activity alone so far: the home page has no projects card, the
+    projects and follow-up pages say which file goes in which folder, and nothing is printed on
+    the analyst's terminal (polars warned of a comparison with None)."""
     import warnings
 
-    warehouse = make_fixture_warehouse(tmp_path / "sans-recensement.duckdb")
+    warehouse = make_fixture_warehouse(tmp_path / "activite-seule.duckdb")
     con = duckdb.connect(str(warehouse))
-    con.execute("DELETE FROM marts.indicator_values WHERE indicator_id LIKE 'projets_%'")
+    con.execute("DELETE FROM marts.indicator_values WHERE indicator_id LIKE 'projets_%' "
+                "OR indicator_id LIKE 'suivi_%'")
+    con.execute("DELETE FROM marts.census_projects")
+    con.execute("DELETE FROM marts.followup_criteria")
     con.close()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         render_site(warehouse, tmp_path / "site")
-    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
-    assert "Densité de professionnels" in home
-    assert "Voir les projets par territoire" not in home
+    page = {name: html.unescape((tmp_path / "site" / f"{name}.html").read_text(encoding="utf-8"))
+            for name in ("index", "projets", "suivi")}
+    assert "Densité de professionnels" in page["index"]
+    assert "Voir les projets par territoire" not in page["index"]
+    assert ("Aucun recensement des maisons et pôles de santé n'a été reçu : déposez-le dans le "
+            "dossier census/ du dépôt (CSV ou classeur Excel), la nuit suivante le chargera."
+            ) in page["projets"]
+    assert "dans le dossier followup/ du dépôt" in page["suivi"]

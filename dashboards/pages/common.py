@@ -19,6 +19,13 @@ from dashboards.warehouse import Snapshot
 
 EMPTY = ('<p class="empty">Aucune donnée publiée pour cette rubrique lors de la dernière '
          "nuit.</p>")
+
+
+def empty(missing: str, folder: str) -> str:
+    """A page whose source family the landing has not had yet: what to drop where."""
+    return (f'<p class="empty">{html.escape(missing)} : déposez-le dans le dossier '
+            f"{html.escape(folder)}/ du dépôt (CSV ou classeur Excel), la nuit suivante le "
+            "chargera.</p>")
 REFERENCE_PAGE = "Cette page ne dépend ni du territoire ni de la période choisis ; ils restent " \
                  "retenus pour les autres pages."
 

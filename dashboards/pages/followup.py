@@ -10,10 +10,10 @@ import polars as pl
 from dashboards.figures import followup_figure
 from dashboards.formatting import format_period
 from dashboards.pages.common import (
-    EMPTY,
     Page,
     Site,
     by_period,
+    empty,
     heading,
     memoised,
     paragraph,
@@ -33,7 +33,9 @@ BESPOKE = ("suivi_valeur", "suivi_taux_realisation")
 def followup_page(site: Site) -> Page:
     followup = site.snapshot.followup
     if followup.is_empty():
-        return Page("suivi.html", TITLE, EMPTY, data=PageData(site.tree))
+        return Page("suivi.html", TITLE, empty(
+            "Aucun fichier de critères de suivi n'a été reçu (programme, critère, période, "
+            "valeur, cible)", "followup"), data=PageData(site.tree))
     others = [e for e in theme_entries(site, "suivi") if e["indicator_id"] not in BESPOKE]
     periods = [(ALL, "Toutes les périodes")] + sorted(
         {(p, format_period(p)) for p in followup["period"].unique().to_list()}

@@ -10,6 +10,7 @@ from dashboards.pages.common import (
     EMPTY,
     Page,
     Site,
+    empty,
     heading,
     indicator_rows,
     masked_note,
@@ -32,7 +33,9 @@ def projects_page(site: Site) -> Page:
     counts = indicator_rows(site.snapshot, "projets_nombre")
     others = [e for e in theme_entries(site, "projets") if e["indicator_id"] not in BESPOKE]
     if counts.is_empty():
-        return Page("projets.html", TITLE, EMPTY, data=PageData(site.tree))
+        content = (empty("Aucun recensement des maisons et pôles de santé n'a été reçu",
+                         "census") if site.snapshot.census_projects.is_empty() else EMPTY)
+        return Page("projets.html", TITLE, content, data=PageData(site.tree))
     periods = periods_of(counts)
     data = PageData(site.tree, sorted(set(periods) | set(theme_periods(site, others))),
                     period_label="Période" if others else "Recensement", page="projets")
