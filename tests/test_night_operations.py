@@ -171,6 +171,21 @@ def test_a_blocked_first_night_says_nothing_was_ever_published(tmp_path, landing
     assert "recensement_incomplet.csv" in account.read_text(encoding="utf-8")
 
 
+def test_a_mistyped_landing_folder_is_refused_before_anything_runs(tmp_path, monkeypatch,
+                                                                    capsys):
+    """A landing that does not exist is not an empty one: a first night would have published an
+    empty warehouse."""
+    from pipelines.cli import main
+
+    for name in ("OBSERVATOIRE_HOME", "OBSERVATOIRE_LANDING", "DAGSTER_HOME"):
+        monkeypatch.setenv(name, "")  # the CLI exports its own; restored after the test
+    home, landing = tmp_path / "home", tmp_path / "depot-mal-tape"
+    assert main(["run", "--home", str(home), "--landing", str(landing)]) == 1
+    assert (f"Nuit impossible : le dossier de dépôt {landing} n'existe pas : vérifiez --landing "
+            "ou OBSERVATOIRE_LANDING") in capsys.readouterr().err
+    assert not (home / "warehouse").exists()
+
+
 def test_unresolved_place_name_is_listed_then_fixed_by_a_correction_file(tmp_path, landing):
     home = tmp_path / "home"
     census = next((landing / "census").glob("*.xlsx"))

@@ -230,6 +230,11 @@ def _published_state(settings: Settings):
 def plan_night(settings: Settings) -> NightPlan:
     from pipelines.definitions import defs
 
+    if not settings.landing.is_dir():
+        # a mistyped path would otherwise be a landing with nothing in it, and a first night
+        # would publish an empty warehouse
+        raise ValueError(f"le dossier de dépôt {settings.landing} n'existe pas : vérifiez "
+                         "--landing ou OBSERVATOIRE_LANDING")
     loaded, staged, last = _published_state(settings)
     load_digests(settings.build_dir)
     fingerprints = input_fingerprints(settings)
