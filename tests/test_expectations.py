@@ -708,6 +708,26 @@ def test_a_table_without_lines_shows_its_first_offending_rows_in_table_order(pro
     assert not any(o.rows for o in outcomes)
 
 
+def test_a_table_of_whole_files_names_the_file_of_each_offending_row(probe, monkeypatch):
+    """A public reference table knows each row's file, not its line: two FINESS extracts with
+    the same establishment were reported as "010000024; 010000024", now with their files."""
+    from pipelines.quality import great_expectations as suites
+
+    con, module = probe
+    con.execute("CREATE TABLE staging.filed AS SELECT * EXCLUDE (_source_row) FROM staging.probe")
+    monkeypatch.setattr(module, "TABLE", "staging.filed")
+    outcomes = {(o.expectation, o.column): o for o in suites.run_suite(con, "probe")}
+    missing = outcomes[(NOT_NULL, "code")]
+    assert list(missing.rows) == [r[0] for r in con.execute(
+        "SELECT _source_file FROM staging.filed WHERE code IS NULL "
+        "ORDER BY _source_file, rowid LIMIT 10").fetchall()]
+    assert len(missing.rows) == len(missing.sample) > 0
+    repeated = outcomes[(UNIQUE, "code")]
+    assert len(repeated.rows) == len(repeated.sample) == 10
+    assert list(repeated.rows) == sorted(repeated.rows)
+    assert {r for o in outcomes.values() for r in o.rows} <= {f"file_{i}.csv" for i in range(7)}
+
+
 def test_per_value_rules_see_distinct_values_and_the_others_rows(probe, monkeypatch):
     """GX is given a frame of each column's distinct values (and a null) for the per-value
     rules, and the rows, text as categoricals, for the others."""

@@ -111,8 +111,10 @@ class _Rows:
     types: dict[str, str]
 
     @property
-    def located(self) -> bool:
-        return set(SOURCE_LINE) <= self.types.keys()
+    def origin(self) -> list[str]:
+        """The columns that say where a row comes from: its file and line, or its file alone
+        (a public reference file, which its reader takes whole)."""
+        return [c for c in SOURCE_LINE if c in self.types] if SOURCE_LINE[0] in self.types else []
 
     def filtered(self, condition: str | None) -> str:
         return f" WHERE {condition}" if condition else ""
@@ -121,16 +123,16 @@ class _Rows:
         return _typed(f"t.{_quoted(column)}", self.types[column])
 
     def first(self, joined: str, select: str, condition: str | None) -> list[tuple]:
-        """`select` and the file and line of the first SAMPLE rows of `joined` (the table as
-        t, joined to what picks the offending rows), in file and line order (in the table's
-        order when it has no lines)."""
-        line = ", ".join(f"t.{c}" for c in SOURCE_LINE) if self.located else "NULL, NULL"
-        order = f"{line}, t.rowid" if self.located else "t.rowid"
+        """`select` and where the first SAMPLE rows of `joined` come from (the table as t,
+        joined to what picks the offending rows): file and line, or file alone, or None, in
+        that order and then the table's."""
+        origin = [f"t.{c}" for c in self.origin]
         found = self.con.execute(
-            f"SELECT {select}, {line} FROM {self.table} AS t {joined}{self.filtered(condition)} "
-            f"ORDER BY {order} LIMIT {SAMPLE}").fetchall()
-        return [(key, f"{file}, ligne {row}" if self.located else None)
-                for key, file, row in found]
+            f"SELECT {', '.join([select, *origin])} FROM {self.table} AS t {joined}"
+            f"{self.filtered(condition)} ORDER BY {', '.join([*origin, 't.rowid'])} "
+            f"LIMIT {SAMPLE}").fetchall()
+        return [(key, ", ligne ".join(str(w) for w in where if w is not None) or None)
+                for key, *where in found]
 
 
 def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
