@@ -222,8 +222,10 @@ def _catalogue(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     reasons = _optional(con, "SELECT indicator_id, reason AS status_reason "
                         "FROM marts.indicator_status",
                         {"indicator_id": pl.String, "status_reason": pl.String})
-    return catalogue.with_columns(pl.lit(None, pl.String).alias(column)
-                                  for column in ("theme", "details")
+    return catalogue.with_columns(pl.lit(None, dtype).alias(column)
+                                  for column, dtype in (("theme", pl.String),
+                                                        ("details", pl.String),
+                                                        ("activity_based", pl.Boolean))
                                   if column not in catalogue.columns
                                   ).join(reasons, on="indicator_id", how="left",
                                          maintain_order="left")

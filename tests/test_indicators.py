@@ -717,12 +717,15 @@ def test_status_says_not_computed_with_the_catalogue_reason(tmp_path):
     con.execute("CREATE SCHEMA marts")
     con.execute("CREATE SCHEMA staging")
     con.execute("""CREATE TABLE marts.indicator_catalogue AS SELECT * FROM (VALUES
-        ('a', 'A', '{}'),
-        ('b', 'B', '{"requires": "census_zus", "requires_note": "Pas de colonne ZUS."}'),
-        ('c', 'C', '{}'),
-        ('d', 'D', '{"requires": "activity_annee_naissance",
-                     "requires_note": "Pas de colonne annee_naissance."}')
-        ) t(indicator_id, label, details)""")
+        ('a', 'A', FALSE, '{}'),
+        ('b', 'B', FALSE, '{"requires": "census_zus", "requires_note": "Pas de colonne ZUS."}'),
+        ('c', 'C', FALSE, '{}'),
+        ('d', 'D', TRUE, '{"requires": "activity_annee_naissance",
+                           "requires_note": "Pas de colonne annee_naissance."}'),
+        ('e', 'E', TRUE, '{}'),
+        ('f', 'F', TRUE, '{"requires": "commune_centroids",
+                           "requires_note": "Pas de coordonnées des communes."}')
+        ) t(indicator_id, label, activity_based, details)""")
     con.execute("""CREATE TABLE marts.indicator_values AS SELECT * FROM (VALUES
         ('a', FALSE), ('a', TRUE)) t(indicator_id, suppressed)""")
     con.execute("CREATE TABLE staging.activity (period_month DATE)")
@@ -733,18 +736,26 @@ def test_status_says_not_computed_with_the_catalogue_reason(tmp_path):
         ("a", "A", None, 2, 1, "calculé", None),
         ("b", "B", "census_zus", 0, 0, "non calculé", "Pas de colonne ZUS."),
         ("c", "C", None, 0, 0, "non calculé",
-         "aucune donnée source pour cet indicateur cette nuit"),
+         "ses données sources n'ont pas été reçues ou ne suffisent pas à le calculer cette nuit"),
         ("d", "D", "activity_annee_naissance", 0, 0, "non calculé",
          "Pas de colonne annee_naissance."),
+        ("e", "E", None, 0, 0, "non calculé",
+         "ses données sources n'ont pas été reçues ou ne suffisent pas à le calculer cette nuit"),
+        ("f", "F", "commune_centroids", 0, 0, "non calculé", "Pas de coordonnées des communes."),
     ]
 
-    def reason_of_d() -> str:
-        return dict((r[0], r[6]) for r in con.sql(
-            model_sql("marts", "indicator_status")).fetchall())["d"]
+    def reasons() -> dict[str, str]:
+        return {r[0]: r[6] for r in con.sql(model_sql("marts", "indicator_status")).fetchall()}
 
-    # the activity itself missing is said as such, not blamed on the column
+    # the activity itself missing is said as such, for an indicator made from it or from one
+    # of its columns, not blamed on the column nor left unsaid
     con.execute("DELETE FROM staging.activity WHERE period_month > DATE '2023-02-01'")
-    assert "aucune année complète" in reason_of_d()
+    short = reasons()
+    assert "aucune année complète" in short["d"] and short["e"] == short["d"]
+    assert short["f"] == "Pas de coordonnées des communes."
+    assert short["c"].startswith("ses données sources")
     con.execute("DELETE FROM staging.activity")
-    assert reason_of_d() == ("Aucune statistique d'activité des professionnels n'a été reçue "
-                             "(dossier activity/ du dépôt).")
+    missing = reasons()
+    assert missing["d"] == missing["e"] == (
+        "Aucune statistique d'activité des professionnels n'a été reçue "
+        "(dossier activity/ du dépôt).")

@@ -337,26 +337,36 @@ def test_a_landing_without_activity_publishes_then_takes_its_first_months(
                           (SELECT count(DISTINCT period_month) FROM staging.activity),
                           (SELECT count(*) FROM marts.census_projects),
                           (SELECT count(*) FROM marts.followup_criteria),
-                          (SELECT reason FROM marts.indicator_status
-                           WHERE indicator_id = 'part_60_ans_et_plus'),
+                          (SELECT list(DISTINCT reason) FROM marts.indicator_status
+                           WHERE indicator_id IN (SELECT indicator_id
+                                                  FROM marts.indicator_catalogue
+                                                  WHERE activity_based)
+                             AND coalesce(requires, 'activity_') LIKE 'activity%'),
                           (SELECT kind FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1)"""
             ).fetchone()
 
-    rows, months, projects, criteria, reason, kind = published()
+    rows, months, projects, criteria, [reason], kind = published()
     assert (rows, months, kind) == (0, 0, "complète")
     assert projects > 0 and criteria > 0
+    # densities, FTE, installations… as well as the indicators of an activity column
     assert reason == ("Aucune statistique d'activité des professionnels n'a été reçue "
                       "(dossier activity/ du dépôt).")
     offer = html.unescape((home / "dashboards" / "offre.html").read_text(encoding="utf-8"))
-    assert f"Indicateur non calculé : {reason.rstrip('.')}." in offer
+    sections = re.findall(r'<section class="indicateur" id="indicateur-(\w+)">(.*?)</section>',
+                          offer, re.S)
+    with _connect(home) as con:
+        offered = {i for (i,) in con.execute("SELECT indicator_id FROM marts.indicator_catalogue "
+                                             "WHERE theme = 'offre'").fetchall()}
+    assert {indicator for indicator, _ in sections} == offered
+    assert all(f"Indicateur non calculé : {reason.rstrip('.')}." in body for _, body in sections)
 
     shutil.move(held, landing / "activity")
     result = run_night(home, landing)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
-    rows, months, projects_after, _, reason, kind = published()
+    rows, months, projects_after, _, [reason], kind = published()
     assert rows > 0 and months == 2 and kind == "incrémentale"
     assert projects_after == projects
-    # two months of 2023: the column is there, the complete year is not
+    # two months of 2023: the columns are there, the complete year is not
     assert reason.startswith("Les statistiques d'activité reçues ne couvrent encore aucune "
                              "année complète")
 

@@ -69,14 +69,16 @@ def theme_entries(site: Site, theme: str) -> list[dict]:
 
 def not_computed(entry: dict) -> str:
     """Why an indicator of the catalogue has no published row, in French: for one that needs
-    an optional input, what marts.indicator_status says (the catalogue's `requires_note`, or
-    that the activity it would read was not received), else what its `requires` names."""
+    an optional input or the activity files, what marts.indicator_status says (the catalogue's
+    `requires_note`, or that the activity it would read was not received or has no complete
+    year), else what its `requires` names."""
     details = catalogue_details(entry)
     requires = details.get("requires")
     needs = [requires] if isinstance(requires, str) else list(requires or [])
     known = [REQUIREMENTS[n] for n in needs if n in REQUIREMENTS]
     requirement = details.get("requires_note") or (known[0][0] if known else None)
-    reason = (entry.get("status_reason") if needs else None) or requirement
+    reason = (entry.get("status_reason") if needs or entry.get("activity_based") else None
+              ) or requirement
     if reason:
         # what to drop where, only when the missing input is the one it tells of
         how_to = (f'<p class="intro">{html.escape(known[0][1])}</p>'

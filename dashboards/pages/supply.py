@@ -38,7 +38,8 @@ def supply_page(site: Site) -> Page:
         category_label=pl.when(pl.col("category") == "ensemble")
         .then(pl.lit("Ensemble des professions")).otherwise(pl.col("category_label")))
     entries = theme_entries(site, "offre")
-    others = [e for e in entries if e["indicator_id"] != DENSITY]
+    # without rows, densities get the generic section, which says why (no activity received…)
+    others = [e for e in entries if e["indicator_id"] != DENSITY or density.is_empty()]
     if density.is_empty() and not others:
         return Page("offre.html", TITLE, EMPTY, data=PageData(site.tree))
     periods = sorted(set(periods_of(density)) | set(theme_periods(site, others)))

@@ -1,8 +1,9 @@
 -- Whether each catalogue indicator has rows tonight and, when it has none, why: an indicator
 -- whose input is missing (coordinates, a census column, several census dates) is reported
--- « non calculé » with the catalogue's requires_note, never as zeros. An indicator needing a
--- column of the activity files says when the activity itself is missing (no file yet, or no
--- complete year: activity indicators are annual) rather than blame the column.
+-- « non calculé » with the catalogue's requires_note, never as zeros. An indicator made from
+-- the activity files (activity_based), or from one of their columns, says when the activity
+-- itself is missing (no file yet, or no complete year: activity indicators are annual) rather
+-- than blame the column or say nothing.
 WITH panel_years AS (
     SELECT year(period_month) AS year, count(DISTINCT month(period_month)) = 12 AS complete
     FROM staging.activity
@@ -16,10 +17,12 @@ SELECT
     count(v.indicator_id) FILTER (WHERE NOT v.suppressed) AS published_rows,
     CASE WHEN count(v.indicator_id) > 0 THEN 'calculé' ELSE 'non calculé' END AS status,
     CASE WHEN count(v.indicator_id) > 0 THEN NULL
-         WHEN coalesce(json_extract_string(c.details, '$.requires'), '')
-              NOT LIKE 'activity\_%' ESCAPE '\'
+         -- an indicator that needs another input (coordinates, a census column…) says so
+         WHEN NOT c.activity_based
+              OR coalesce(json_extract_string(c.details, '$.requires'), 'activity_')
+                 NOT LIKE 'activity\_%' ESCAPE '\'
          THEN coalesce(json_extract_string(c.details, '$.requires_note'),
-                       'aucune donnée source pour cet indicateur cette nuit')
+                       'ses données sources n''ont pas été reçues ou ne suffisent pas à le calculer cette nuit')
          WHEN NOT EXISTS (SELECT 1 FROM panel_years)
          THEN 'Aucune statistique d''activité des professionnels n''a été reçue (dossier '
               || 'activity/ du dépôt).'
@@ -27,9 +30,9 @@ SELECT
          THEN 'Les statistiques d''activité reçues ne couvrent encore aucune année complète '
               || '(douze mois) : les indicateurs d''activité sont annuels.'
          ELSE coalesce(json_extract_string(c.details, '$.requires_note'),
-                       'aucune donnée source pour cet indicateur cette nuit')
+                       'ses données sources n''ont pas été reçues ou ne suffisent pas à le calculer cette nuit')
     END AS reason
 FROM marts.indicator_catalogue c
 LEFT JOIN marts.indicator_values v USING (indicator_id)
-GROUP BY c.indicator_id, c.label, c.details
+GROUP BY c.indicator_id, c.label, c.details, c.activity_based
 ORDER BY c.indicator_id

@@ -24,6 +24,7 @@ INDICATOR_COLUMNS = (
     "reference_geo_code", "reference_value", "comparison_flag", "suppressed", "unit",
 )
 INDICATOR_KEY = ("indicator_id", "geo_level", "geo_code", "period", "dimension", "category")
+ACTIVITY_TABLES = {("staging", "activity"), ("staging", "activity_years")}
 
 
 # Catalogue keys stored in their own column (or, like `suppression`, used only by the night);
@@ -103,6 +104,7 @@ def followup_communes(context: dg.AssetExecutionContext, warehouse: WarehouseRes
           description="Le catalogue des indicateurs (models/indicators.yaml).")
 def indicator_catalogue(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     catalogue = load_catalogue()
+    inputs = indicator_inputs()
     frame = pl.DataFrame(
         {
             "indicator_id": [e["id"] for e in catalogue],
@@ -117,6 +119,8 @@ def indicator_catalogue(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "suppression_rule": [e["suppression_note"] for e in catalogue],
             "seed_reference": [e["seed"] for e in catalogue],
             "theme": [e.get("theme") for e in catalogue],
+            # what marts.indicator_status blames when the activity panel is missing or short
+            "activity_based": [bool(inputs[e["id"]] & ACTIVITY_TABLES) for e in catalogue],
             "details": [json.dumps({k: v for k, v in e.items() if k not in CATALOGUE_COLUMN_KEYS},
                                    ensure_ascii=False, default=str) for e in catalogue],
         }
