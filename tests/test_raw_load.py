@@ -97,7 +97,8 @@ def write(path: Path, lines: list[str], encoding: str, newline: str,
 
 
 CASES = [(sep, encoding, newline) for sep in (";", ",", "\t", "|")
-         for encoding in ("utf-8", "utf-8-sig", "cp1252") for newline in ("\n", "\r\n")]
+         for encoding in ("utf-8", "utf-8-sig", "cp1252", "utf-16")
+         for newline in ("\n", "\r\n")]
 
 
 @pytest.mark.parametrize(("sep", "encoding", "newline"), CASES)

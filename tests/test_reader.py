@@ -71,6 +71,30 @@ def test_windows_1252_is_detected(tmp_path):
     assert table.frame["profession"].to_list() == ["Médecin généraliste", "Infirmière"]
 
 
+def test_a_spreadsheet_unicode_text_export_is_read(tmp_path):
+    """« Texte Unicode (*.txt) »: UTF-16 with its byte order mark, tab-separated."""
+    for codec in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{codec}.txt"
+        bom = "\ufeff".encode(codec)
+        path.write_bytes(bom + activity_csv(tmp_path / "plain.csv", sep="\t").read_text(
+            encoding="utf-8").replace("\n", "\r\n").encode(codec))
+        table = read_source_file(path, "activity")
+        assert (table.encoding, table.separator) == ("utf-16", "\t")
+        assert table.frame.to_dicts() == expected_activity_frame()
+
+
+def test_a_damaged_utf16_file_names_its_line(tmp_path):
+    path = tmp_path / "a.txt"
+    lines = "\t".join(ACTIVITY_HEADER) + "\n" + "\t".join(ACTIVITY_ROWS[0]) + "\n"
+    # a lone high surrogate on line 3
+    path.write_bytes("\ufeff".encode("utf-16-le") + lines.encode("utf-16-le")
+                     + b"\x00\xd8" + "2024-01\n".encode("utf-16-le"))
+    with pytest.raises(SourceFileError) as caught:
+        read_source_file(path, "activity")
+    assert caught.value.line == 3
+    assert "UTF-16" in str(caught.value) and "ligne 3" in str(caught.value)
+
+
 def test_utf8_bom_does_not_stick_to_the_first_header(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(b"\xef\xbb\xbf" + activity_csv(tmp_path / "plain.csv").read_bytes())

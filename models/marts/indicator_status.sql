@@ -22,7 +22,8 @@ SELECT
               OR coalesce(json_extract_string(c.details, '$.requires'), 'activity_')
                  NOT LIKE 'activity\_%' ESCAPE '\'
          THEN coalesce(json_extract_string(c.details, '$.requires_note'),
-                       'ses données sources n''ont pas été reçues ou ne suffisent pas à le calculer cette nuit')
+                       'ses données sources n''ont pas été reçues ou ne suffisent pas à le '
+                       || 'calculer cette nuit')
          WHEN NOT EXISTS (SELECT 1 FROM panel_years)
          THEN 'Aucune statistique d''activité des professionnels n''a été reçue (dossier '
               || 'activity/ du dépôt).'
@@ -30,7 +31,8 @@ SELECT
          THEN 'Les statistiques d''activité reçues ne couvrent encore aucune année complète '
               || '(douze mois) : les indicateurs d''activité sont annuels.'
          ELSE coalesce(json_extract_string(c.details, '$.requires_note'),
-                       'ses données sources n''ont pas été reçues ou ne suffisent pas à le calculer cette nuit')
+                       'ses données sources n''ont pas été reçues ou ne suffisent pas à le '
+                       || 'calculer cette nuit')
     END AS reason
 FROM marts.indicator_catalogue c
 LEFT JOIN marts.indicator_values v USING (indicator_id)

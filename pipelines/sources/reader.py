@@ -31,6 +31,8 @@ SEPARATORS = (";", ",", "\t", "|")
 HEADER_SEARCH_ROWS = 30
 SOURCE_ROW = "_source_row"
 _UTF8_BOM = b"\xef\xbb\xbf"
+# what a spreadsheet's « Texte Unicode » export starts with (tab-separated UTF-16)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation", "|": "barre |"}
 # What polars' strip_chars() takes off both ends of a value (Unicode White_Space), so what
 # `_contract_frame` trims.
@@ -52,7 +54,7 @@ class SourceFileError(Exception):
 
 @dataclass
 class SourceTable:
-    """A file as read. `encoding` is "utf-8", "utf-8-sig" or "cp1252" for text files and
+    """A file as read. `encoding` is "utf-8", "utf-8-sig", "utf-16" or "cp1252" for text files and
     "xlsx" or "xls" for spreadsheets; `separator` and `sheet` are None when not applicable."""
 
     path: Path
@@ -210,12 +212,10 @@ def _split_lines(data: bytes, shown: str) -> tuple[pl.Series, str]:
     return text.str.split("\n").explode(), encoding
 
 
-def _blank(lines: list[str]) -> bool:
-    return all(not line or line.isspace() for line in lines)
-
-
 def _decode(data: bytes, shown: str) -> tuple[str, str]:
-    if data.startswith(_UTF8_BOM):
+    if data.startswith(_UTF16_BOMS):
+        candidates = [("utf-16", data, "utf-16")]
+    elif data.startswith(_UTF8_BOM):
         candidates = [("utf-8-sig", data[len(_UTF8_BOM):], "utf-8")]
     else:
         candidates = [("utf-8", data, "utf-8"), ("cp1252", data, "cp1252")]
@@ -225,6 +225,15 @@ def _decode(data: bytes, shown: str) -> tuple[str, str]:
             return payload.decode(codec), name
         except UnicodeDecodeError as exc:
             error = exc
+    if data.startswith(_UTF16_BOMS):
+        # a line is two bytes a character here: count the line ends decoded before the error
+        line = data[:error.start - error.start % 2].decode("utf-16", "replace").count("\n") + 1
+        raise SourceFileError(
+            shown,
+            f"Le fichier {shown} est en UTF-16 (« Texte Unicode ») mais sa ligne {line} n'en "
+            "est pas : il est abîmé. Réenregistrez-le en « CSV UTF-8 » depuis votre tableur.",
+            line=line,
+        )
     offset = error.start + (len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0)
     line = data.count(b"\n", 0, offset) + 1
     raise SourceFileError(
@@ -234,6 +243,10 @@ def _decode(data: bytes, shown: str) -> tuple[str, str]:
         "depuis votre tableur.",
         line=line,
     )
+
+
+def _blank(lines: list[str]) -> bool:
+    return all(not line or line.isspace() for line in lines)
 
 
 def _split_line(line: str, separator: str) -> list[str]:
