@@ -136,6 +136,9 @@ dl.fiche dd { margin: 0; }
 .card-slot > .vue > .card { flex: 1; }
 .download + .download { margin-left: 0.4rem; }
 .sommaire ul { padding-left: 1.2rem; }
+details.sommaire { margin: 1rem 0; }
+details.sommaire summary { cursor: pointer; font-weight: 600; }
+details.sommaire ul { max-height: 24rem; overflow-y: auto; }
 .table-entrepot h3 { margin: 0 0 0.3rem; font-size: 1.05rem; }
 .table-entrepot small { color: var(--muted); font-weight: normal; }
 ul.pages li { margin: 0.2rem 0; }

@@ -425,11 +425,17 @@ def test_followup_shows_the_programmes_of_the_chosen_territory(site, browser, wa
     tab.open((site / "suivi.html").as_uri())
     shown = """[...document.querySelectorAll('section.programme')].filter(s => !s.hidden)
         .map(s => s.querySelector('h2').textContent)"""
+    # the list of programmes at the top: what it shows, and where each of its links leads
+    listed = """[...document.querySelectorAll('.programmes li')].filter(l => !l.hidden)
+        .map(l => document.getElementById(l.querySelector('a').getAttribute('href').slice(1))
+                  .textContent)"""
     assert tab.evaluate(shown) == ["CLS du Pays Ruffécois", "Pôle de santé Duras-Lauzun"]
+    assert tab.evaluate(listed) == tab.evaluate(shown)
     tab.choose("choix-region", "region:75")
     tab.choose("choix-departement", "departement:47")
     tab.choose("choix-epci", "epci:244701405")
     assert tab.evaluate(shown) == ["Pôle de santé Duras-Lauzun"]
+    assert tab.evaluate(listed) == tab.evaluate(shown)
     assert tab.evaluate("[...document.getElementById('choix-programme').options]"
                         ".map(o => o.value)") == ["", "programme:pole_de_sante_duras_lauzun"]
     tab.choose("choix-periode", "2024")
@@ -450,7 +456,7 @@ def test_followup_shows_the_programmes_of_the_chosen_territory(site, browser, wa
     assert criteria  # the criterion of the bar above
     tab.screenshot(SCREENSHOTS / "suivi-cc-du-pays-de-lauzun.png")
     tab.choose("choix-region", "region:32")
-    assert tab.evaluate(shown) == []
+    assert tab.evaluate(shown) == [] and tab.evaluate(listed) == []
     assert tab.evaluate("document.querySelector('.vide-section').hidden") is False
 
 

@@ -52,15 +52,15 @@ def followup_page(site: Site) -> Page:
         "contrats des CPTS : valeur de chaque période comparée à la cible. Statut : atteint "
         "(100 % de la cible ou plus), en bonne voie, en retard ou sans cible. Une valeur "
         "« illustrative » n'est pas une observation : elle complète un document source. "
-        "Un programme apparaît quand on choisit son territoire, ou l'EPCI, le département ou "
-        "la région qui le contient."), contents(others), programmes, sections]),
+        "Choisir un territoire, ou l'EPCI, le département ou la région qui le contient, ne "
+        "garde que ses programmes."), contents(others), programmes, sections]),
         tables + generic, data)
 
 
 def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
                 data: PageData) -> tuple[str, list[Table]]:
-    """Each programme's criteria: a figure by period and a table."""
-    parts, tables = [], []
+    """A list of the programmes, then each one's criteria: a figure by period and a table."""
+    links, parts, tables = [], [], []
     # partitions rather than a filter per programme and period (400 programmes nationally)
     by_programme = partitions(followup, "programme")
     for index, ((programme,), rows) in enumerate(by_programme.items(), start=1):
@@ -73,6 +73,10 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
         table = without_empty_columns(_criteria_table(rows, programme, keys))
         tables.append(table)
         territory = ", ".join(rows["territory"].drop_nulls().unique(maintain_order=True))
+        # the territory filter hides an entry of the list with its section
+        links.append(f'<li data-t="{html.escape(" ".join(keys))}"><a href="#'
+                     f'{html.escape(slugify(programme))}">{html.escape(programme)}</a>'
+                     + (f" ({html.escape(territory)})" if territory else "") + "</li>")
         parts.append(
             f'<section class="programme" data-t="{html.escape(" ".join(keys))}">'
             + heading(programme, slugify(programme))
@@ -81,7 +85,10 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
             + data.figure_slot(slot, "Pas de valeur pour cette période.", by_territory=False)
             + tables_html([table]) + "</section>")
     parts.append('<p class="vide-section" hidden>Aucun programme suivi sur ce territoire.</p>')
-    return "\n".join(parts), tables
+    # hundreds of programmes nationally: their list opens on demand there
+    listed = (f'<details class="sommaire programmes"{" open" if len(links) <= 12 else ""}>'
+              "<summary>Aller à un programme</summary><ul>" + "".join(links) + "</ul></details>")
+    return "\n".join([listed, *parts]), tables
 
 
 def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:
