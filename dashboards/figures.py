@@ -493,5 +493,7 @@ def checks_figure(results: pl.DataFrame, night: str) -> Figure:
         "yaxis": _axis(categoryorder="array", categoryarray=tables,
                        range=[len(tables) - 0.5, -0.5]),
     }
+    # room for the legend's three outcomes even when one table was checked (a night with one
+    # new month checks staging.activity alone): a shorter plot scrolled the legend
     return _figure(traces, layout, f"Contrôles de la {night}, par table",
-                   160 + 34 * max(len(tables), 1))
+                   160 + 34 * max(len(tables), len(CHECK_OUTCOMES)))
