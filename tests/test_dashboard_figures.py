@@ -799,3 +799,44 @@ def test_a_warehouse_without_census_nor_followup_says_what_to_drop_where(tmp_pat
             "dossier census/ du dépôt (CSV ou classeur Excel), la nuit suivante le chargera."
             ) in page["projets"]
     assert "dans le dossier followup/ du dépôt" in page["suivi"]
+
+
+def _cards(page: str, slot: str) -> dict[str, tuple[str, str]]:
+    """The home page's cards of `slot`: territory key → (figure, detail)."""
+    return {key: (html.unescape(figure), html.unescape(detail)) for key, figure, detail in
+            re.findall(rf'data-emplacement="{slot}" data-vue="([^|"]+)\|\*"[^>]*>'
+                       r'<div class="card"><p class="figure">([^<]*)</p>'
+                       r'<p class="label">[^<]*</p><p class="detail">([^<]*)</p>', page)}
+
+
+def test_the_projects_card_adds_up_every_region_at_its_latest_census(tmp_path):
+    """Nationally, each région has its own census dates: with no territory chosen the card
+    showed the first région alone, and a région whose latest census was older than another's
+    had no card."""
+    warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(warehouse))
+    # Nouvelle-Aquitaine, censused in November 2012 only; Hauts-de-France again in May 2013
+    con.execute("""INSERT INTO marts.indicator_values
+        SELECT * REPLACE ('75' AS geo_code, 'Nouvelle-Aquitaine' AS geo_name)
+        FROM marts.indicator_values
+        WHERE indicator_id = 'projets_nombre' AND geo_level = 'region' AND period = '2012-11'""")
+    latest = """FROM (SELECT * FROM marts.indicator_values WHERE indicator_id = 'projets_nombre'
+        AND geo_level = 'region' AND category = ? QUALIFY period = max(period) OVER (
+            PARTITION BY geo_code))"""
+    [(regions, total)] = con.execute(f"SELECT count(*), sum(value) {latest}",
+                                     ["ensemble"]).fetchall()
+    [(operating,)] = con.execute(f"SELECT sum(value) {latest}", ["fonctionnement"]).fetchall()
+    [(aquitaine,)] = con.execute(f"SELECT value {latest} WHERE geo_code = '75'",
+                                 ["ensemble"]).fetchall()
+    con.close()
+    render_site(warehouse, tmp_path / "site")
+    cards = _cards((tmp_path / "site" / "index.html").read_text(encoding="utf-8"),
+                   "carte-projets")
+    assert regions == 2
+    assert cards["*"] == (format_number(total), (
+        "recensés dans 2 régions au dernier recensement de chacune (de novembre 2012 à mai "
+        f"2013), dont {format_number(operating)} en fonctionnement"))
+    assert cards["region:75"][0] == format_number(aquitaine)
+    assert cards["region:75"][1].startswith("recensés en novembre 2012 en région "
+                                            "Nouvelle-Aquitaine")
+    assert cards["region:32"][1].startswith("recensés en mai 2013 en région Hauts-de-France")

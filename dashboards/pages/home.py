@@ -153,22 +153,47 @@ def _projects_cards(site: Site) -> dict[str, KeyFigure]:
     counts = indicator_rows(site.snapshot, "projets_nombre")
     if counts.is_empty():  # no census yet
         return {}
-    counts = counts.filter(pl.col("period") == counts["period"].max())
+    # each territory at its own latest census: the régions' censuses need not share a date
+    counts = counts.filter(pl.col("period") == pl.col("period").max().over("geo_level",
+                                                                           "geo_code"))
+    totals = counts.filter(pl.col("category") == "ensemble")
+    operating = {(r["geo_level"], r["geo_code"]): r for r in counts.filter(
+        pl.col("category") == "fonctionnement").iter_rows(named=True)}
     cards = {}
-    for row in counts.filter(pl.col("category") == "ensemble").iter_rows(named=True):
-        operating = counts.filter((pl.col("geo_code") == row["geo_code"])
-                                  & (pl.col("category") == "fonctionnement"))
+    for row in totals.iter_rows(named=True):
         where = (f"en région {row['geo_name']}" if row["geo_level"] == "region"
                  else f"dans le territoire {row['geo_name']}")
         detail = f"recensés en {format_period(row['period'])} {where}"
-        if not operating.is_empty():
-            detail += f", dont {_shown(operating.row(0, named=True))} en fonctionnement"
-        card = KeyFigure("Maisons et pôles de santé", _shown(row), detail, "projets.html",
-                         "Voir les projets par territoire")
-        cards[territory_key(row["geo_level"], row["geo_code"])] = card
-        if row["geo_level"] == "region":
-            cards.setdefault(ALL, card)
+        if (row["geo_level"], row["geo_code"]) in operating:
+            detail += (f", dont {_shown(operating[row['geo_level'], row['geo_code']])} en "
+                       "fonctionnement")
+        cards[territory_key(row["geo_level"], row["geo_code"])] = KeyFigure(
+            "Maisons et pôles de santé", _shown(row), detail, "projets.html",
+            "Voir les projets par territoire")
+    regions = totals.filter(pl.col("geo_level") == "region").sort("geo_code")
+    if regions.height == 1:
+        cards[ALL] = cards[territory_key("region", regions["geo_code"].item())]
+    elif regions.height > 1:
+        cards[ALL] = _projects_of_regions(regions, [operating.get(("region", code)) for code
+                                                    in regions["geo_code"]])
     return cards
+
+
+def _projects_of_regions(regions: pl.DataFrame, operating: list[dict | None]) -> KeyFigure:
+    """Every région's latest census added up; a sum that would hold a masked count is not
+    shown (the catalogue masks no project count today)."""
+    first, last = regions["period"].min(), regions["period"].max()
+    when = (f"en {format_period(first)}" if first == last else
+            f"au dernier recensement de chacune (de {format_period(first)} à "
+            f"{format_period(last)})")
+    detail = f"recensés dans {regions.height} régions {when}"
+    if all(row and not row["suppressed"] and row["value"] is not None for row in operating):
+        detail += (f", dont {format_number(sum(row['value'] for row in operating))} en "
+                   "fonctionnement")
+    masked = regions["suppressed"].any() or regions["value"].null_count() > 0
+    return KeyFigure("Maisons et pôles de santé",
+                     MASKED_TEXT if masked else format_number(regions["value"].sum()),
+                     detail, "projets.html", "Voir les projets par territoire")
 
 
 def _followup_cards(site: Site) -> dict[str, KeyFigure]:
