@@ -107,13 +107,14 @@ def _figure(traces: list[dict], layout: dict, title: str, height: int) -> Figure
     return {"data": traces, "layout": base | layout}
 
 
-def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None) -> Figure:
+def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None,
+                             level: str = "Territoire de santé") -> Figure:
     """Stacked bars of projects by stage in each territory, the total written above each bar.
 
-    `counts`: rows of `projets_nombre` for one census period and one geographic level, with
-    `geo_name`, `category` ('ensemble' for the territory total), `category_label`,
-    `category_order`, `period`, `value`, `suppressed`. The territory named `highlight` (the
-    analyst's choice) has its name in bold.
+    `counts`: rows of `projets_nombre` for one census period and one geographic level (named
+    `level` on the axis), with `geo_name`, `category` ('ensemble' for the territory total),
+    `category_label`, `category_order`, `period`, `value`, `suppressed`. The territory named
+    `highlight` (the analyst's choice) has its name in bold.
     """
     visible = _visible(counts)
     totals = (visible.filter(pl.col("category") == "ensemble")
@@ -146,7 +147,7 @@ def projects_by_stage_figure(counts: pl.DataFrame, highlight: str | None = None)
     layout = {
         "barmode": "stack",
         "legend": {"title": {"text": "Stade"}, "traceorder": "normal"},
-        "xaxis": _axis(title={"text": "Territoire de santé"}, categoryorder="array",
+        "xaxis": _axis(title={"text": level}, categoryorder="array",
                        categoryarray=territories, tickvals=territories,
                        ticktext=list(territories)),
         "yaxis": _axis(title={"text": "Nombre de projets"}, rangemode="tozero"),

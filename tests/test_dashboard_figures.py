@@ -809,17 +809,19 @@ def _cards(page: str, slot: str) -> dict[str, tuple[str, str]]:
                        r'<p class="label">[^<]*</p><p class="detail">([^<]*)</p>', page)}
 
 
-def test_the_projects_card_adds_up_every_region_at_its_latest_census(tmp_path):
-    """Nationally, each région has its own census dates: with no territory chosen the card
-    showed the first région alone, and a région whose latest census was older than another's
-    had no card."""
+def test_several_regions_are_added_up_each_at_its_latest_census(tmp_path):
+    """Nationally, each région has its own census dates. With no territory chosen, the home
+    card and the projects page's summary showed one région's count as if it were all, its
+    evolution one région's, and its figure a hundred territoires de santé; a région whose
+    latest census was older than another's had no card."""
     warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
     con = duckdb.connect(str(warehouse))
     # Nouvelle-Aquitaine, censused in November 2012 only; Hauts-de-France again in May 2013
     con.execute("""INSERT INTO marts.indicator_values
         SELECT * REPLACE ('75' AS geo_code, 'Nouvelle-Aquitaine' AS geo_name)
         FROM marts.indicator_values
-        WHERE indicator_id = 'projets_nombre' AND geo_level = 'region' AND period = '2012-11'""")
+        WHERE indicator_id = 'projets_nombre' AND geo_level = 'region' AND period = '2012-11'
+          AND category <> 'fonctionnement'""")  # none in operation there: no row for it
     latest = """FROM (SELECT * FROM marts.indicator_values WHERE indicator_id = 'projets_nombre'
         AND geo_level = 'region' AND category = ? QUALIFY period = max(period) OVER (
             PARTITION BY geo_code))"""
@@ -840,3 +842,20 @@ def test_the_projects_card_adds_up_every_region_at_its_latest_census(tmp_path):
     assert cards["region:75"][1].startswith("recensés en novembre 2012 en région "
                                             "Nouvelle-Aquitaine")
     assert cards["region:32"][1].startswith("recensés en mai 2013 en région Hauts-de-France")
+    page = html.unescape((tmp_path / "site" / "projets.html").read_text(encoding="utf-8"))
+    assert (f"Recensements régionaux : {format_number(total)} maisons et pôles de santé, en "
+            "fonctionnement ou en projet, dans 2 régions au dernier recensement de chacune (de "
+            f"novembre 2012 à mai 2013), dont {format_number(operating)} en fonctionnement."
+            ) in page
+    census = page_data(tmp_path / "site", "projets.html")
+    side_by_side = census["figures"][census["vues"]["projets-stades"]["*|2012-11"]]
+    assert side_by_side["layout"]["xaxis"]["categoryarray"] == ["Hauts-de-France",
+                                                                "Nouvelle-Aquitaine"]
+    assert side_by_side["layout"]["xaxis"]["title"]["text"] == "Région"
+    # one census date per région on the figure of a territory (région 32, both dates)
+    assert census["figures"][census["vues"]["projets-stades"]["region:32|2012-11"]][
+        "layout"]["xaxis"]["title"]["text"] == "Territoire de santé"
+    assert "*|*" not in census["vues"]["projets-entonnoir"]
+    assert "region:32|*" in census["vues"]["projets-entonnoir"]
+    assert 'data-vide="Choisissez une région, ou un territoire recensé au moins deux fois' \
+        in page

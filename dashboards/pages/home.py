@@ -20,6 +20,7 @@ from dashboards.pages.common import (
     tables_html,
 )
 from dashboards.pages.indicators import theme_entries
+from dashboards.pages.projects import regional_census
 from dashboards.tables import Masked, Row, Table
 from dashboards.territories import ALL, LEVEL_LABELS, territory_key
 from dashboards.views import PageData, block_slot, view_block, view_key
@@ -170,30 +171,13 @@ def _projects_cards(site: Site) -> dict[str, KeyFigure]:
         cards[territory_key(row["geo_level"], row["geo_code"])] = KeyFigure(
             "Maisons et pôles de santé", _shown(row), detail, "projets.html",
             "Voir les projets par territoire")
-    regions = totals.filter(pl.col("geo_level") == "region").sort("geo_code")
-    if regions.height == 1:
-        cards[ALL] = cards[territory_key("region", regions["geo_code"].item())]
-    elif regions.height > 1:
-        cards[ALL] = _projects_of_regions(regions, [operating.get(("region", code)) for code
-                                                    in regions["geo_code"]])
+    census = regional_census(counts)
+    if census is not None:
+        detail = f"recensés {census.phrase}" + (
+            f", dont {census.operating} en fonctionnement" if census.operating else "")
+        cards[ALL] = KeyFigure("Maisons et pôles de santé", census.total or MASKED_TEXT, detail,
+                               "projets.html", "Voir les projets par territoire")
     return cards
-
-
-def _projects_of_regions(regions: pl.DataFrame, operating: list[dict | None]) -> KeyFigure:
-    """Every région's latest census added up; a sum that would hold a masked count is not
-    shown (the catalogue masks no project count today)."""
-    first, last = regions["period"].min(), regions["period"].max()
-    when = (f"en {format_period(first)}" if first == last else
-            f"au dernier recensement de chacune (de {format_period(first)} à "
-            f"{format_period(last)})")
-    detail = f"recensés dans {regions.height} régions {when}"
-    if all(row and not row["suppressed"] and row["value"] is not None for row in operating):
-        detail += (f", dont {format_number(sum(row['value'] for row in operating))} en "
-                   "fonctionnement")
-    masked = regions["suppressed"].any() or regions["value"].null_count() > 0
-    return KeyFigure("Maisons et pôles de santé",
-                     MASKED_TEXT if masked else format_number(regions["value"].sum()),
-                     detail, "projets.html", "Voir les projets par territoire")
 
 
 def _followup_cards(site: Site) -> dict[str, KeyFigure]:

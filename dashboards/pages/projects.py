@@ -2,6 +2,8 @@
 every other indicator of the theme `projets` of the catalogue (time in stage, population
 covered, fragile zones…) with the generic section of dashboards/pages/indicators.py."""
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from dashboards.figures import highlighted, projects_by_stage_figure, projects_funnel_figure
@@ -87,37 +89,88 @@ def _health_territories(site: Site) -> pl.DataFrame:
         "geo_name", maintain_order=True)
 
 
+@dataclass(frozen=True)
+class RegionalCensus:
+    """The régions' projects, each région at its own latest census: the régions' censuses
+    need not share a date. Counts are formatted, None when a région's is masked or missing."""
+
+    regions: list[str]  # their names
+    first: str  # the earliest and latest of their census periods
+    last: str
+    total: str | None
+    operating: str | None
+
+    @property
+    def when(self) -> str:
+        if self.first == self.last:
+            return f"en {format_period(self.last)}"
+        return (f"au dernier recensement de chacune (de {format_period(self.first)} à "
+                f"{format_period(self.last)})")
+
+    @property
+    def where(self) -> str:
+        if len(self.regions) == 1:
+            return f"en région {self.regions[0]}"
+        return f"dans {len(self.regions)} régions"
+
+    @property
+    def phrase(self) -> str:
+        """« en mai 2013 en région X », « dans 18 régions au dernier recensement de chacune »"""
+        if len(self.regions) == 1:
+            return f"{self.when} {self.where}"
+        return f"{self.where} {self.when}"
+
+
+def regional_census(counts: pl.DataFrame) -> RegionalCensus | None:
+    """`counts`: the rows of projets_nombre; None without a région's row."""
+    regions = counts.filter(pl.col("geo_level") == "region")
+    latest = regions.filter(pl.col("period") == pl.col("period").max().over("geo_code"))
+    totals = latest.filter(pl.col("category") == "ensemble").sort("geo_name")
+    if totals.is_empty():
+        return None
+    operating = latest.filter(pl.col("category") == "fonctionnement")
+
+    def added(rows: pl.DataFrame) -> str | None:
+        shown = not rows["suppressed"].any() and rows["value"].null_count() == 0
+        return format_number(rows["value"].sum()) if shown else None
+
+    # a région with no project in operation has no row for it
+    return RegionalCensus(totals["geo_name"].to_list(), totals["period"].min(),
+                          totals["period"].max(), added(totals), added(operating))
+
+
 def _summary(counts: pl.DataFrame) -> str:
-    latest = counts.filter(pl.col("period") == counts["period"].max())
-    region = latest.filter((pl.col("geo_level") == "region") & ~pl.col("suppressed"))
-    total = region.filter(pl.col("category") == "ensemble")
-    period = format_period(latest["period"].max())
-    if total.is_empty():
-        return f"Recensement régional des projets, {period}."
-    operating = region.filter(pl.col("category") == "fonctionnement")["value"]
-    detail = (f", dont {format_number(operating.first())} en fonctionnement"
-              if operating.len() else "")
-    return (f"Recensement régional de {period} : {format_number(total['value'].first())} "
-            f"maisons et pôles de santé, en fonctionnement ou en projet, en région "
-            f"{total['geo_name'].first()}{detail}. Les projets sont classés selon leur degré "
-            "de maturité, de la réflexion au fonctionnement. Un département ou un EPCI choisi "
+    census = regional_census(counts)
+    if census is None or census.total is None:
+        return f"Recensement régional des projets, {format_period(counts['period'].max())}."
+    detail = f", dont {census.operating} en fonctionnement" if census.operating else ""
+    opening, place = ((f"Recensement régional de {format_period(census.last)}", census.where)
+                      if len(census.regions) == 1 else ("Recensements régionaux", census.phrase))
+    return (f"{opening} : {census.total} maisons et pôles de santé, en fonctionnement ou en "
+            f"projet, {place}{detail}. Les projets sont classés selon leur degré de "
+            "maturité, de la réflexion au fonctionnement. Un département ou un EPCI choisi "
             "montre sa région dans le graphique, et ses seuls projets dans la liste.")
 
 
 def _stage_figures(site: Site, counts: pl.DataFrame, data: PageData) -> list[str]:
-    """Each census: every territoire de santé, each région's, and each one highlighted.
+    """Each census: every territoire de santé (the régions side by side when it covers
+    several: a hundred territoires nationally), each région's, and each one highlighted.
 
     Returns the territories in the latest figure's order, which the tables follow.
     """
     order: list[str] = []
     territories = counts.filter(pl.col("geo_level") == "territoire_sante").with_columns(
         key=pl.concat_str(pl.lit("territoire_sante:"), "geo_code"))
+    regions = counts.filter(pl.col("geo_level") == "region")
     for period in counts["period"].unique().sort():
         at = territories.filter(pl.col("period") == period)
         if at.is_empty():
             continue
         figure = projects_by_stage_figure(at)
         order = figure["layout"]["xaxis"]["categoryarray"]
+        side_by_side = regions.filter(pl.col("period") == period)
+        if side_by_side["geo_code"].n_unique() > 1:
+            figure = projects_by_stage_figure(side_by_side, level="Région")
         data.add_figure("projets-stades", view_key(ALL, period), figure)
         for region in sorted({p for k in at["key"].unique() if k in site.tree
                               for p in site.tree.by_key[k].parents}):
@@ -136,14 +189,19 @@ def _funnels(site: Site, counts: pl.DataFrame, data: PageData,
         return paragraph(f"Un seul recensement est publié ({periods[0][1]}) : le passage des "
                          "projets d'un stade à l'autre apparaîtra ici dès qu'un deuxième "
                          "recensement sera chargé.")
+    # the régions' censuses need not share their dates: several régions are not added up
+    regions = counts.filter(pl.col("geo_level") == "region")["geo_code"].n_unique()
     for (level, code), rows in counts.group_by("geo_level", "geo_code", maintain_order=True):
         key = territory_key(level, code)
         if key in site.tree and rows["period"].n_unique() > 1:
             figure = projects_funnel_figure(rows, site.tree.name(key))
             data.add_figure("projets-entonnoir", view_key(key), figure)
-            if level == "region":
+            if level == "region" and regions == 1:
                 data.add_figure("projets-entonnoir", view_key(ALL), figure)
-    return data.figure_slot("projets-entonnoir", "Un seul recensement publié pour ce choix.")
+    return data.figure_slot("projets-entonnoir", "Un seul recensement publié pour ce choix."
+                            if regions <= 1 else "Choisissez une région, ou un territoire "
+                            "recensé au moins deux fois, pour voir l'évolution de son "
+                            "recensement.")
 
 
 def _pivot(site: Site, frame: pl.DataFrame, territory_order: list[str], note: str, slug: str,
