@@ -571,8 +571,8 @@ def test_every_page_of_the_demo_night_opens_fast_light_and_clean(demo_site, brow
     """Issue 6, acceptance 3, on the demo night: each page in a fresh tab, ready within the
     budget (best of two openings; 1.5 s, or five times the floor page when the shared machine
     is slower), its HTML under 5 MB, no console error, every shown figure drawn once scrolled
-    to, with its whole legend. Its screenshots (nuit-demo-*.png) are what an analyst sees after the README's first
-    command."""
+    to, with its whole legend. Its screenshots (nuit-demo-*.png) are what an analyst sees after
+    the README's first command."""
     floor = floor_ms(browser, demo_site, tmp_path)
     measures = {}
     for name in PAGES:

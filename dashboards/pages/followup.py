@@ -74,11 +74,12 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
         tables.append(table)
         territory = ", ".join(rows["territory"].drop_nulls().unique(maintain_order=True))
         # the territory filter hides an entry of the list with its section
-        links.append(f'<li data-t="{html.escape(" ".join(keys))}"><a href="#'
-                     f'{html.escape(slugify(programme))}">{html.escape(programme)}</a>'
+        scope = html.escape(" ".join(keys))
+        links.append(f'<li data-t="{scope}"><a href="#{html.escape(slugify(programme))}">'
+                     f'{html.escape(programme)}</a>'
                      + (f" ({html.escape(territory)})" if territory else "") + "</li>")
         parts.append(
-            f'<section class="programme" data-t="{html.escape(" ".join(keys))}">'
+            f'<section class="programme" data-t="{scope}">'
             + heading(programme, slugify(programme))
             + (f'<p class="intro">Territoire : {html.escape(territory)}</p>' if territory
                else "")
