@@ -569,7 +569,7 @@ def _create_audit(con: duckdb.DuckDBPyConnection, night_id: str) -> None:
                 "region_code VARCHAR, status VARCHAR, candidates VARCHAR, fix VARCHAR)")
     con.execute("INSERT INTO audit.unresolved_communes VALUES ('staging.census', "
                 "'census/recensement_2013-05.xlsx', 31, 'communes', 'Saint-Amand', '32', "
-                "'ambigu', 'Saint-Amand-les-Eaux (59526), Saint-Amand (62738)', "
+                "'ambiguous', 'Saint-Amand-les-Eaux (59526), Saint-Amand (62738)', "
                 "'Écrire le nom complet ou le code INSEE')")
     con.execute("CREATE TABLE raw.loaded_files (family VARCHAR, source_file VARCHAR, "
                 "sha256 VARCHAR, load_id VARCHAR, loaded_at TIMESTAMP, row_count BIGINT, "

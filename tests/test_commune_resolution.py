@@ -575,6 +575,24 @@ def test_department_restriction(resolver):
     assert outside.candidates == (("59350", "Lille", 1.0),)
 
 
+PAYS_DE_LA_LOIRE = ["44", "49", "53", "72", "85"]
+
+
+def test_a_list_may_cross_the_regions_border_by_code(resolver):
+    # Cap Atlantique: Assérac and Mesquer (Loire-Atlantique) with Camoël (Morbihan, Bretagne)
+    result = resolver.resolve("44006,44097,56030", PAYS_DE_LA_LOIRE)
+    assert_resolved(result, "44006", "44097", "56030")
+    assert result.method == "list(code+code+code_across_border)"
+    # a former code outside is the commune it was merged into (Saint-Amant-de-Bonnieure)
+    assert_resolved(resolver.resolve("44006, 16296", PAYS_DE_LA_LOIRE), "44006", "16300")
+    # a name outside is not taken: names repeat from one région to the next
+    assert_not_resolved(resolver.resolve("Assérac, Camoël", PAYS_DE_LA_LOIRE), "unresolved")
+    # nor a list whose every code is outside: the project may be filed under the wrong région
+    outside = resolver.resolve("56030,56058", PAYS_DE_LA_LOIRE)
+    assert_not_resolved(outside, "unresolved")
+    assert [code for code, _, _ in outside.candidates] == ["56030", "56058"]
+
+
 def test_empty_text(resolver):
     assert_not_resolved(resolver.resolve(""), "unresolved")
     assert_not_resolved(resolver.resolve(" - "), "unresolved")

@@ -512,7 +512,8 @@ def test_quality_page_reports_checks_rejects_and_refused_files(site):
                      r"data-csv=\"118\">118</td>", page)
     assert "ETP supérieur à 1,5 pour un professionnel et un mois" in page
     assert "Période 2024-13 invalide ligne 2, colonne periode : attendu AAAA-MM" in page
-    assert "Saint-Amand-les-Eaux (59526), Saint-Amand (62738)" in page
+    assert ("<td>ambiguë (plusieurs communes)</td><td>Saint-Amand-les-Eaux (59526), "
+            "Saint-Amand (62738)</td>") in page
 
 
 def test_dictionary_lists_every_table_and_column_with_its_comment(site, warehouse):

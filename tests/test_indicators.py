@@ -507,6 +507,20 @@ def test_population_couverte_msp(tmp_path):
     assert rows["departement", "D1", "2020-01", "ensemble"]["comparison_flag"] == "non comparable"
 
 
+def test_population_couverte_msp_leaves_a_neighbouring_region_to_its_own_census(tmp_path):
+    """A project at the border serves a commune of another région, which this census does not
+    describe: no coverage is published there, whatever that one project covers."""
+    census = [("P1", "2020-01", TA, "MSP", "fonctionnement", None, None, None)]
+    links = [("P1", "2020-01", "C1"), ("P1", "2020-01", "C5")]
+    con = warehouse(tmp_path, census=census, census_communes=links)
+    con.execute("INSERT INTO ref.communes VALUES ('C5', 'Cinq', 'D3', 'R2', 'E1', 500)")
+    con.execute("INSERT INTO ref.departements VALUES ('D3', 'Département Trois', 'R2')")
+    con.execute("INSERT INTO ref.regions VALUES ('R2', 'Région Voisine')")
+    rows = run(con, tmp_path, "population_couverte_msp")
+    assert {key[:2] for key in rows} == {("departement", "D1"), ("epci", "E2")}
+    check(rows["departement", "D1", "2020-01", "ensemble"], 10.0, ci=(10.0, 10.0))
+
+
 def test_projets_modules_nmr(tmp_path):
     census = [("P1", "2020-01", TA, "MSP", "fonctionnement", None, None, "1 et 2"),
               ("P2", "2020-01", TA, "MSP", "fonctionnement", None, None, "2"),

@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from support import real_data
@@ -29,6 +30,7 @@ FOLLOWUP_HEADER = (
 COUNTS = ("nb_actes", "nb_consultations", "nb_visites", "nb_patients")
 GP = "Médecin généraliste"
 NURSE = "Infirmier"
+DESVRES_SAMER = "200018083"  # CC de Desvres-Samer, 31 communes
 
 
 @pytest.fixture(scope="module")
@@ -301,6 +303,29 @@ def test_region_census_files(region_dir, communes):
         assert seen == sorted(seen), f"{name} went backwards"
         present = [i for i, s in enumerate(stages_over_time) if s is not None]
         assert present == list(range(present[0], present[-1] + 1)), f"{name} came back"
+
+
+def test_a_project_groups_communes_of_one_epci_never_those_outside_any(communes):
+    """The four islands outside any EPCI (Yeu, Bréhat, Sein, Ouessant) were once grouped as if
+    they were one, into projects that spanned three régions."""
+    from pipelines.synth.projects import _projects
+
+    islands = communes.filter(pl.col("epci_code").is_null(),
+                              pl.col("department_code").is_in(["22", "29", "85"]))
+    assert islands.height == 4
+    places = pl.concat([islands, communes.filter(pl.col("epci_code") == DESVRES_SAMER)])
+    # a project of one commune may write its name
+    epci = dict(places.select("commune_code", "epci_code").iter_rows())
+    epci |= dict(places.select("commune_name", "epci_code").iter_rows())
+    islands_in_groups = 0
+    for seed in range(20):
+        projects = _projects(np.random.default_rng(seed), 12, places)
+        for kind, field in projects.select("type_structure", "communes").iter_rows():
+            codes = field.split(",")
+            assert len({epci[code] for code in codes}) == 1, codes
+            assert len(codes) == 1 or epci[codes[0]] is not None, codes
+            islands_in_groups += kind in ("PSP", "CPTS") and epci[codes[0]] is None
+    assert islands_in_groups, "no island led a project of several communes: nothing was checked"
 
 
 def test_region_followup_file(region_dir):

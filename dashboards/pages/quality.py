@@ -16,6 +16,8 @@ from dashboards.views import PageData, view_key
 
 TITLE = "Qualité des données"
 SEVERITY = {"ERROR": "bloquant", "WARN": "avertissement"}
+# audit.unresolved_communes.status as the resolver writes it ("correction invalide" is French)
+RESOLUTION = {"unresolved": "non reconnue", "ambiguous": "ambiguë (plusieurs communes)"}
 EXPECTATIONS = {
     "expect_column_values_to_not_be_null": "valeurs toutes renseignées",
     "expect_column_values_to_be_in_set": "valeurs dans la liste attendue",
@@ -211,7 +213,8 @@ def _rejected_table(site: Site) -> Table:
 
 
 def _unresolved_table(site: Site) -> Table:
-    rows = [Row([r["value"], r["source_file"], r["source_row"], r["table_name"], r["status"],
+    rows = [Row([r["value"], r["source_file"], r["source_row"], r["table_name"],
+                 RESOLUTION.get(r["status"], r["status"]),
                  r["candidates"], r["fix"]])
             for r in site.snapshot.unresolved_communes.iter_rows(named=True)]
     return Table("communes-non-resolues", "Communes non reconnues avec certitude",

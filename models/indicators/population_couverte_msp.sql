@@ -10,10 +10,13 @@ WITH covered AS (
     WHERE c.stage_code = 'fonctionnement' AND c.structure_type IN ('MSP', 'PSP')
       AND l.commune_code IS NOT NULL
 ),
+-- a project may serve a commune across its région's border: that commune's département is
+-- described by its own région's census, not by one project of the neighbour's
 census_departments AS (
     SELECT DISTINCT l.census_date, m.department_code
-    FROM staging.census_communes l
-    JOIN ref.communes m USING (commune_code)
+    FROM staging.census c
+    JOIN staging.census_communes l USING (project_id, census_date)
+    JOIN ref.communes m ON m.commune_code = l.commune_code AND m.region_code = c.region_code
 ),
 shares AS (
     SELECT d.census_date, m.geo_level, m.geo_code,

@@ -6,7 +6,10 @@ The rules are tried in this order; the first that answers wins:
 2. the name of a commune or of a commune déléguée/associée (strict, then without articles);
 3. a historical territory of data/reference/territory_aliases.csv;
 4. the name of an EPCI (status "epci", with its member communes);
-5. a list: split on "/", ",", ";" and " et ", or on "-" when every piece is a commune;
+5. a list: split on "/", ",", ";" and " et ", or on "-" when every piece is a commune; in a
+   list that names a commune of the départements given, an INSEE code of a commune outside
+   them is that commune (a project at a région's border serving the next one: Cap Atlantique
+   straddles Loire-Atlantique and Morbihan, the Grand Avignon Vaucluse and Gard);
 6. a typo within a bounded edit distance (2 from 6 letters on, 1 below);
 7. a commune name followed by a neighbourhood ("Lille Moulins"), by longest prefix.
 
@@ -68,7 +71,8 @@ class Resolution:
     commune_codes: tuple[str, ...]  # current commune codes (several for "Baralle/Marquion")
     epci_code: str | None  # when the text names an EPCI (then commune_codes = members)
     # "code", "attached", "former_code", "exact", "alias", "epci", "list(...)", "fuzzy",
-    # "prefix", "postal_code" (a postal code, not an INSEE code) or "none"
+    # "prefix", "postal_code" (a postal code, not an INSEE code), "none", or, in a list,
+    # "code_across_border" (a code outside the départements given)
     method: str
     candidates: tuple[Candidate, ...] = ()  # (code, name, score) when not certain
 
@@ -284,7 +288,10 @@ class CommuneResolver:
         parts = [p for p in LIST_SEPARATORS.split(expand_sur_sous(text)) if p.strip()]
         if len(parts) < 2:
             return None
-        return _combine(text, [self._resolve_part(p, departments, False) for p in parts])
+        resolved = [self._resolve_part(p, departments, False) for p in parts]
+        if any(part.status in (RESOLVED, EPCI) for part in resolved):
+            resolved = [_across_border(part) for part in resolved]
+        return _combine(text, resolved)
 
     def _by_hyphen_split(self, text, departments) -> Resolution | None:
         pieces = HYPHEN.split(text)
@@ -398,6 +405,17 @@ class CommuneResolver:
 
     def _candidates(self, codes: Iterable[str]) -> tuple[Candidate, ...]:
         return tuple((code, self.name[code], 1.0) for code in sorted(codes))
+
+
+def _across_border(part: Resolution) -> Resolution:
+    """An INSEE code that `_resolve_code` left unresolved only for lying outside the
+    départements: one current commune, the code's own or the one it was merged into. A code
+    alone stays unresolved: a project filed under the wrong région, or a mistyped code."""
+    if (part.status == UNRESOLVED and part.method in ("code", "attached", "former_code")
+            and len(part.candidates) == 1):
+        return Resolution(part.text, RESOLVED, (part.candidates[0][0],), None,
+                          "code_across_border")
+    return part
 
 
 def _combine(text: str, parts: list[Resolution]) -> Resolution:

@@ -110,7 +110,9 @@ def _projects(rng, n: int, communes: pl.DataFrame) -> pl.DataFrame:
         if high == 1:
             covered.append(names[main[project]] if by_name[project] else codes[main[project]])
             continue
-        neighbours = np.flatnonzero((epci == epci[main[project]]) & (codes != codes[main[project]]))
+        # a commune outside any EPCI (the islands of Yeu, Bréhat, Sein, Ouessant) has none
+        neighbours = np.flatnonzero((epci == epci[main[project]]) & (epci != "")
+                                    & (codes != codes[main[project]]))
         count = min(int(rng.integers(low, high + 1)) - 1, len(neighbours))
         others = rng.choice(neighbours, count, replace=False) if count else []
         covered.append(",".join([codes[main[project]], *sorted(codes[others])]))
