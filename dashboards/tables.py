@@ -49,6 +49,9 @@ class Table:
     note: str | None = None
     tall: bool = False  # long tables scroll inside a box, their header stays in view
     lazy: bool = False
+    # columns of sentences or lists, kept wide enough to read: beside a dozen short columns
+    # the browser narrowed them to a word a line
+    prose: tuple[str, ...] = ()
 
     @property
     def data_file(self) -> str:
@@ -80,7 +83,7 @@ def without_empty_columns(table: Table) -> Table:
             if i == 0 or any(row.cells[i] not in (None, "") for row in table.rows)]
     rows = [Row([row.cells[i] for i in keep], row.keys, row.period) for row in table.rows]
     return Table(table.slug, table.caption, [table.columns[i] for i in keep], rows, table.note,
-                 table.tall, table.lazy)
+                 table.tall, table.lazy, table.prose)
 
 
 def _is_number(cell: Cell) -> bool:
@@ -123,7 +126,9 @@ def _row_html(row: Row) -> str:
 
 
 def table_html(table: Table) -> str:
-    header = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in table.columns)
+    prose = ' class="prose"'
+    header = "".join(f'<th scope="col"{prose if c in table.prose else ""}>{html.escape(c)}</th>'
+                     for c in table.columns)
     body = "" if table.lazy else "\n".join(_row_html(row) for row in table.rows)
     source = (f' data-source="{html.escape(table.data_file)}" data-lignes="{len(table.rows)}"'
               if table.lazy else "")

@@ -107,6 +107,7 @@ thead th { background: #eef1f5; }
 tbody th { font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.masque { color: var(--muted); font-style: italic; }
+th.prose { min-width: 12rem; }
 abbr[title] { cursor: help; }
 .panel > h2:first-child { margin-top: 0; }
 dl.fiche { display: grid; grid-template-columns: 14rem 1fr; gap: 0.3rem 1rem; margin: 0; }

@@ -332,6 +332,20 @@ def test_the_checks_of_a_night_that_checked_one_table_show_their_whole_legend(br
     assert tab.evaluate(f"{LEGEND_SCROLLS}(document.getElementById('f'))") is False
 
 
+def test_a_column_of_sentences_keeps_a_readable_width_beside_many_columns(site, browser):
+    """The quality page's checks have nine columns: the examples of the values in breach were
+    squeezed to a word a line, a national night's ten names into a column 30 lines tall."""
+    tab = browser.new_tab()
+    tab.open((site / "qualite.html").as_uri())
+    widths = tab.evaluate("""[...document.querySelectorAll(
+        'table[data-tableau=controles] thead th')].map(th => [th.textContent,
+        th.getBoundingClientRect().width])""")
+    em = tab.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    wide = {name: width for name, width in widths
+            if name in ("Valeur observée", "Exemples de valeurs en écart")}
+    assert len(wide) == 2 and min(wide.values()) >= 12 * em, widths
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_screenshot_is_taken_at_1280_by_900(name, visits):
     png = (SCREENSHOTS / f"{name}.png").read_bytes()

@@ -168,7 +168,7 @@ def _checks_table(results: pl.DataFrame) -> Table:
     return Table("controles", "Contrôles par table",
                  ["Table", "Contrôle", "Colonne", "Gravité", "Résultat", "Valeur observée",
                   "Lignes en écart", "Exemples de valeurs en écart", "Nom technique"],
-                 rows, tall=True)
+                 rows, tall=True, prose=("Valeur observée", "Exemples de valeurs en écart"))
 
 
 def _files_table(site: Site) -> Table:
@@ -221,7 +221,7 @@ def _unresolved_table(site: Site) -> Table:
                  ["Nom écrit", "Fichier", "Ligne", "Table", "Statut", "Candidats",
                   "Comment corriger"], rows,
                  note=None if rows else "Toutes les communes citées ont été reconnues.",
-                 tall=True)
+                 tall=True, prose=("Candidats", "Comment corriger"))
 
 
 def _blocked_night(site: Site, blocked: dict) -> tuple[str, list[Table]]:
@@ -246,7 +246,8 @@ def _blocked_night(site: Site, blocked: dict) -> tuple[str, list[Table]]:
               f["unexpected_count"], _sample(f["unexpected_sample"]), f["expectation"]])
          for f in failed],
         note=None if failed else "Aucun contrôle en échec enregistré : une étape de la nuit "
-        "a échoué avant les contrôles (voir la sortie de « observatoire run »).", tall=True)
+        "a échoué avant les contrôles (voir la sortie de « observatoire run »).", tall=True,
+        prose=("Valeur observée", "Exemples de valeurs en écart (fichier, ligne)"))
     refused = Table(
         "nuit-bloquee-fichiers-refuses", "Nuit bloquée : fichiers refusés",
         ["Fichier", "Famille", "Message"],
