@@ -140,6 +140,9 @@ CASES = [
          text(ACTIVITY_HEADER, activity_row(61, nb_actes="1 204")), "accepted"),
     Case("mois_en_lettres_et_separateur_final", "activity",
          text(ACTIVITY_HEADER + ";", activity_row(62, periode="mars 2024") + ";"), "accepted"),
+    Case("suivi_en_pourcentage", "followup",
+         text(FOLLOWUP_HEADER, followup_row(64, valeur="45\u00a0%", cible="60%", unite="")),
+         "accepted"),
     Case("windows_1252", "activity",
          text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
               encoding="cp1252"), "accepted"),
@@ -207,6 +210,13 @@ def test_case(bad_night, case):
     assert case.message in reason
     if column == "id_professionnel" and value:
         assert "1234" not in value
+
+
+def test_a_share_typed_with_its_percent_sign_is_that_number_in_percent(bad_night):
+    _, con, _ = bad_night
+    assert con.execute("""SELECT value, target, unit FROM staging.followup
+                          WHERE _source_file = 'followup/cas_suivi_en_pourcentage.csv'"""
+                       ).fetchall() == [(45.0, 60.0, "%")]
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):

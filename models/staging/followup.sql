@@ -3,8 +3,11 @@ WITH typed AS (
     SELECT
         f.*,
         parse_period(f.periode) AS period,
-        parse_number(f.valeur) AS value_number,
-        parse_number(f.cible) AS target_number
+        -- "45 %" is 45, in %: a share as analysts type it in a spreadsheet
+        -- (a space before the sign may be a non-breaking one)
+        parse_number(regexp_replace(f.valeur, '[\s\x{00A0}\x{202F}]*%\s*$', '')) AS value_number,
+        parse_number(regexp_replace(f.cible, '[\s\x{00A0}\x{202F}]*%\s*$', '')) AS target_number,
+        regexp_matches(f.valeur, '%\s*$') OR regexp_matches(f.cible, '%\s*$') AS percent_sign
     FROM raw.followup AS f
 ),
 checked AS (
@@ -16,7 +19,7 @@ checked AS (
             WHEN critere IS NULL THEN ['critere', NULL, 'critère absent']
             WHEN period IS NULL THEN ['periode', periode,
                 'période illisible : attendu 2024, T1 2024, 2024-03 ou « mars 2024 »']
-            WHEN value_number IS NULL THEN ['valeur', valeur, 'valeur absente ou non numérique (ex. 12 ou 0,75)']
+            WHEN value_number IS NULL THEN ['valeur', valeur, 'valeur absente ou non numérique (ex. 12, 0,75 ou 45 %)']
             WHEN cible IS NOT NULL AND target_number IS NULL THEN ['cible', cible, 'cible non numérique']
             WHEN nature_valeur IS NOT NULL AND normalize_label(nature_valeur) NOT IN ('illustrative', 'observee')
                 THEN ['nature_valeur', nature_valeur, 'nature de la valeur : « observée » ou « illustrative » attendu']
@@ -32,7 +35,7 @@ SELECT
     period,
     value_number AS value,
     target_number AS target,
-    nullif(trim(unite), '') AS unit,
+    coalesce(nullif(trim(unite), ''), CASE WHEN percent_sign THEN '%' END) AS unit,
     CASE normalize_label(nature_valeur) WHEN 'illustrative' THEN 'illustrative' ELSE 'observée' END AS value_nature,
     commentaire AS comment,
     _source_file,
