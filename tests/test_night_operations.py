@@ -347,6 +347,14 @@ def test_a_landing_without_activity_publishes_then_takes_its_first_months(
 
     rows, months, projects, criteria, [reason], kind = published()
     assert (rows, months, kind) == (0, 0, "complète")
+    with _connect(home) as con:
+        # nothing to date: the quality page does not warn every night about missing activity
+        [(fresh, observed)] = con.execute(
+            """SELECT success, observed_value FROM audit.validation_results
+               WHERE table_name = 'staging.activity' AND check_name = 'freshness'""").fetchall()
+    assert fresh and json.loads(observed) | {"date_de_la_nuit": None} == {
+        "dernier_mois": None, "age_en_mois": None, "politique_en_mois": 36,
+        "date_de_la_nuit": None, "fichiers_charges": 0}
     assert projects > 0 and criteria > 0
     # densities, FTE, installations… as well as the indicators of an activity column
     assert reason == ("Aucune statistique d'activité des professionnels n'a été reçue "

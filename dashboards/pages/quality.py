@@ -119,6 +119,7 @@ OBSERVED = {
     "nuit_precedente": "nuit précédente", "ecart": "écart", "dernier_mois": "dernier mois",
     "age_en_mois": "âge en mois", "politique_en_mois": "politique en mois",
     "date_de_la_nuit": "date de la nuit", "structures_inconnues": "structures inconnues",
+    "fichiers_charges": "fichiers d'activité chargés",
 }
 FRACTIONS = {"share", "tolerance", "ecart"}
 
