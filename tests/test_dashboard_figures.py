@@ -802,6 +802,33 @@ def test_a_warehouse_without_census_nor_followup_says_what_to_drop_where(tmp_pat
     assert "dans le dossier followup/ du dépôt" in page["suivi"]
 
 
+def test_the_home_counts_the_indicators_published_tonight_and_the_sheet_says_why_not(tmp_path):
+    """A landing without activity files read « 24 indicateurs publiés » on the home page with
+    13 of them not computed, and their sheets said nothing of it."""
+    warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("DELETE FROM marts.indicator_values WHERE indicator_id = 'etp_pour_10000'")
+    catalogue = con.execute("SELECT count(*) FROM marts.indicator_catalogue").fetchone()[0]
+    published = con.execute("SELECT count(DISTINCT indicator_id) FROM marts.indicator_values "
+                            "WHERE indicator_id IN (SELECT indicator_id "
+                            "FROM marts.indicator_catalogue)").fetchone()[0]
+    con.execute("""CREATE TABLE marts.indicator_status AS
+        SELECT indicator_id, CASE WHEN indicator_id = 'etp_pour_10000' THEN 'Aucune statistique '
+               || 'd''activité des professionnels n''a été reçue.' END AS reason
+        FROM marts.indicator_catalogue""")
+    con.close()
+    assert 0 < published < catalogue
+    render_site(warehouse, tmp_path / "site")
+    home = html.unescape((tmp_path / "site" / "index.html").read_text(encoding="utf-8"))
+    assert _cards(home, "carte-indicateurs") == {"*": (
+        str(published), f"sur {catalogue} au catalogue ; {catalogue - published} non calculé(s) "
+        "cette nuit, leur fiche dit pourquoi")}
+    sheets = html.unescape((tmp_path / "site" / "fiches.html").read_text(encoding="utf-8"))
+    sheet = sheets[sheets.index('id="fiche-etp_pour_10000"'):]
+    assert ("<dt>Cette nuit</dt><dd>non calculé : Aucune statistique d'activité des "
+            "professionnels n'a été reçue.</dd>") in sheet[:sheet.index("</section>")]
+
+
 def _cards(page: str, slot: str) -> dict[str, tuple[str, str]]:
     """The home page's cards of `slot`: territory key → (figure, detail)."""
     return {key: (html.unescape(figure), html.unescape(detail)) for key, figure, detail in

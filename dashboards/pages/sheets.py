@@ -28,6 +28,7 @@ SHEET_FIELDS = [
     ("geo_levels", "Niveaux géographiques prévus"),
     ("published_levels", "Niveaux publiés"),
     ("periods", "Périodes publiées"),
+    ("tonight", "Cette nuit"),
     ("polarity", "Sens de lecture"),
     ("suppression_rule", "Secret statistique"),
     ("suppressed_rows", "Cellules masquées"),
@@ -83,7 +84,9 @@ def sheets_page(site: Site) -> Page:
                    polarity=POLARITY_LABELS.get(s["polarity"], s["polarity"]),
                    geo_levels=_levels(s["geo_levels"]),
                    published_levels=_levels(s["published_levels"]),
-                   page=THEME_LABELS.get(s["theme"]) if s["theme"] in THEME_PAGES else None)
+                   page=THEME_LABELS.get(s["theme"]) if s["theme"] in THEME_PAGES else None,
+                   tonight=f"non calculé : {s['status_reason'].rstrip('.')}."
+                   if s.get("status_reason") else None)
               for s in joined.iter_rows(named=True)]
     table = Table(
         "catalogue-des-indicateurs", "Catalogue des indicateurs",
