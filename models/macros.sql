@@ -15,6 +15,12 @@ CREATE OR REPLACE MACRO parse_number(x) AS
              TRY_CAST(replace(regexp_replace(trim(x), '[\s\x{00A0}\x{202F}]', '', 'g'), ',', '.')
                       AS DOUBLE));
 
+-- A share as analysts type it in a spreadsheet: '45 %' is 45 (the space may be a non-breaking
+-- one); has_percent_sign says the sign was there.
+CREATE OR REPLACE MACRO parse_percent(x) AS
+    parse_number(regexp_replace(x, '[\s\x{00A0}\x{202F}]*%\s*$', ''));
+CREATE OR REPLACE MACRO has_percent_sign(x) AS regexp_matches(x, '%\s*$');
+
 -- A whole count: '12', '1 204', '12,0'; never '12,5'.
 CREATE OR REPLACE MACRO parse_count(x) AS
     CASE WHEN parse_number(x) = floor(parse_number(x)) THEN CAST(parse_number(x) AS BIGINT) END;

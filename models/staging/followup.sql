@@ -3,11 +3,9 @@ WITH typed AS (
     SELECT
         f.*,
         parse_period(f.periode) AS period,
-        -- "45 %" is 45, in %: a share as analysts type it in a spreadsheet
-        -- (a space before the sign may be a non-breaking one)
-        parse_number(regexp_replace(f.valeur, '[\s\x{00A0}\x{202F}]*%\s*$', '')) AS value_number,
-        parse_number(regexp_replace(f.cible, '[\s\x{00A0}\x{202F}]*%\s*$', '')) AS target_number,
-        regexp_matches(f.valeur, '%\s*$') OR regexp_matches(f.cible, '%\s*$') AS percent_sign
+        parse_percent(f.valeur) AS value_number,
+        parse_percent(f.cible) AS target_number,
+        has_percent_sign(f.valeur) OR has_percent_sign(f.cible) AS percent_sign
     FROM raw.followup AS f
 ),
 checked AS (

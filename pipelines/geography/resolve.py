@@ -290,8 +290,18 @@ class CommuneResolver:
             return None
         resolved = [self._resolve_part(p, departments, False) for p in parts]
         if any(part.status in (RESOLVED, EPCI) for part in resolved):
-            resolved = [_across_border(part) for part in resolved]
+            resolved = [self._across_border(part) for part in resolved]
         return _combine(text, resolved)
+
+    def _across_border(self, part: Resolution) -> Resolution:
+        """A code the départements left unresolved, read anywhere in France. A code alone stays
+        unresolved: a project filed under the wrong région, or a mistyped code."""
+        if part.status != UNRESOLVED or not CODE_PATTERN.match(part.text):
+            return part
+        anywhere = self._resolve_code(part.text.upper(), None)
+        if anywhere.status != RESOLVED:
+            return part
+        return replace(anywhere, method="code_across_border")
 
     def _by_hyphen_split(self, text, departments) -> Resolution | None:
         pieces = HYPHEN.split(text)
@@ -405,17 +415,6 @@ class CommuneResolver:
 
     def _candidates(self, codes: Iterable[str]) -> tuple[Candidate, ...]:
         return tuple((code, self.name[code], 1.0) for code in sorted(codes))
-
-
-def _across_border(part: Resolution) -> Resolution:
-    """An INSEE code that `_resolve_code` left unresolved only for lying outside the
-    départements: one current commune, the code's own or the one it was merged into. A code
-    alone stays unresolved: a project filed under the wrong région, or a mistyped code."""
-    if (part.status == UNRESOLVED and part.method in ("code", "attached", "former_code")
-            and len(part.candidates) == 1):
-        return Resolution(part.text, RESOLVED, (part.candidates[0][0],), None,
-                          "code_across_border")
-    return part
 
 
 def _combine(text: str, parts: list[Resolution]) -> Resolution:
