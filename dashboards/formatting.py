@@ -25,7 +25,10 @@ def format_number(value: float | int, grouped: bool = True, decimals: int = 1) -
 
 @functools.cache
 def format_period(period: str) -> str:
-    """'2013-05' -> 'mai 2013'; a year or anything else is shown as it is."""
+    """'2013-05' -> 'mai 2013', '2024-T1' -> 'T1 2024'; a year or anything else is shown as it
+    is."""
+    if match := re.fullmatch(r"(\d{4})-([ST][1-4])", period):
+        return f"{match[2]} {match[1]}"
     match = re.fullmatch(r"(\d{4})-(\d{2})", period)
     if not match or not 1 <= int(match[2]) <= 12:
         return period

@@ -25,11 +25,16 @@ CREATE OR REPLACE MACRO has_percent_sign(x) AS regexp_matches(x, '%\s*$');
 CREATE OR REPLACE MACRO parse_count(x) AS
     CASE WHEN parse_number(x) = floor(parse_number(x)) THEN CAST(parse_number(x) AS BIGINT) END;
 
-CREATE OR REPLACE MACRO french_month(word) AS
-    list_position(['janvier', 'fevrier', 'mars', 'avril', 'mai', 'juin', 'juillet', 'aout',
-                   'septembre', 'octobre', 'novembre', 'decembre'], normalize_label(word));
+-- A month's name, in full or as Excel abbreviates it ('févr.', 'juil.', 'déc.'): its number.
+CREATE OR REPLACE MACRO french_month(word) AS coalesce(
+    nullif(list_position(['janvier', 'fevrier', 'mars', 'avril', 'mai', 'juin', 'juillet',
+                          'aout', 'septembre', 'octobre', 'novembre', 'decembre'],
+                         normalize_label(word)), 0),
+    list_position(['janv', 'fevr', 'mars', 'avr', 'mai', 'juin', 'juil', 'aout', 'sept', 'oct',
+                   'nov', 'dec'], normalize_label(word)));
 
--- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305 or "mai 2013" → its first day.
+-- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305, "mai 2013" or "févr. 2013"
+-- → its first day.
 CREATE OR REPLACE MACRO parse_month(x) AS (
     CASE
         WHEN regexp_full_match(trim(x), '\d{4}-\d{1,2}(-\d{1,2})?') THEN
@@ -46,14 +51,20 @@ CREATE OR REPLACE MACRO parse_month(x) AS (
     END
 );
 
--- A reporting period kept at its own grain: '2024', '2024-T1' (quarter) or '2024-05' (month).
+-- A quarter or a half-year as follow-up tables write it ('1er trimestre 2024', 'T1-2024',
+-- '2024 T1', '2e semestre 2024', 'S2 2024') as 't1_2024' or 's2_2024'.
+CREATE OR REPLACE MACRO part_of_year_key(x) AS
+    regexp_replace(regexp_replace(normalize_label(x),
+        '^(\d{4})_([ts][1-4])$', '\2_\1'),
+        '^([1-4])(?:er|re|ere|e|eme|nd|nde)?_(t|s)(?:rimestre|emestre)_(\d{4})$', '\2\1_\3');
+
+-- A reporting period kept at its own grain: '2024', '2024-S1' (half-year), '2024-T1' (quarter)
+-- or '2024-05' (month).
 CREATE OR REPLACE MACRO parse_period(x) AS (
     CASE
         WHEN regexp_full_match(trim(x), '\d{4}') THEN trim(x)
-        WHEN regexp_full_match(upper(trim(x)), 'T[1-4]\s*\d{4}') THEN
-            regexp_extract(trim(x), '(\d{4})', 1) || '-T' || regexp_extract(upper(trim(x)), 'T([1-4])', 1)
-        WHEN regexp_full_match(upper(trim(x)), '\d{4}\s*-?\s*T[1-4]') THEN
-            regexp_extract(trim(x), '(\d{4})', 1) || '-T' || regexp_extract(upper(trim(x)), 'T([1-4])', 1)
+        WHEN regexp_full_match(part_of_year_key(x), 't[1-4]_\d{4}|s[12]_\d{4}') THEN
+            right(part_of_year_key(x), 4) || '-' || upper(left(part_of_year_key(x), 2))
         ELSE strftime(parse_month(x), '%Y-%m')
     END
 );

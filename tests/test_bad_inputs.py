@@ -78,6 +78,11 @@ def bad_followup(n: int, column: str, value: str, message: str) -> Case:
                 "rejected", column, message)
 
 
+# how follow-up tables write their periods, and the grain each one is kept at
+WRITTEN_PERIODS = {"1er trimestre 2024": "2024-T1", "T2-2024": "2024-T2", "2024 T3": "2024-T3",
+                   "4ème trimestre 2024": "2024-T4", "1er semestre 2024": "2024-S1",
+                   "S2 2024": "2024-S2", "janv. 2025": "2025-01", "févr. 2025": "2025-02"}
+
 CASES = [
     # whole files refused: the contract is broken
     Case("encodage_inconnu", "activity",
@@ -143,6 +148,9 @@ CASES = [
     Case("suivi_en_pourcentage", "followup",
          text(FOLLOWUP_HEADER, followup_row(64, valeur="45\u00a0%", cible="60%", unite="")),
          "accepted"),
+    Case("suivi_periodes_en_toutes_lettres", "followup",
+         text(FOLLOWUP_HEADER, *(followup_row(65 + n, periode=period)
+                                 for n, period in enumerate(WRITTEN_PERIODS))), "accepted"),
     Case("windows_1252", "activity",
          text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
               encoding="cp1252"), "accepted"),
@@ -217,6 +225,14 @@ def test_a_share_typed_with_its_percent_sign_is_that_number_in_percent(bad_night
     assert con.execute("""SELECT value, target, unit FROM staging.followup
                           WHERE _source_file = 'followup/cas_suivi_en_pourcentage.csv'"""
                        ).fetchall() == [(45.0, 60.0, "%")]
+
+
+def test_quarters_half_years_and_abbreviated_months_are_kept_at_their_grain(bad_night):
+    _, con, _ = bad_night
+    assert con.execute("""SELECT period FROM staging.followup
+                          WHERE _source_file = 'followup/cas_suivi_periodes_en_toutes_lettres.csv'
+                          ORDER BY _source_row""").fetchall() == [
+        (period,) for period in WRITTEN_PERIODS.values()]
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):

@@ -250,6 +250,8 @@ def test_french_number_and_period_formats():
     assert format_number(53.0) == "53"
     assert format_period("2013-05") == "mai 2013"
     assert format_period("2024") == "2024"
+    assert format_period("2024-T1") == "T1 2024"
+    assert format_period("2024-S2") == "S2 2024"
     assert suppression_note("Moins de 11 professionnels : masqué", "professionnels") == (
         "Valeur masquée : moins de 11 professionnels (secret statistique)")
 

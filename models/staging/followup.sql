@@ -16,7 +16,7 @@ checked AS (
             WHEN action IS NULL THEN ['action', NULL, 'action absente']
             WHEN critere IS NULL THEN ['critere', NULL, 'critère absent']
             WHEN period IS NULL THEN ['periode', periode,
-                'période illisible : attendu 2024, T1 2024, 2024-03 ou « mars 2024 »']
+                'période illisible : attendu 2024, S1 2024, T1 2024, 2024-03 ou « mars 2024 »']
             WHEN value_number IS NULL THEN ['valeur', valeur, 'valeur absente ou non numérique (ex. 12, 0,75 ou 45 %)']
             WHEN cible IS NOT NULL AND target_number IS NULL THEN ['cible', cible, 'cible non numérique']
             WHEN nature_valeur IS NOT NULL AND normalize_label(nature_valeur) NOT IN ('illustrative', 'observee')
