@@ -1,6 +1,8 @@
 """staging.census: one row per project × census date."""
 
 TABLE = "staging.census"
+# project_id is a key (md5 of région, territory and name): an analyst finds a project by its name
+SHOWN_AS = {"project_id": "project_name"}
 
 
 def expectations(gx, reference):

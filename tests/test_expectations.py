@@ -103,7 +103,7 @@ CASES = [
         Violation(IN_SET, "region_code", _row(CENSUS, 6, "region_code = '99'"), "99"),
         Violation(COMPOUND_UNIQUE, "project_id,census_date",
                   _copy_key(CENSUS, ["project_id", "census_date"], 10, 11),
-                  "rowid:10:project_id"),
+                  "rowid:10:project_name"),
     )),
     SuiteCase("followup", ("staging", "followup"), (("staging", "followup"),), (
         Violation(NOT_NULL, "programme", _row(FOLLOWUP, 0, "programme = NULL"), None),

@@ -165,7 +165,10 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
     declared = module.expectations(gx, reference)
     per_value = [e for e in declared if _per_value(e)]
     on_rows = [e for e in declared if not _per_value(e)]
-    columns = list(dict.fromkeys(c for e in on_rows for c in _columns_of(e)))
+    keys = list(dict.fromkeys(c for e in on_rows for c in _columns_of(e)))
+    # a suite may name the rows it flags by a column people read rather than by a key's value
+    shown_as = getattr(module, "SHOWN_AS", {})
+    columns = list(dict.fromkeys([*keys, *(shown_as[c] for c in keys if c in shown_as)]))
     # text read on rows is given to GX as categoricals over its distinct values (_row_frame)
     text = [c for c in columns if rows.types.get(c) == "VARCHAR"]
     judged = list(dict.fromkeys(e.column for e in per_value))
@@ -190,7 +193,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
         judge([c for c in judged if c in text])
         if on_rows:
             outcomes.update(_on_rows(gx, night, rows, batches, on_rows, columns,
-                                     categories.result()))
+                                     categories.result(), shown_as))
         judge([c for c in judged if c not in text])
     return [outcomes[id(e)] for e in declared]
 
@@ -277,7 +280,7 @@ def _on_distinct_values(gx, night, rows: _Rows, column: str, distinct,
 
 
 def _on_rows(gx, night, rows: _Rows, batches, declared: list, columns: list[str],
-             categories: dict) -> dict[int, ExpectationOutcome]:
+             categories: dict, shown_as: dict[str, str]) -> dict[int, ExpectationOutcome]:
     """The outcomes of the other rules, run by GX on the rows, batch by batch."""
     merged: dict[int, ExpectationOutcome] = {}
     # the first offending rows of each batch, (rowid, value GX gave)
@@ -296,7 +299,8 @@ def _on_rows(gx, night, rows: _Rows, batches, declared: list, columns: list[str]
                 position = dict(zip(rowids[flagged].tolist(), flagged, strict=True))
                 first = [rowid for rowid, _ in _first_rows(rows, list(position))]
                 offending[key] += zip(first, _reported(frame, expectation,
-                                                       [position[r] for r in first]), strict=True)
+                                                       [position[r] for r in first], shown_as),
+                                      strict=True)
     for key, candidates in offending.items():
         if candidates:
             merged[key] = replace(merged[key], **_sample(
@@ -383,12 +387,14 @@ def _flagged(result) -> list[int] | None:
     return details["unexpected_index_list"]
 
 
-def _reported(frame, expectation, positions: list[int]) -> list:
+def _reported(frame, expectation, positions: list[int], shown_as: dict[str, str] | None = None
+              ) -> list:
     """The values GX reports for the rows at `positions`: a rule's value, or the record of its
-    columns for a rule on several."""
+    columns for a rule on several; a column of `shown_as` by the column it names."""
+    shown = [(shown_as or {}).get(c, c) for c in _columns_of(expectation)]
     if getattr(expectation, "column", None):
-        return list(frame[expectation.column].iloc[positions])
-    return frame.iloc[positions][_columns_of(expectation)].to_dict("records")
+        return list(frame[shown[0]].iloc[positions])
+    return frame.iloc[positions][shown].to_dict("records")
 
 
 def _without_batch_fingerprints() -> None:
