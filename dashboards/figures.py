@@ -402,11 +402,12 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
 
     `criteria`: rows of `marts.followup_criteria` for one programme (`programme`, `action`,
     `criterion`, `period`, `value`, `target`, `unit`, `status`, `value_nature`). Bars are
-    coloured by status; illustrative values are hatched.
+    coloured by status; illustrative values are hatched; a period without a value yet shows
+    its target alone.
     """
     panels_of: dict[str, list[dict]] = {}
     for row in criteria.to_dicts():
-        if row["value"] is not None:
+        if row["value"] is not None or row["target"] is not None:
             panels_of.setdefault(row["criterion"], []).append(row)
     names = list(panels_of)
     panels = max(len(names), 1)

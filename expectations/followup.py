@@ -9,9 +9,8 @@ def expectations(gx, reference):
         e.ExpectColumnValuesToNotBeNull(column="programme"),
         e.ExpectColumnValuesToNotBeNull(column="criterion"),
         e.ExpectColumnValuesToMatchRegex(
-            column="period", regex=r"^\d{4}(?:-(?:0[1-9]|1[0-2]|T[1-4]))?$"
+            column="period", regex=r"^\d{4}(?:-(?:0[1-9]|1[0-2]|T[1-4]|S[12]))?$"
         ),
-        e.ExpectColumnValuesToNotBeNull(column="value"),
         e.ExpectColumnValuesToBeBetween(column="value", min_value=0, severity="warning"),
         e.ExpectColumnValuesToBeInSet(
             column="value_nature", value_set=["observée", "illustrative"]

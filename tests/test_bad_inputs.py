@@ -129,7 +129,7 @@ CASES = [
     bad_census(33, "region", "Atlantide", "région inconnue"),
     bad_census(34, "zone_fragile", "peut-être", "oui/non attendu"),
     bad_census(35, "communes", "", "commune(s) du projet absente(s)"),
-    bad_followup(40, "valeur", "beaucoup", "valeur absente ou non numérique"),
+    bad_followup(40, "valeur", "beaucoup", "valeur non numérique"),
     bad_followup(41, "periode", "2024-T5", "période illisible"),
     bad_followup(42, "cible", "dix", "cible non numérique"),
     bad_followup(43, "nature_valeur", "inventée", "nature de la valeur"),
@@ -151,6 +151,10 @@ CASES = [
     Case("suivi_periodes_en_toutes_lettres", "followup",
          text(FOLLOWUP_HEADER, *(followup_row(65 + n, periode=period)
                                  for n, period in enumerate(WRITTEN_PERIODS))), "accepted"),
+    Case("suivi_valeurs_pas_encore_connues", "followup",
+         text(FOLLOWUP_HEADER, *(followup_row(75 + n, valeur=value)
+                                 for n, value in enumerate(["", "NC", "n.d.", "à venir", "-"]))),
+         "accepted"),
     Case("windows_1252", "activity",
          text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
               encoding="cp1252"), "accepted"),
@@ -233,6 +237,15 @@ def test_quarters_half_years_and_abbreviated_months_are_kept_at_their_grain(bad_
                           WHERE _source_file = 'followup/cas_suivi_periodes_en_toutes_lettres.csv'
                           ORDER BY _source_row""").fetchall() == [
         (period,) for period in WRITTEN_PERIODS.values()]
+
+
+def test_a_value_not_known_yet_is_kept_with_its_target_and_without_a_value(bad_night):
+    """A roadmap lists the periods to come with their target: each such row was rejected, and
+    with no rejected row tolerated by default, the night was blocked."""
+    _, con, _ = bad_night
+    assert con.execute("""SELECT value, target FROM staging.followup
+                          WHERE _source_file = 'followup/cas_suivi_valeurs_pas_encore_connues.csv'
+                          """).fetchall() == [(None, 5.0)] * 5
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):

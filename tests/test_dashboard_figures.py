@@ -231,6 +231,38 @@ def test_followup_figure_compares_values_with_targets():
     assert fig.layout.title.text.startswith("CLS du Pays Ruffécois : valeur et cible")
 
 
+def test_a_period_without_a_value_yet_shows_its_target_alone():
+    upcoming = pl.DataFrame([{
+        "programme": "CLS du Pays Ruffécois", "action": "Action 2",
+        "criterion": "Nombre de sites en projets ou opérationnels", "period": "2025",
+        "value": None, "target": 8.0, "unit": "sites", "status": "non renseigné",
+        "value_nature": "observée"}], schema=_followup_frame().schema)
+    fig = go.Figure(followup_figure(pl.concat([_followup_frame(), upcoming])))
+
+    assert list(_trace(fig, "Atteint").x) == ["2024"]
+    assert "Non renseigné" not in {t.name for t in fig.data}
+    target = _trace(fig, "Cible")
+    assert (list(target.x), list(target.y)) == (["2023", "2024", "2025"], [6, 6, 8])
+    assert list(fig.layout.xaxis.categoryarray) == ["2023", "2024", "2025"]
+
+
+def test_the_home_counts_each_criterion_at_its_latest_period_with_a_value(tmp_path):
+    """A roadmap lists the years to come with their target and no value yet: the home card
+    said of them « à la dernière période » what they had not reached."""
+    warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("""INSERT INTO marts.followup_criteria
+        SELECT * REPLACE ('2025' AS period, NULL AS value, NULL AS achievement_rate,
+                          'non renseigné' AS status)
+        FROM marts.followup_criteria WHERE period = '2024'""")
+    con.close()
+    render_site(warehouse, tmp_path / "site")
+    cards = _cards((tmp_path / "site" / "index.html").read_text(encoding="utf-8"),
+                   "carte-suivi")
+    assert cards["*"] == ("4", "2 programmes ; à la dernière période renseignée : 1 atteint(s), "
+                               "1 en bonne voie, 1 en retard, 1 sans cible")
+
+
 def test_checks_figure_counts_passed_warned_and_blocking_checks_per_table():
     results = pl.DataFrame({
         "table_name": ["staging.census"] * 3 + ["staging.activity"],

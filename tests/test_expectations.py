@@ -109,7 +109,6 @@ CASES = [
         Violation(NOT_NULL, "programme", _row(FOLLOWUP, 0, "programme = NULL"), None),
         Violation(NOT_NULL, "criterion", _row(FOLLOWUP, 1, "criterion = NULL"), None),
         Violation(REGEX, "period", _row(FOLLOWUP, 2, "period = '2024-T5'"), "2024-T5"),
-        Violation(NOT_NULL, "value", _row(FOLLOWUP, 3, "value = NULL"), None),
         Violation(IN_SET, "value_nature", _row(FOLLOWUP, 4, "value_nature = 'inventée'"),
                   "inventée"),
         Violation(COMPOUND_UNIQUE, ",".join(FOLLOWUP_KEY),
@@ -460,6 +459,25 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
     assert "BLOQUÉE" not in page
     assert not (home / "dashboards" / "nuit-bloquee.json").exists()
+
+
+def test_the_follow_up_suite_passes_every_grain_and_a_value_not_known_yet(night, tmp_path):
+    """staging.followup keeps half-years and quarters at their grain, and a period to come
+    with its target and no value: the suite must pass them, or the night is blocked."""
+    from pipelines.quality import great_expectations as suites
+
+    home, _ = night
+    copy = tmp_path / "observatoire.duckdb"
+    shutil.copyfile(home / "warehouse" / "observatoire.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    try:
+        for rowid, period in enumerate(["2031", "2031-03", "2031-T4", "2031-S2"]):
+            con.execute(f"UPDATE staging.followup SET period = ?, value = NULL, target = 7 "
+                        f"WHERE rowid = {rowid}", [period])
+        outcomes = suites.run_suite(con, "followup")
+    finally:
+        con.close()
+    assert [(o.expectation, o.column) for o in outcomes if not o.success] == []
 
 
 def test_a_suite_run_month_by_month_finds_what_one_run_finds(night, tmp_path, monkeypatch):

@@ -550,6 +550,18 @@ def test_suivi_valeur_taux_et_statut(tmp_path):
                         "ensemble": 5}
 
 
+def test_a_period_whose_value_is_not_known_yet_counts_as_non_renseigne(tmp_path):
+    followup = [("Prog", "Sites", "2024", 6, 7), ("Prog", "Sites", "2025", None, 7)]
+    con = warehouse(tmp_path, followup=followup)
+    assert set(run(con, tmp_path, "suivi_valeur")) == {("programme", "prog", "2024", "Sites")}
+    assert set(run(con, tmp_path, "suivi_taux_realisation")) == {
+        ("programme", "prog", "2024", "Sites")}
+    rows = run(con, tmp_path, "suivi_statut")
+    assert {key: row["value"] for key, row in rows.items() if key[2] == "2025"} == {
+        ("programme", "prog", "2025", "non_renseigne"): 1,
+        ("programme", "prog", "2025", "ensemble"): 1}
+
+
 def test_suivi_installations_observees(tmp_path):
     criterion = "Nombre d'installations de professionnels de santé"
     followup = [("CLS X", criterion, "2023", 1, 3), ("CLS X", criterion, "2024", 9, 3),

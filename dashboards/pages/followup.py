@@ -50,7 +50,8 @@ def followup_page(site: Site) -> Page:
     return Page("suivi.html", TITLE, "\n".join([paragraph(
         "Critères de suivi des contrats locaux de santé, feuilles de route des pôles et "
         "contrats des CPTS : valeur de chaque période comparée à la cible. Statut : atteint "
-        "(100 % de la cible ou plus), en bonne voie, en retard ou sans cible. Une valeur "
+        "(100 % de la cible ou plus), en bonne voie, en retard, sans cible, ou non renseigné "
+        "quand la valeur de la période n'est pas encore connue. Une valeur "
         "« illustrative » n'est pas une observation : elle complète un document source. "
         "Choisir un territoire, ou l'EPCI, le département ou la région qui le contient, ne "
         "garde que ses programmes."), contents(others), programmes, sections]),

@@ -27,7 +27,8 @@ from dashboards.views import PageData, block_slot, view_block, view_key
 
 TITLE = "Accueil"
 STATUS_WORDING = {"atteint": "atteint(s)", "en bonne voie": "en bonne voie",
-                  "en retard": "en retard", "sans cible": "sans cible"}
+                  "en retard": "en retard", "sans cible": "sans cible",
+                  "non renseigné": "non renseigné(s)"}
 PAGES = [
     ("offre.html", "Offre de soins et activité",
      "densités de professionnels, équivalents temps plein, âges, installations et départs, "
@@ -195,7 +196,9 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
     followup = site.snapshot.followup
     if followup.is_empty():
         return {}
-    latest = followup.sort("period").group_by("programme", "criterion").last()
+    # a criterion's latest period with a value: a roadmap lists the periods to come
+    latest = (followup.sort(pl.col("value").is_not_null(), "period")
+              .group_by("programme", "criterion").last())
     codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
                  .select("geo_name", "geo_code").unique("geo_name", keep="first",
                                                         maintain_order=True).iter_rows())
@@ -219,8 +222,9 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
         programmes = sum(1 for name in names if name in statuses)
         cards[key] = KeyFigure(
             "Critères de suivi", format_number(len(mine)),
-            f"{programmes} programme{'s' if programmes > 1 else ''} ; à la dernière période : "
-            f"{detail}", "suivi.html", "Voir le suivi des contrats")
+            f"{programmes} programme{'s' if programmes > 1 else ''} ; "
+            f"à la dernière période renseignée : {detail}", "suivi.html",
+            "Voir le suivi des contrats")
     return cards
 
 

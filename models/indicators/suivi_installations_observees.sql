@@ -27,7 +27,7 @@ observed AS (
 reported AS (
     SELECT programme, criterion, period, value
     FROM staging.followup
-    WHERE normalize_label(criterion) LIKE '%installation%'
+    WHERE normalize_label(criterion) LIKE '%installation%' AND value IS NOT NULL
       AND regexp_full_match(period, '\d{4}')
       AND CAST(period AS INTEGER) IN (SELECT year FROM complete_years)
       AND programme IN (SELECT programme FROM territory)

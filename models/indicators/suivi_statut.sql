@@ -1,9 +1,10 @@
 -- Criteria of each programme and period by status, with the rule of marts.followup_criteria:
--- atteint (value ≥ target), en bonne voie (value ≥ 75 % of the target), en retard (below),
--- sans cible (no positive target).
+-- non renseigné (no value yet), atteint (value ≥ target), en bonne voie (value ≥ 75 % of the
+-- target), en retard (below), sans cible (no positive target).
 WITH statuses AS (
     SELECT programme, period,
-           CASE WHEN target IS NULL OR target <= 0 THEN 'sans_cible'
+           CASE WHEN value IS NULL THEN 'non_renseigne'
+                WHEN target IS NULL OR target <= 0 THEN 'sans_cible'
                 WHEN value >= target THEN 'atteint'
                 WHEN value >= 0.75 * target THEN 'en_bonne_voie'
                 ELSE 'en_retard' END AS status

@@ -16,4 +16,4 @@ SELECT
     NULL AS reference_geo_code,
     100.0 AS reference_value
 FROM staging.followup
-WHERE target > 0
+WHERE target > 0 AND value IS NOT NULL

@@ -1,4 +1,5 @@
--- Each follow-up criterion's declared value per period, with its target as denominator.
+-- Each follow-up criterion's declared value per period, with its target as denominator (a period
+-- whose value is not known yet has none).
 SELECT
     'suivi_valeur' AS indicator_id,
     'programme' AS geo_level,
@@ -16,3 +17,4 @@ SELECT
     NULL AS reference_geo_code,
     target AS reference_value
 FROM staging.followup
+WHERE value IS NOT NULL

@@ -20,7 +20,8 @@ SELECT * FROM (VALUES
     ('statut', 'atteint', 'Atteint', 1),
     ('statut', 'en_bonne_voie', 'En bonne voie', 2),
     ('statut', 'en_retard', 'En retard', 3),
-    ('statut', 'sans_cible', 'Sans cible', 4)
+    ('statut', 'sans_cible', 'Sans cible', 4),
+    ('statut', 'non_renseigne', 'Non renseigné', 5)
 ) AS t(dimension, category, label, sort_order)
 UNION ALL
 SELECT dimension, 'ensemble', 'Ensemble', 0

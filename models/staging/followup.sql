@@ -5,7 +5,11 @@ WITH typed AS (
         parse_period(f.periode) AS period,
         parse_percent(f.valeur) AS value_number,
         parse_percent(f.cible) AS target_number,
-        has_percent_sign(f.valeur) OR has_percent_sign(f.cible) AS percent_sign
+        has_percent_sign(f.valeur) OR has_percent_sign(f.cible) AS percent_sign,
+        -- a roadmap lists the periods to come with their target and no value yet
+        coalesce(normalize_label(f.valeur), '') IN (
+            '', 'nc', 'nd', 'n_c', 'n_d', 'non_communique', 'non_disponible', 'non_renseigne',
+            'a_venir') AS value_not_known
     FROM raw.followup AS f
 ),
 checked AS (
@@ -17,7 +21,8 @@ checked AS (
             WHEN critere IS NULL THEN ['critere', NULL, 'critère absent']
             WHEN period IS NULL THEN ['periode', periode,
                 'période illisible : attendu 2024, S1 2024, T1 2024, 2024-03 ou « mars 2024 »']
-            WHEN value_number IS NULL THEN ['valeur', valeur, 'valeur absente ou non numérique (ex. 12, 0,75 ou 45 %)']
+            WHEN value_number IS NULL AND NOT value_not_known THEN ['valeur', valeur,
+                'valeur non numérique (ex. 12, 0,75 ou 45 % ; vide, « NC » ou « à venir » si elle n''est pas encore connue)']
             WHEN cible IS NOT NULL AND target_number IS NULL THEN ['cible', cible, 'cible non numérique']
             WHEN nature_valeur IS NOT NULL AND normalize_label(nature_valeur) NOT IN ('illustrative', 'observee')
                 THEN ['nature_valeur', nature_valeur, 'nature de la valeur : « observée » ou « illustrative » attendu']
