@@ -451,7 +451,8 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
                 "y": [r["target"] for r in targets], "mode": "lines+markers",
                 "line": {"color": "#222222", "dash": "dash"},
                 "marker": {"symbol": "line-ew-open", "size": 18},
-                "hovertemplate": f"Cible %{{x}} : %{{y}} {unit}<extra></extra>",
+                "customdata": [r.get("target_direction") or "" for r in targets],
+                "hovertemplate": f"Cible %{{x}} : %{{customdata}} %{{y}} {unit}<extra></extra>",
             } | axes)
             shown_in_legend.add("cible")
         layout[f"xaxis{suffix}"] = _axis(

@@ -21,6 +21,36 @@ CREATE OR REPLACE MACRO parse_percent(x) AS
     parse_number(regexp_replace(x, '[\s\x{00A0}\x{202F}]*%\s*$', ''));
 CREATE OR REPLACE MACRO has_percent_sign(x) AS regexp_matches(x, '%\s*$');
 
+-- A follow-up target as programmes write it: '5', '80 %', '≥ 80 %', 'au moins 5', or, for a
+-- criterion where less is better, '≤ 2', 'au plus 2' ('>' and '<' are read as '≥' and '≤').
+CREATE OR REPLACE MACRO target_direction(x) AS
+    CASE WHEN regexp_matches(lower(trim(x)), '^(≤|<|au plus|au maximum|maximum|max\b|moins de)')
+         THEN 'au plus' WHEN trim(x) <> '' THEN 'au moins' END;
+CREATE OR REPLACE MACRO parse_target(x) AS
+    parse_percent(regexp_replace(lower(trim(x)),
+        '^(≥|>=?|≤|<=?|au (moins|plus|minimum|maximum)|minimum|maximum|min\b\.?|max\b\.?|plus de|moins de)\s*', ''));
+
+-- The status of a follow-up value against its target (marts.followup_criteria, suivi_statut):
+-- at the target or beyond it is « atteint »; within 75 % of it (a value at least 75 % of an
+-- « au moins » target, a value at most 1/0.75 of an « au plus » one) « en bonne voie ».
+CREATE OR REPLACE MACRO followup_status(value, target, direction) AS
+    CASE WHEN value IS NULL THEN 'non renseigné'
+         WHEN direction = 'au plus' AND target >= 0 THEN
+             CASE WHEN value <= target THEN 'atteint'
+                  WHEN 0.75 * value <= target THEN 'en bonne voie'
+                  ELSE 'en retard' END
+         WHEN target IS NULL OR target <= 0 THEN 'sans cible'
+         WHEN value >= target THEN 'atteint'
+         WHEN value >= 0.75 * target THEN 'en bonne voie'
+         ELSE 'en retard' END;
+
+-- Achievement in % of the target: value / target, or target / value when less is better (none
+-- for a value of 0 there, which reaches any « au plus » target).
+CREATE OR REPLACE MACRO achievement_rate(value, target, direction) AS
+    CASE WHEN direction = 'au plus' THEN
+             CASE WHEN value > 0 AND target > 0 THEN 100.0 * target / value END
+         WHEN target > 0 THEN 100.0 * value / target END;
+
 -- A whole count: '12', '1 204', '12,0'; never '12,5'.
 CREATE OR REPLACE MACRO parse_count(x) AS
     CASE WHEN parse_number(x) = floor(parse_number(x)) THEN CAST(parse_number(x) AS BIGINT) END;

@@ -83,6 +83,11 @@ WRITTEN_PERIODS = {"1er trimestre 2024": "2024-T1", "T2-2024": "2024-T2", "2024 
                    "4ème trimestre 2024": "2024-T4", "1er semestre 2024": "2024-S1",
                    "S2 2024": "2024-S2", "janv. 2025": "2025-01", "févr. 2025": "2025-02"}
 
+# how follow-up tables write a target, and what it is read as
+WRITTEN_TARGETS = {"≥ 80 %": (80.0, "au moins"), "au moins 5": (5.0, "au moins"),
+                   "> 4": (4.0, "au moins"), "≤ 2": (2.0, "au plus"),
+                   "Au plus 3": (3.0, "au plus"), "maximum 0": (0.0, "au plus")}
+
 CASES = [
     # whole files refused: the contract is broken
     Case("encodage_inconnu", "activity",
@@ -155,6 +160,9 @@ CASES = [
          text(FOLLOWUP_HEADER, *(followup_row(75 + n, valeur=value)
                                  for n, value in enumerate(["", "NC", "n.d.", "à venir", "-"]))),
          "accepted"),
+    Case("suivi_cibles_avec_leur_sens", "followup",
+         text(FOLLOWUP_HEADER, *(followup_row(80 + n, cible=target, unite="")
+                                 for n, target in enumerate(WRITTEN_TARGETS))), "accepted"),
     Case("windows_1252", "activity",
          text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
               encoding="cp1252"), "accepted"),
@@ -246,6 +254,13 @@ def test_a_value_not_known_yet_is_kept_with_its_target_and_without_a_value(bad_n
     assert con.execute("""SELECT value, target FROM staging.followup
                           WHERE _source_file = 'followup/cas_suivi_valeurs_pas_encore_connues.csv'
                           """).fetchall() == [(None, 5.0)] * 5
+
+
+def test_a_target_is_read_with_its_direction(bad_night):
+    _, con, _ = bad_night
+    assert con.execute("""SELECT target, target_direction FROM staging.followup
+                          WHERE _source_file = 'followup/cas_suivi_cibles_avec_leur_sens.csv'
+                          ORDER BY _source_row""").fetchall() == list(WRITTEN_TARGETS.values())
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):

@@ -246,6 +246,29 @@ def test_a_period_without_a_value_yet_shows_its_target_alone():
     assert list(fig.layout.xaxis.categoryarray) == ["2023", "2024", "2025"]
 
 
+def test_a_target_au_plus_is_said_in_the_table_and_on_the_figure(tmp_path):
+    """« au plus 1 départ non remplacé »: the programme's table gets the direction of its
+    targets, the other programme's table does not, and the target's hover says it."""
+    warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("""UPDATE marts.followup_criteria SET target = 1, target_direction = 'au plus',
+                   status = 'atteint' WHERE criterion = 'Nombre de départs remplacés'""")
+    con.close()
+    render_site(warehouse, tmp_path / "site")
+    page = html.unescape((tmp_path / "site" / "suivi.html").read_text(encoding="utf-8"))
+    cls = page[page.index('data-tableau="suivi-cls-du-pays-ruffecois" data-source'):]
+    assert '<th scope="col">Sens de la cible</th>' in cls[:cls.index("</thead>")]
+    pole = page[page.index('data-tableau="suivi-pole-de-sante-duras-lauzun" data-source'):]
+    assert "Sens de la cible" not in pole[:pole.index("</thead>")]
+    [row] = [r for r in table_rows(tmp_path / "site", "suivi-cls-du-pays-ruffecois")
+             if r[2] == "Nombre de départs remplacés"]
+    assert row[5:9] == ["2024", ["1", "1"], "au plus", ["1", "1"]]  # period, value, target
+    figures = page_data(tmp_path / "site", "suivi.html")["figures"]
+    hovers = {(tuple(t["customdata"]), t["hovertemplate"]) for f in figures
+              for t in f["data"] if t["name"] == "Cible"}
+    assert (("au plus",), "Cible %{x} : %{customdata} %{y} départs<extra></extra>") in hovers
+
+
 def test_the_home_counts_each_criterion_at_its_latest_period_with_a_value(tmp_path):
     """A roadmap lists the years to come with their target and no value yet: the home card
     said of them « à la dernière période » what they had not reached."""

@@ -116,9 +116,12 @@ def warehouse(path, activity=(), census=(), census_communes=(), followup=(),
     insert(con, "INSERT INTO staging.census_communes VALUES (?, ?, ?)",
                     [(p, month(d), c) for p, d, c in census_communes])
     con.execute("CREATE TABLE staging.followup (programme VARCHAR, territory VARCHAR, "
-                "criterion VARCHAR, period VARCHAR, value DOUBLE, target DOUBLE)")
-    insert(con, "INSERT INTO staging.followup VALUES (?, 'Territoire', ?, ?, ?, ?)",
-           list(followup))
+                "criterion VARCHAR, period VARCHAR, value DOUBLE, target DOUBLE, "
+                "target_direction VARCHAR)")
+    # a row may end with its target's direction, « au moins » when it does not
+    insert(con, "INSERT INTO staging.followup VALUES (?, 'Territoire', ?, ?, ?, ?, ?)",
+           [(*r[:5], r[5] if len(r) > 5 else "au moins" if r[4] is not None else None)
+            for r in followup])
     con.execute("CREATE TABLE staging.followup_communes (programme VARCHAR, "
                 "commune_code VARCHAR)")
     insert(con, "INSERT INTO staging.followup_communes VALUES (?, ?)",
@@ -548,6 +551,20 @@ def test_suivi_valeur_taux_et_statut(tmp_path):
     statuses = {key[3]: row["value"] for key, row in rows.items()}
     assert statuses == {"atteint": 1, "en_bonne_voie": 2, "en_retard": 1, "sans_cible": 1,
                         "ensemble": 5}
+
+
+def test_a_target_au_plus_is_reached_from_below(tmp_path):
+    """« au plus 2 départs non remplacés »: 1 reaches it, 2.5 is within 75 % of it."""
+    followup = [("Prog", criterion, "2020", value, target, "au plus")
+                for criterion, value, target in [("Un", 1, 2), ("Proche", 2.5, 2), ("Loin", 3, 2),
+                                                 ("Aucun", 0, 0), ("Un de trop", 1, 0)]]
+    con = warehouse(tmp_path, followup=followup)
+    rows = run(con, tmp_path, "suivi_taux_realisation")
+    assert {key[3]: row["value"] for key, row in rows.items()} == {
+        "Un": 200.0, "Proche": 80.0, "Loin": pytest.approx(66.667, abs=1e-3)}
+    rows = run(con, tmp_path, "suivi_statut")
+    assert {key[3]: row["value"] for key, row in rows.items()} == {
+        "atteint": 2, "en_bonne_voie": 1, "en_retard": 2, "ensemble": 5}
 
 
 def test_a_period_whose_value_is_not_known_yet_counts_as_non_renseigne(tmp_path):

@@ -50,8 +50,9 @@ def followup_page(site: Site) -> Page:
     return Page("suivi.html", TITLE, "\n".join([paragraph(
         "Critères de suivi des contrats locaux de santé, feuilles de route des pôles et "
         "contrats des CPTS : valeur de chaque période comparée à la cible. Statut : atteint "
-        "(100 % de la cible ou plus), en bonne voie, en retard, sans cible, ou non renseigné "
-        "quand la valeur de la période n'est pas encore connue. Une valeur "
+        "(la valeur atteint la cible ; pour une cible « au plus », elle ne la dépasse pas), "
+        "en bonne voie (taux de réalisation d'au moins 75 %), en retard, sans cible, ou non "
+        "renseigné quand la valeur de la période n'est pas encore connue. Une valeur "
         "« illustrative » n'est pas une observation : elle complète un document source. "
         "Choisir un territoire, ou l'EPCI, le département ou la région qui le contient, ne "
         "garde que ses programmes."), contents(others), programmes, sections]),
@@ -94,11 +95,15 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
 
 
 def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:
+    # the direction of a target is said where one of them is « au plus » (less is better)
+    directed = "au plus" in rows["target_direction"]
     body = [Row([r["criterion"], r["axis"], r["action"], format_period(r["period"]),
-                 r["value"], r["target"], r["unit"], r["achievement_rate"], r["status"],
-                 r["value_nature"]], keys, r["period"])
+                 r["value"], *([r["target_direction"]] if directed else []), r["target"],
+                 r["unit"], r["achievement_rate"], r["status"], r["value_nature"]],
+                keys, r["period"])
             for r in rows.iter_rows(named=True)]
     return Table(
         f"suivi-{slugify(programme)}", f"Critères de suivi : {programme}",
-        ["Critère", "Axe", "Action", "Période", "Valeur", "Cible", "Unité",
+        ["Critère", "Axe", "Action", "Période", "Valeur",
+         *(["Sens de la cible"] if directed else []), "Cible", "Unité",
          "Taux de réalisation (%)", "Statut", "Nature de la valeur"], body, tall=True, lazy=True)

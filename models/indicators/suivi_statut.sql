@@ -1,13 +1,8 @@
--- Criteria of each programme and period by status, with the rule of marts.followup_criteria:
--- non renseigné (no value yet), atteint (value ≥ target), en bonne voie (value ≥ 75 % of the
--- target), en retard (below), sans cible (no positive target).
+-- Criteria of each programme and period by status, with the rule of marts.followup_criteria
+-- (followup_status in models/macros.sql).
 WITH statuses AS (
     SELECT programme, period,
-           CASE WHEN value IS NULL THEN 'non_renseigne'
-                WHEN target IS NULL OR target <= 0 THEN 'sans_cible'
-                WHEN value >= target THEN 'atteint'
-                WHEN value >= 0.75 * target THEN 'en_bonne_voie'
-                ELSE 'en_retard' END AS status
+           normalize_label(followup_status(value, target, target_direction)) AS status
     FROM staging.followup
 ),
 cells AS (

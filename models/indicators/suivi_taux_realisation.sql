@@ -1,4 +1,5 @@
--- Achievement rate (value / target) of each follow-up criterion that has a positive target.
+-- Achievement rate of each follow-up criterion that has a positive target: value / target, or
+-- target / value for a target « au plus » (achievement_rate in models/macros.sql).
 SELECT
     'suivi_taux_realisation' AS indicator_id,
     'programme' AS geo_level,
@@ -7,7 +8,7 @@ SELECT
     period,
     'critere' AS dimension,
     criterion AS category,
-    100.0 * value / target AS value,
+    achievement_rate(value, target, target_direction) AS value,
     value AS numerator,
     target AS denominator,
     NULL AS ci_low,
@@ -16,4 +17,4 @@ SELECT
     NULL AS reference_geo_code,
     100.0 AS reference_value
 FROM staging.followup
-WHERE target > 0 AND value IS NOT NULL
+WHERE achievement_rate(value, target, target_direction) IS NOT NULL

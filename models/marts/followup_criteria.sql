@@ -1,6 +1,7 @@
--- Follow-up criteria against their targets, with a status by a documented rule:
--- non renseigné (no value yet), atteint (value ≥ target), en bonne voie (≥ 75 % of the target),
--- en retard (below), sans cible (no positive target given).
+-- Follow-up criteria against their targets, with a status by the documented rule of
+-- followup_status (models/macros.sql): non renseigné (no value yet), atteint, en bonne voie
+-- (within 75 % of the target), en retard, sans cible (no positive target given); a target
+-- « au plus » is reached from below.
 SELECT
     programme,
     territory,
@@ -10,13 +11,10 @@ SELECT
     period,
     value,
     target,
+    target_direction,
     unit,
-    CASE WHEN target > 0 THEN 100.0 * value / target END AS achievement_rate,
-    CASE WHEN value IS NULL THEN 'non renseigné'
-         WHEN target IS NULL OR target <= 0 THEN 'sans cible'
-         WHEN value >= target THEN 'atteint'
-         WHEN value >= 0.75 * target THEN 'en bonne voie'
-         ELSE 'en retard' END AS status,
+    achievement_rate(value, target, target_direction) AS achievement_rate,
+    followup_status(value, target, target_direction) AS status,
     value_nature,
     comment
 FROM staging.followup

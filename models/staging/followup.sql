@@ -4,7 +4,7 @@ WITH typed AS (
         f.*,
         parse_period(f.periode) AS period,
         parse_percent(f.valeur) AS value_number,
-        parse_percent(f.cible) AS target_number,
+        parse_target(f.cible) AS target_number,
         has_percent_sign(f.valeur) OR has_percent_sign(f.cible) AS percent_sign,
         -- a roadmap lists the periods to come with their target and no value yet
         coalesce(normalize_label(f.valeur), '') IN (
@@ -23,7 +23,8 @@ checked AS (
                 'période illisible : attendu 2024, S1 2024, T1 2024, 2024-03 ou « mars 2024 »']
             WHEN value_number IS NULL AND NOT value_not_known THEN ['valeur', valeur,
                 'valeur non numérique (ex. 12, 0,75 ou 45 % ; vide, « NC » ou « à venir » si elle n''est pas encore connue)']
-            WHEN cible IS NOT NULL AND target_number IS NULL THEN ['cible', cible, 'cible non numérique']
+            WHEN cible IS NOT NULL AND target_number IS NULL THEN ['cible', cible,
+                'cible non numérique (ex. 5, 80 %, « au moins 5 », ou « au plus 2 » quand moins est mieux)']
             WHEN nature_valeur IS NOT NULL AND normalize_label(nature_valeur) NOT IN ('illustrative', 'observee')
                 THEN ['nature_valeur', nature_valeur, 'nature de la valeur : « observée » ou « illustrative » attendu']
         END AS problem
@@ -38,6 +39,7 @@ SELECT
     period,
     value_number AS value,
     target_number AS target,
+    CASE WHEN target_number IS NOT NULL THEN target_direction(cible) END AS target_direction,
     coalesce(nullif(trim(unite), ''), CASE WHEN percent_sign THEN '%' END) AS unit,
     CASE normalize_label(nature_valeur) WHEN 'illustrative' THEN 'illustrative' ELSE 'observée' END AS value_nature,
     commentaire AS comment,
