@@ -88,6 +88,12 @@ WRITTEN_TARGETS = {"≥ 80 %": (80.0, "au moins"), "au moins 5": (5.0, "au moins
                    "> 4": (4.0, "au moins"), "≤ 2": (2.0, "au plus"),
                    "Au plus 3": (3.0, "au plus"), "maximum 0": (0.0, "au plus")}
 
+# how other census files write the stages of seed 002
+WRITTEN_STAGES = {"Projet émergent": "reflexion", "En cours d'élaboration": "conception",
+                  "Projet de santé déposé": "operationnalisation",
+                  "En travaux": "operationnalisation", "Fonctionnelle": "fonctionnement",
+                  "En service": "fonctionnement"}
+
 CASES = [
     # whole files refused: the contract is broken
     Case("encodage_inconnu", "activity",
@@ -163,6 +169,9 @@ CASES = [
     Case("suivi_cibles_avec_leur_sens", "followup",
          text(FOLLOWUP_HEADER, *(followup_row(80 + n, cible=target, unite="")
                                  for n, target in enumerate(WRITTEN_TARGETS))), "accepted"),
+    Case("recensement_stades_autrement_ecrits", "census",
+         text(CENSUS_HEADER, *(census_row(90 + n, stade=stage)
+                               for n, stage in enumerate(WRITTEN_STAGES))), "accepted"),
     Case("windows_1252", "activity",
          text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
               encoding="cp1252"), "accepted"),
@@ -261,6 +270,14 @@ def test_a_target_is_read_with_its_direction(bad_night):
     assert con.execute("""SELECT target, target_direction FROM staging.followup
                           WHERE _source_file = 'followup/cas_suivi_cibles_avec_leur_sens.csv'
                           ORDER BY _source_row""").fetchall() == list(WRITTEN_TARGETS.values())
+
+
+def test_stages_written_otherwise_are_the_census_stages(bad_night):
+    _, con, _ = bad_night
+    assert con.execute("""SELECT stage_code FROM staging.census
+                          WHERE _source_file = 'census/cas_recensement_stades_autrement_ecrits.csv'
+                          ORDER BY _source_row""").fetchall() == [
+        (stage,) for stage in WRITTEN_STAGES.values()]
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):

@@ -27,7 +27,7 @@ checked AS (
                 'type de structure inconnu : MSP, PSP, CDS ou CPTS attendu']
             WHEN communes IS NULL THEN ['communes', NULL, 'commune(s) du projet absente(s)']
             WHEN stage_code IS NULL THEN ['stade', stade,
-                'stade inconnu : réflexion, conception, opérationnalisation ou fonctionnement attendu']
+                'stade inconnu : réflexion, conception, opérationnalisation ou fonctionnement attendu (voir ref.stage_synonyms pour les autres façons de l''écrire)']
             WHEN zone_fragile IS NOT NULL AND fragile_zone IS NULL THEN ['zone_fragile', zone_fragile, 'oui/non attendu']
             WHEN zus IS NOT NULL AND near_zus IS NULL THEN ['zus', zus, 'oui/non attendu']
         END AS problem

@@ -239,18 +239,35 @@ PROFESSIONS: Vocabulary = {
     "orthoptiste": Term("Orthoptiste", ("Orthoptistes",)),
 }
 
+# The stages of the ARS Nord-Pas-de-Calais census (seed 002): réflexion, a dynamic beginning;
+# conception, a team writing its health project; opérationnalisation, the project filed with
+# the ARS and the site being readied; fonctionnement, open. The synonyms are how other census
+# files write the same stages ("labellisé" is not one: a labelled project may not be open yet).
 STAGES: Vocabulary = {
     "reflexion": Term(
-        "En réflexion", ("réflexion", "projet en réflexion", "en reflexion"), order=1
+        "En réflexion",
+        ("réflexion", "projet en réflexion", "en reflexion", "émergence", "en émergence",
+         "projet émergent", "idée", "pré-projet", "début de dynamique"),
+        order=1,
     ),
-    "conception": Term("En conception", ("conception", "projet en conception"), order=2),
+    "conception": Term(
+        "En conception",
+        ("conception", "projet en conception", "en élaboration", "en cours d'élaboration",
+         "élaboration du projet de santé", "rédaction du projet de santé"),
+        order=2,
+    ),
     "operationnalisation": Term(
         "En cours d'opérationnalisation",
-        ("en opérationnalisation", "opérationnalisation", "projet en opérationnalisation"),
+        ("en opérationnalisation", "opérationnalisation", "projet en opérationnalisation",
+         "projet de santé déposé", "dossier déposé", "en cours d'instruction", "en instruction",
+         "en cours d'ouverture", "en travaux", "en construction"),
         order=3,
     ),
     "fonctionnement": Term(
-        "En fonctionnement", ("fonctionnement", "opérationnel", "ouvert", "en activité"), order=4
+        "En fonctionnement",
+        ("fonctionnement", "opérationnel", "opérationnelle", "ouvert", "ouverte", "en activité",
+         "fonctionnel", "fonctionnelle", "en service", "actif", "active"),
+        order=4,
     ),
 }
 
