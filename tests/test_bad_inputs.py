@@ -94,6 +94,8 @@ WRITTEN_STAGES = {"Projet émergent": "reflexion", "En cours d'élaboration": "c
                   "En travaux": "operationnalisation", "Fonctionnelle": "fonctionnement",
                   "En service": "fonctionnement"}
 
+WRITTEN_TYPES = {"MSP multisite": "MSP", "MSPU": "MSP", "Centre de santé polyvalent": "CDS"}
+
 CASES = [
     # whole files refused: the contract is broken
     Case("encodage_inconnu", "activity",
@@ -172,6 +174,9 @@ CASES = [
     Case("recensement_stades_autrement_ecrits", "census",
          text(CENSUS_HEADER, *(census_row(90 + n, stade=stage)
                                for n, stage in enumerate(WRITTEN_STAGES))), "accepted"),
+    Case("recensement_types_autrement_ecrits", "census",
+         text(CENSUS_HEADER, *(census_row(100 + n, type_structure=kind)
+                               for n, kind in enumerate(WRITTEN_TYPES))), "accepted"),
     Case("windows_1252", "activity",
          text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
               encoding="cp1252"), "accepted"),
@@ -278,6 +283,14 @@ def test_stages_written_otherwise_are_the_census_stages(bad_night):
                           WHERE _source_file = 'census/cas_recensement_stades_autrement_ecrits.csv'
                           ORDER BY _source_row""").fetchall() == [
         (stage,) for stage in WRITTEN_STAGES.values()]
+
+
+def test_structure_types_written_otherwise_are_the_census_types(bad_night):
+    _, con, _ = bad_night
+    assert con.execute("""SELECT structure_type FROM staging.census
+                          WHERE _source_file = 'census/cas_recensement_types_autrement_ecrits.csv'
+                          ORDER BY _source_row""").fetchall() == [
+        (kind,) for kind in WRITTEN_TYPES.values()]
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):

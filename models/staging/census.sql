@@ -24,7 +24,7 @@ checked AS (
             WHEN territoire IS NULL THEN ['territoire', NULL, 'territoire absent']
             WHEN nom_projet IS NULL THEN ['nom_projet', NULL, 'nom du projet absent']
             WHEN structure_type IS NULL THEN ['type_structure', type_structure,
-                'type de structure inconnu : MSP, PSP, CDS ou CPTS attendu']
+                'type de structure inconnu : MSP, PSP, CDS ou CPTS attendu (voir ref.structure_type_synonyms pour les autres façons de l''écrire)']
             WHEN communes IS NULL THEN ['communes', NULL, 'commune(s) du projet absente(s)']
             WHEN stage_code IS NULL THEN ['stade', stade,
                 'stade inconnu : réflexion, conception, opérationnalisation ou fonctionnement attendu (voir ref.stage_synonyms pour les autres façons de l''écrire)']

@@ -275,14 +275,18 @@ STRUCTURE_TYPES: Vocabulary = {
     "MSP": Term(
         "Maison de santé pluriprofessionnelle",
         ("maison de santé", "maison de santé pluridisciplinaire", "maisons de santé",
-         "maison de santé pluri-professionnelle"),
+         "maison de santé pluri-professionnelle", "MSP multisite", "MSP multi-sites",
+         "MSP monosite", "MSP mono-site", "MSPU", "MSP universitaire",
+         "maison de santé pluriprofessionnelle universitaire"),
     ),
     "PSP": Term(
         "Pôle de santé pluriprofessionnel",
         ("pôle de santé", "pôles de santé", "pôle de santé pluridisciplinaire",
          "pôle de santé libéral"),
     ),
-    "CDS": Term("Centre de santé", ("centres de santé", "centre de santé pluriprofessionnel")),
+    "CDS": Term("Centre de santé", ("centres de santé", "centre de santé pluriprofessionnel",
+                                    "centre de santé polyvalent", "CDS polyvalent",
+                                    "centre de santé pluridisciplinaire")),
     "CPTS": Term(
         "Communauté professionnelle territoriale de santé",
         ("communautés professionnelles territoriales de santé",),
