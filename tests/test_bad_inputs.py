@@ -246,51 +246,30 @@ def test_case(bad_night, case):
         assert "1234" not in value
 
 
-def test_a_share_typed_with_its_percent_sign_is_that_number_in_percent(bad_night):
+# Cases written otherwise but right, and what their rows are staged as, in line order: a share
+# with its percent sign; periods at their grain; values not known yet (rejected before, which
+# blocked the night); targets with their direction; stages and structure types as other census
+# files write them.
+STAGED_AS = {
+    "suivi_en_pourcentage": ("followup", "value, target, unit", [(45.0, 60.0, "%")]),
+    "suivi_periodes_en_toutes_lettres": ("followup", "period",
+                                         [(p,) for p in WRITTEN_PERIODS.values()]),
+    "suivi_valeurs_pas_encore_connues": ("followup", "value, target", [(None, 5.0)] * 5),
+    "suivi_cibles_avec_leur_sens": ("followup", "target, target_direction",
+                                    list(WRITTEN_TARGETS.values())),
+    "recensement_stades_autrement_ecrits": ("census", "stage_code",
+                                            [(s,) for s in WRITTEN_STAGES.values()]),
+    "recensement_types_autrement_ecrits": ("census", "structure_type",
+                                           [(t,) for t in WRITTEN_TYPES.values()]),
+}
+
+
+@pytest.mark.parametrize("name", STAGED_AS)
+def test_what_is_written_otherwise_is_staged_as_meant(bad_night, name):
     _, con, _ = bad_night
-    assert con.execute("""SELECT value, target, unit FROM staging.followup
-                          WHERE _source_file = 'followup/cas_suivi_en_pourcentage.csv'"""
-                       ).fetchall() == [(45.0, 60.0, "%")]
-
-
-def test_quarters_half_years_and_abbreviated_months_are_kept_at_their_grain(bad_night):
-    _, con, _ = bad_night
-    assert con.execute("""SELECT period FROM staging.followup
-                          WHERE _source_file = 'followup/cas_suivi_periodes_en_toutes_lettres.csv'
-                          ORDER BY _source_row""").fetchall() == [
-        (period,) for period in WRITTEN_PERIODS.values()]
-
-
-def test_a_value_not_known_yet_is_kept_with_its_target_and_without_a_value(bad_night):
-    """A roadmap lists the periods to come with their target: each such row was rejected, and
-    with no rejected row tolerated by default, the night was blocked."""
-    _, con, _ = bad_night
-    assert con.execute("""SELECT value, target FROM staging.followup
-                          WHERE _source_file = 'followup/cas_suivi_valeurs_pas_encore_connues.csv'
-                          """).fetchall() == [(None, 5.0)] * 5
-
-
-def test_a_target_is_read_with_its_direction(bad_night):
-    _, con, _ = bad_night
-    assert con.execute("""SELECT target, target_direction FROM staging.followup
-                          WHERE _source_file = 'followup/cas_suivi_cibles_avec_leur_sens.csv'
-                          ORDER BY _source_row""").fetchall() == list(WRITTEN_TARGETS.values())
-
-
-def test_stages_written_otherwise_are_the_census_stages(bad_night):
-    _, con, _ = bad_night
-    assert con.execute("""SELECT stage_code FROM staging.census
-                          WHERE _source_file = 'census/cas_recensement_stades_autrement_ecrits.csv'
-                          ORDER BY _source_row""").fetchall() == [
-        (stage,) for stage in WRITTEN_STAGES.values()]
-
-
-def test_structure_types_written_otherwise_are_the_census_types(bad_night):
-    _, con, _ = bad_night
-    assert con.execute("""SELECT structure_type FROM staging.census
-                          WHERE _source_file = 'census/cas_recensement_types_autrement_ecrits.csv'
-                          ORDER BY _source_row""").fetchall() == [
-        (kind,) for kind in WRITTEN_TYPES.values()]
+    family, columns, rows = STAGED_AS[name]
+    assert con.execute(f"SELECT {columns} FROM staging.{family} WHERE _source_file = ? "
+                       "ORDER BY _source_row", [f"{family}/cas_{name}.csv"]).fetchall() == rows
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):
