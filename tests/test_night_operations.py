@@ -130,6 +130,46 @@ def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landi
         re.findall(r"lignes rejetées : [^<]*", page)
 
 
+def test_rows_of_professions_the_observatory_does_not_follow_are_set_aside_without_blocking(
+        tmp_path, landing):
+    """An MSP's export also lists its pharmacist and its dietitian: their rows used to be
+    rejected as an unknown profession, which blocked the night. A misspelt profession still
+    does."""
+    home = tmp_path / "home"
+    source = sorted((landing / "activity").glob("*.csv"))[0]
+    lines = source.read_text(encoding="utf-8").splitlines()
+    for row, profession in ((1, "Pharmacien"), (2, "Diététicienne")):
+        fields = lines[row].split(";")
+        fields[2] = profession
+        lines[row] = ";".join(fields)
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_night(home, landing)
+    assert result.success
+    warned = _failed_checks(result)
+    assert [(tuple(e.asset_key.path), e.check_name, e.severity.value) for e in warned] == [
+        (("staging", "activity"), "accepted_inputs", "WARN")]
+    [failure] = warned[0].metadata["failures"].value
+    assert failure["expectation"] == "rows_of_professions_not_followed"
+    name = f"activity/{source.name}"
+    assert [v.split(" : ")[0] for v in failure["unexpected_values"]] == [
+        f"{name} ligne 2, colonne profession = « Pharmacien »",
+        f"{name} ligne 3, colonne profession = « Diététicienne »"]
+    with _connect(home) as con:
+        raw, staged, set_aside = con.execute(
+            """SELECT (SELECT count(*) FROM raw.activity),
+                      (SELECT count(*) FROM staging.activity),
+                      (SELECT count(*) FROM audit.rejected_rows
+                       WHERE reason LIKE 'profession que l''observatoire ne suit pas%')"""
+        ).fetchone()
+    assert (raw - staged, set_aside) == (2, 2)
+
+    fields = lines[3].split(";")
+    fields[2] = "Pharmacienne d'offcine"  # misspelt: nobody can tell what it is
+    lines[3] = ";".join(fields)
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert not run_night(home, landing).success
+
+
 def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
     home = tmp_path / "home"
     assert run_night(home, landing).success

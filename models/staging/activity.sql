@@ -8,15 +8,17 @@ WITH months AS (
     FROM (SELECT DISTINCT periode FROM raw.activity)
 ),
 professions AS (
-    SELECT d.profession, p.profession_code
+    SELECT d.profession, p.profession_code, o.other_profession_code
     FROM (SELECT DISTINCT profession FROM raw.activity) AS d
-    JOIN ref.profession_synonyms AS p ON p.synonym = normalize_label(d.profession)
+    LEFT JOIN ref.profession_synonyms AS p ON p.synonym = normalize_label(d.profession)
+    LEFT JOIN ref.other_profession_synonyms AS o ON o.synonym = normalize_label(d.profession)
 ),
 typed AS (
     SELECT
         a.*,
         m.period_month,
         p.profession_code,
+        p.other_profession_code,
         CASE WHEN regexp_full_match(trim(a.code_commune_exercice), '\d{4}')
              THEN '0' || trim(a.code_commune_exercice)      -- a spreadsheet ate the leading zero
              ELSE upper(trim(a.code_commune_exercice)) END AS commune_code_as_written,
@@ -46,6 +48,9 @@ resolved AS (
 checked AS (
     SELECT *,
         CASE
+            -- first: a row set aside whole, whatever else it holds
+            WHEN other_profession_code IS NOT NULL THEN ['profession', profession,
+                'profession que l''observatoire ne suit pas : ligne écartée sans bloquer la nuit (voir ref.other_professions)']
             WHEN periode IS NULL THEN ['periode', NULL, 'période absente']
             WHEN period_month IS NULL THEN ['periode', periode,
                 'période illisible : attendu un mois AAAA-MM (ex. 2024-03), MM/AAAA ou « mars 2024 »']

@@ -31,8 +31,9 @@ from pipelines.warehouse import WarehouseResource
 
 REFERENCE_TABLES = (
     "communes", "attached_communes", "former_communes", "epci", "departements", "regions",
-    "commune_code_lookup", "professions", "profession_synonyms", "stages", "stage_synonyms",
-    "structure_types", "structure_type_synonyms", "region_synonyms",
+    "commune_code_lookup", "professions", "profession_synonyms", "other_professions",
+    "other_profession_synonyms", "stages", "stage_synonyms", "structure_types",
+    "structure_type_synonyms", "region_synonyms",
 )
 # single-run backfills are what a month range needs; Dagster still calls the parameter beta
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -250,7 +251,8 @@ def _refresh_months(con: duckdb.DuckDBPyConnection, family: str,
 @dg.asset(
     key=["staging", "activity"],
     group_name="staging",
-    deps=[["raw", "activity"], ["ref", "commune_code_lookup"], ["ref", "profession_synonyms"]],
+    deps=[["raw", "activity"], ["ref", "commune_code_lookup"], ["ref", "profession_synonyms"],
+          ["ref", "other_profession_synonyms"]],
     description="Statistiques d'activité typées : un professionnel (pseudonymisé) × mois ; "
     "partitionné par mois : une nuit remplace seulement les mois nouveaux ou corrigés.",
     partitions_def=ACTIVITY_MONTHS,

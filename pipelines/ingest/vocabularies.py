@@ -4,6 +4,7 @@ import duckdb
 import polars as pl
 
 from pipelines.sources.contracts import (
+    OTHER_PROFESSIONS,
     PROFESSIONS,
     STAGES,
     STRUCTURE_TYPES,
@@ -24,6 +25,7 @@ FORMER_REGIONS = {
 
 VOCABULARIES = {
     "profession": PROFESSIONS,
+    "other_profession": OTHER_PROFESSIONS,
     "stage": STAGES,
     "structure_type": STRUCTURE_TYPES,
 }
@@ -48,7 +50,7 @@ def load_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts = {}
     for name, vocabulary in VOCABULARIES.items():
         code_column = f"{name}_code" if name != "structure_type" else name
-        plural = "professions" if name == "profession" else f"{name}s"
+        plural = f"{name}s"
         for table, frame in (
             (f"ref.{plural}", _terms(vocabulary, code_column)),
             (f"ref.{name}_synonyms", _synonyms(vocabulary, code_column)),

@@ -193,7 +193,9 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
         blocking=True,
         description="Publication seulement si aucun fichier n'a été refusé et si la part de "
         "lignes rejetées ne dépasse pas la tolérance (OBSERVATOIRE_REJECTED_TOLERANCE, 0 par "
-        "défaut) : sinon un mois, un territoire ou des projets manqueraient sans bruit.",
+        "défaut) : sinon un mois, un territoire ou des projets manqueraient sans bruit. Les "
+        "lignes d'une profession que l'observatoire ne suit pas (ref.other_professions) sont "
+        "écartées et signalées sans bloquer.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         night = run_id_of(context)
@@ -205,14 +207,19 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
                    ORDER BY source_file""",
                 [family, night],
             ).fetchall()
+            con.execute(macros_sql())
             rejected = con.execute(
-                """SELECT source_file, source_row, column_name, value, reason
+                """SELECT source_file, source_row, column_name, value, reason,
+                          column_name = 'profession' AND normalize_label(value) IN (
+                              SELECT synonym FROM ref.other_profession_synonyms) AS set_aside
                    FROM audit.rejected_rows WHERE table_name = ?
                    ORDER BY source_file, source_row""",
                 [f"staging.{family}"],
             ).fetchall()
             staged = con.execute(f"SELECT count(*) FROM staging.{family}").fetchone()[0]
-            share = len(rejected) / max(staged + len(rejected), 1)
+            set_aside = [row[:5] for row in rejected if row[5]]
+            rejected = [row[:5] for row in rejected if not row[5]]
+            share = len(rejected) / max(staged + len(rejected) + len(set_aside), 1)
             outcomes = [
                 ExpectationOutcome(
                     expectation="landing_files_readable", column=None, severity="ERROR",
@@ -226,6 +233,12 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
                         {"rejected": len(rejected), "share": share, "tolerance": tolerance}),
                     unexpected_count=len(rejected),
                     sample=[_rejected_row(*row) for row in rejected[:10]],
+                ),
+                ExpectationOutcome(
+                    expectation="rows_of_professions_not_followed", column="profession",
+                    severity="WARN", success=not set_aside, observed_value=None,
+                    unexpected_count=len(set_aside),
+                    sample=[_rejected_row(*row) for row in set_aside[:10]],
                 ),
             ]
             record_outcomes(con, night, f"staging.{family}", "accepted_inputs", outcomes)

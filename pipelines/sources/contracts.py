@@ -239,6 +239,27 @@ PROFESSIONS: Vocabulary = {
     "orthoptiste": Term("Orthoptiste", ("Orthoptistes",)),
 }
 
+# Professions an MSP's or a CPTS's activity export may also list, which the observatory does not
+# follow: their rows are set aside (audit.rejected_rows) without blocking the night, where a
+# profession nobody recognises blocks it, since it may be one of PROFESSIONS misspelt.
+OTHER_PROFESSIONS: Vocabulary = {
+    "medecin_specialiste": Term(
+        "Médecin spécialiste (hors médecine générale)",
+        ("médecin spécialiste", "spécialiste", "cardiologue", "pédiatre", "psychiatre",
+         "gynécologue", "gynécologue-obstétricien", "gynécologue médical", "ophtalmologiste",
+         "ophtalmologue", "dermatologue", "radiologue", "rhumatologue", "ORL",
+         "oto-rhino-laryngologiste", "gastro-entérologue", "pneumologue", "neurologue",
+         "endocrinologue", "néphrologue", "gériatre", "anesthésiste", "chirurgien", "urologue"),
+    ),
+    "pharmacien": Term("Pharmacien", ("pharmacienne", "pharmaciens", "pharmacien d'officine",
+                                      "pharmacien titulaire")),
+    "psychologue": Term("Psychologue", ("psychologues",)),
+    "dieteticien": Term("Diététicien", ("diététicienne", "diététiciens")),
+    "ergotherapeute": Term("Ergothérapeute", ("ergothérapeutes",)),
+    "psychomotricien": Term("Psychomotricien", ("psychomotricienne", "psychomotriciens")),
+    "assistant_medical": Term("Assistant médical", ("assistante médicale",)),
+}
+
 # The stages of the ARS Nord-Pas-de-Calais census (seed 002): réflexion, a dynamic beginning;
 # conception, a team writing its health project; opérationnalisation, the project filed with
 # the ARS and the site being readied; fonctionnement, open. The synonyms are how other census
@@ -294,7 +315,8 @@ STRUCTURE_TYPES: Vocabulary = {
 }
 
 for _name, _vocabulary in (
-    ("PROFESSIONS", PROFESSIONS), ("STAGES", STAGES), ("STRUCTURE_TYPES", STRUCTURE_TYPES)
+    ("PROFESSIONS", PROFESSIONS | OTHER_PROFESSIONS), ("STAGES", STAGES),
+    ("STRUCTURE_TYPES", STRUCTURE_TYPES),
 ):
     _check_unique(
         {code: tuple(normalize_label(n) for n in (code, t.label, *t.synonyms))
