@@ -308,6 +308,48 @@ def test_file_still_being_written_waits_for_the_next_night(tmp_path, landing, mo
     assert {"raw__activity", "staging__activity"} <= ran and "raw__census" not in ran
 
 
+def test_a_file_taken_out_of_the_landing_keeps_its_rows_and_is_named_with_how_to_withdraw_them(
+        tmp_path, landing):
+    """Landing folders are emptied once read: a night keeps the rows of a file it no longer
+    sees, and says so. A header-only file under the same name withdraws them."""
+    from pipelines.ingest.plan import GONE, describe_plan, plan_night
+    from pipelines.settings import get_settings
+
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        rows = con.execute("SELECT count(*) FROM staging.activity").fetchone()[0]
+    source = sorted((landing / "activity").glob("*.csv"))[-1]
+    header = source.read_text(encoding="utf-8").splitlines()[0]
+    name = f"activity/{source.name}"
+    source.unlink()
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        assert con.execute("SELECT count(*) FROM staging.activity").fetchone()[0] == rows
+        [(unread,)] = con.execute(
+            "SELECT unread_files FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1"
+        ).fetchall()
+    assert json.loads(unread) == {name: GONE}
+    page = html.unescape((home / "dashboards" / "qualite.html").read_text(encoding="utf-8"))
+    assert f"<th>{name}</th>" in page and "réduit à sa ligne d'en-tête" in page
+    os.environ["OBSERVATOIRE_HOME"], os.environ["OBSERVATOIRE_LANDING"] = str(home), str(landing)
+    try:
+        said = describe_plan(plan_night(get_settings()))
+    finally:
+        del os.environ["OBSERVATOIRE_HOME"], os.environ["OBSERVATOIRE_LANDING"]
+    assert f"  retiré : {name} : chargé par une nuit précédente" in said
+
+    source.write_text(header + "\n", encoding="utf-8")
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        left = con.execute("SELECT count(*) FROM staging.activity WHERE _source_file = ?",
+                           [name]).fetchone()[0]
+        [(unread,)] = con.execute(
+            "SELECT unread_files FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1"
+        ).fetchall()
+    assert (left, json.loads(unread)) == (0, {})
+
+
 def test_files_no_night_reads_are_named_with_what_to_do(tmp_path, landing):
     """A file dropped beside the folders, in an unknown one, or in a format no reader takes is
     said by the plan, kept in raw.night_plans and shown on the quality page; notes, hidden
@@ -338,7 +380,7 @@ def test_files_no_night_reads_are_named_with_what_to_do(tmp_path, landing):
         "hors des dossiers que la nuit lit : déplacez-le dans celui de sa famille (activity/, "
         "census/, followup/, reference/")
     page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
-    assert "Fichiers déposés que la nuit ne lit pas" in page
+    assert "Fichiers que la nuit ne lit pas, ou retirés du dépôt" in page
     assert "<th>divers/criteres.csv</th>" in page
 
     os.environ["OBSERVATOIRE_HOME"], os.environ["OBSERVATOIRE_LANDING"] = str(home), str(landing)

@@ -195,11 +195,12 @@ def _refused_table(site: Site) -> Table:
 
 
 def _unread_table(site: Site) -> Table:
-    """The landing's files the published night could not read, and what to do with each."""
+    """The landing's files the published night could not read, or loaded before and taken out
+    of the landing since, and what to do with each."""
     plans = site.snapshot.unread_files.filter(
         pl.col("night_id") == site.snapshot.publication.night_id)["unread_files"]
     unread = json.loads(plans[0]) if len(plans) and plans[0] else {}
-    return Table("fichiers-non-lus", "Fichiers déposés que la nuit ne lit pas",
+    return Table("fichiers-non-lus", "Fichiers que la nuit ne lit pas, ou retirés du dépôt",
                  ["Fichier", "Que faire"], [Row([name, why]) for name, why in unread.items()],
                  note=None if unread else "Tous les fichiers du dossier de dépôt ont été lus.")
 

@@ -295,7 +295,7 @@ def night_plans(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
              json.dumps(plan.get("deferred", {}), ensure_ascii=False),
              # a run launched by hand may cover part of the graph: it sets no reference
              json.dumps(plan["fingerprints"]) if plan.get("fingerprints") else None,
-             json.dumps(plan.get("unread", {}), ensure_ascii=False)],
+             json.dumps(plan.get("unread", {}) | plan.get("gone", {}), ensure_ascii=False)],
         )
     return dg.MaterializeResult(metadata={"kind": plan.get("kind", "manuelle"),
                                           "months": dg.MetadataValue.json(plan.get("months"))})

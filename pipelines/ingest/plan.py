@@ -45,6 +45,10 @@ CODE_FOLDERS = ("pipelines", "models", "expectations", "data/reference")
 PUBLISHED_EVERY_NIGHT = ("comments.yaml",)
 # A landing file younger than this, or still growing between two looks, is being written.
 DEFAULT_SETTLE_SECONDS = 10.0
+# A file taken out of the landing keeps its rows: landing folders are often emptied once read
+# (a transfer folder, a purge), and a night must not unpublish what it cannot see.
+GONE = ("chargé par une nuit précédente, absent du dépôt : ses lignes restent publiées ; pour "
+        "les retirer, déposez sous le même nom un fichier réduit à sa ligne d'en-tête")
 _NAMED_MONTH = re.compile(r"(?<!\d)(20\d\d)[-_]?(0[1-9]|1[0-2])(?!\d)")
 
 
@@ -58,12 +62,14 @@ class NightPlan:
     deferred: dict[str, str] = field(default_factory=dict)  # file → why not tonight
     unread: dict[str, str] = field(default_factory=dict)  # file → why no night reads it
     empty_panel: bool = False  # no activity file loaded, tonight or before
+    gone: dict[str, str] = field(default_factory=dict)  # loaded file no longer landed → what to do
 
     @property
     def tags(self) -> dict[str, str]:
         tags = {PLAN_TAG: json.dumps(
             {"kind": self.kind, "months": self.months, "fingerprints": self.fingerprints,
-             "pending": self.pending, "deferred": self.deferred, "unread": self.unread},
+             "pending": self.pending, "deferred": self.deferred, "unread": self.unread,
+             "gone": self.gone},
             ensure_ascii=False)}
         if self.months:
             tags |= {RANGE_START: self.months[0], RANGE_END: self.months[-1]}
@@ -300,8 +306,11 @@ def plan_night(settings: Settings) -> NightPlan:
         assets = _closure(defs, graph, roots | set(ALWAYS))
         if not months:
             assets = [k for k in assets if k not in {("raw", "activity"), ("staging", "activity")}]
+    present = {path.relative_to(settings.landing).as_posix() for path in landed}
+    gone = {name: GONE for family in SOURCE_FAMILIES for name in sorted(loaded.get(family, {}))
+            if name not in present}
     return NightPlan(kind, months, assets, fingerprints, pending, deferred,
-                     unread_files(settings.landing), empty_panel)
+                     unread_files(settings.landing), empty_panel, gone)
 
 
 def unread_files(landing: Path) -> dict[str, str]:
@@ -368,4 +377,6 @@ def describe_plan(plan: NightPlan) -> str:
         lines.append(f"  reporté : {name} : {reason}")
     for name, reason in plan.unread.items():
         lines.append(f"  non lu : {name} : {reason}")
+    for name, reason in plan.gone.items():
+        lines.append(f"  retiré : {name} : {reason}")
     return "\n".join(lines)
