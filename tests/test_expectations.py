@@ -646,7 +646,8 @@ def _plain_gx(con, module, where: str | None = None) -> list:
     """The outcomes of GX run, one expectation at a time, on the whole table as one frame in
     file and line order (in table order for a table without lines), with its lines as index
     columns: what the suites ran before they ran on distinct values, with the first ten
-    offending rows in file and line order."""
+    offending rows in file and line order (for a uniqueness rule, each duplicate beside the
+    first row of its key)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -654,6 +655,7 @@ def _plain_gx(con, module, where: str | None = None) -> list:
     from pipelines.quality.great_expectations import (
         SEVERITY,
         SOURCE_LINE,
+        UNIQUENESS,
         ExpectationOutcome,
         _plain,
         _text,
@@ -669,10 +671,16 @@ def _plain_gx(con, module, where: str | None = None) -> list:
              .get_batch(batch_parameters={"dataframe": frame}))
     outcomes = []
     for expectation in module.expectations(gx, None):
+        unique = expectation.expectation_type in UNIQUENESS
         result = batch.validate(expectation, result_format={
-            "result_format": "SUMMARY",
+            "result_format": "COMPLETE" if unique else "SUMMARY",
             "unexpected_index_column_names": list(SOURCE_LINE) if located else []})
         config, details = result.expectation_config, result.result
+        values = details.get("partial_unexpected_list", [])
+        index = details.get("partial_unexpected_index_list") or []
+        if unique:  # GX lists at most 200 values, but every row of its index list
+            values, index = _side_by_side(frame, expectation, details["unexpected_index_list"],
+                                          located)
         outcomes.append(ExpectationOutcome(
             expectation=config.type,
             column=config.kwargs.get("column") or ",".join(config.kwargs.get("column_list", [])
@@ -681,11 +689,31 @@ def _plain_gx(con, module, where: str | None = None) -> list:
             success=bool(result.success),
             observed_value=_text(details.get("observed_value")),
             unexpected_count=details.get("unexpected_count"),
-            sample=[_plain(v) for v in details.get("partial_unexpected_list", [])[:10]],
+            sample=[_plain(v) for v in values[:10]],
             rows=tuple(f"{r[SOURCE_LINE[0]]}, ligne {r[SOURCE_LINE[1]]}"
-                       for r in (details.get("partial_unexpected_index_list") or [])[:10]
-                       if located)))
+                       for r in index[:10] if located)))
     return outcomes
+
+
+def _side_by_side(frame, expectation, index: list, located: bool) -> tuple[list, list]:
+    """The values and index entries of a uniqueness rule's offending rows (its index list: file
+    and line, or the frame's index), each key's rows after the first row of that key."""
+    from pipelines.quality.great_expectations import SOURCE_LINE
+
+    if located:
+        at = {line: p for p, line in enumerate(zip(*(frame[c] for c in SOURCE_LINE), strict=True))}
+        positions = [at[tuple(entry[c] for c in SOURCE_LINE)] for entry in index]
+    else:
+        positions = list(index)
+    column = getattr(expectation, "column", None)
+    rows = frame.iloc[positions]
+    values = (list(rows[column]) if column
+              else rows[list(expectation.column_list)].to_dict("records"))
+    groups: dict[str, list[int]] = {}
+    for n, value in enumerate(values):
+        groups.setdefault(repr(value), []).append(n)
+    order = [n for group in groups.values() for n in group]
+    return [values[n] for n in order], [index[n] for n in order]
 
 
 @pytest.mark.parametrize("batch_column, batch_rows, where, passing", [

@@ -15,7 +15,8 @@ declares, on one of two kinds of frame:
   categoricals.
 
 Either way the sampled offending values and their lines are those of the first ten offending
-rows in the order of their file and line (of the table's rows when it has no lines).
+rows in the order of their file and line (of the table's rows when it has no lines); a
+uniqueness rule shows each duplicate beside the first row of its key.
 """
 
 import importlib
@@ -88,6 +89,8 @@ PER_VALUE = frozenset({
     "expect_column_values_to_not_be_in_set",
     "expect_column_values_to_be_between",
 })
+UNIQUENESS = frozenset({"expect_compound_columns_to_be_unique",
+                        "expect_column_values_to_be_unique"})
 # where every offending row is in the frame: counts, values and lines are found from them (GX
 # lists no more than 200 offending values)
 RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False,
@@ -122,14 +125,20 @@ class _Rows:
     def typed(self, column: str) -> str:
         return _typed(f"t.{_quoted(column)}", self.types[column])
 
-    def first(self, joined: str, select: str, condition: str | None) -> list[tuple]:
+    def first(self, joined: str, select: str, condition: str | None,
+              grouped: list[str] | None = None) -> list[tuple]:
         """`select` and where the first SAMPLE rows of `joined` come from (the table as t,
         joined to what picks the offending rows): file and line, or file alone, or None, in
-        that order and then the table's."""
+        that order and then the table's. With `grouped` columns, the rows sharing their values
+        come together, after the first of them."""
         origin = [f"t.{c}" for c in self.origin]
+        order = [*origin, "t.rowid"]
+        if grouped:
+            order.insert(0, f"min(({', '.join(order)})) OVER (PARTITION BY "
+                            f"{', '.join(f't.{_quoted(c)}' for c in grouped)})")
         found = self.con.execute(
             f"SELECT {', '.join([select, *origin])} FROM {self.table} AS t {joined}"
-            f"{self.filtered(condition)} ORDER BY {', '.join([*origin, 't.rowid'])} "
+            f"{self.filtered(condition)} ORDER BY {', '.join(order)} "
             f"LIMIT {SAMPLE}").fetchall()
         return [(key, ", ligne ".join(str(w) for w in where if w is not None) or None)
                 for key, *where in found]
@@ -297,14 +306,16 @@ def _on_rows(gx, night, rows: _Rows, batches, declared: list, columns: list[str]
             flagged = _flagged(result)
             if flagged:
                 position = dict(zip(rowids[flagged].tolist(), flagged, strict=True))
-                first = [rowid for rowid, _ in _first_rows(rows, list(position))]
+                first = [rowid for rowid, _ in _first_rows(rows, list(position),
+                                                           _duplicated_key(expectation))]
                 offending[key] += zip(first, _reported(frame, expectation,
                                                        [position[r] for r in first], shown_as),
                                       strict=True)
-    for key, candidates in offending.items():
-        if candidates:
-            merged[key] = replace(merged[key], **_sample(
-                _first_rows(rows, [rowid for rowid, _ in candidates]), dict(candidates)))
+    for expectation in declared:
+        if candidates := offending[id(expectation)]:
+            merged[id(expectation)] = replace(merged[id(expectation)], **_sample(
+                _first_rows(rows, [rowid for rowid, _ in candidates],
+                            _duplicated_key(expectation)), dict(candidates)))
     return merged
 
 
@@ -354,13 +365,21 @@ def _row_frame(table, columns: list[str], categories: dict):
         for column in columns}, index=pd.RangeIndex(table.num_rows))
 
 
-def _first_rows(rows: _Rows, rowids: list[int]) -> list[tuple[int, str | None]]:
-    """The first SAMPLE of the rows `rowids`, with their lines."""
+def _first_rows(rows: _Rows, rowids: list[int], grouped: list[str] | None = None
+                ) -> list[tuple[int, str | None]]:
+    """The first SAMPLE of the rows `rowids`, with their lines (`grouped`: _Rows.first)."""
     import pyarrow as pa
 
     return _with_registered(rows.con, "gx_rows", pa.table({"gx_row": pa.array(rowids, pa.int64())}),
                             lambda: rows.first("SEMI JOIN gx_rows AS r ON t.rowid = r.gx_row",
-                                               "t.rowid", None))
+                                               "t.rowid", None, grouped))
+
+
+def _duplicated_key(expectation) -> list[str] | None:
+    """The key of a uniqueness rule, whose offending rows are shown duplicate beside duplicate:
+    in file and line order alone, a corrected file sent under a new name showed ten lines of the
+    first file and none of the second."""
+    return _columns_of(expectation) if expectation.expectation_type in UNIQUENESS else None
 
 
 def _with_registered(con: duckdb.DuckDBPyConnection, name: str, table, query):
