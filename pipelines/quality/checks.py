@@ -207,7 +207,7 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
                    ORDER BY source_file""",
                 [family, night],
             ).fetchall()
-            con.execute(macros_sql())
+            # normalize_label is in the night's file: the staging step defined it there
             rejected = con.execute(
                 """SELECT source_file, source_row, column_name, value, reason,
                           column_name = 'profession' AND normalize_label(value) IN (
