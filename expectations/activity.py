@@ -6,6 +6,16 @@ TABLE = "staging.activity"
 # every expectation holds row by row or within one month (the uniqueness key has the month): the
 # suite may run month by month (pipelines/quality/great_expectations.py, BATCH_ROWS)
 BATCH_COLUMN = "period_month"
+# messages about a column name it as the analyst's file does (pipelines/sources/contracts.py)
+FILE_COLUMNS = {
+    "period_month": "periode",
+    "professional_hash": "id_professionnel pseudonymisé",
+    "profession_code": "profession",
+    "commune_code": "code_commune_exercice",
+    "fte": "etp",
+    "acts": "nb_actes",
+    "patients": "nb_patients",
+}
 
 # A full-time GP bills about 400–500 acts a month and a nurse about 1,000 (CNAM, "Les
 # professionnels de santé libéraux", ordres de grandeur); beyond 4,000 a month one professional

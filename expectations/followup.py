@@ -1,6 +1,15 @@
 """staging.followup: one row per programme × action × criterion × period."""
 
 TABLE = "staging.followup"
+# messages about a column name it as the analyst's file does (pipelines/sources/contracts.py)
+FILE_COLUMNS = {
+    "programme": "programme",
+    "action": "action",
+    "criterion": "critere",
+    "period": "periode",
+    "value": "valeur",
+    "value_nature": "nature_valeur",
+}
 
 
 def expectations(gx, reference):

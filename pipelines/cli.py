@@ -115,15 +115,17 @@ def _located(failure: dict) -> list[str]:
             for v, where in zip(values, rows, strict=True)]
 
 
-def _failure(failure: dict) -> str:
-    """A failed rule as the quality page names it, its column, and its first offending
-    values."""
+def _failure(table: str, failure: dict) -> str:
+    """A failed rule on `table` as the quality page names it, its column as the analyst's file
+    names it, and its first offending values."""
     from dashboards.pages.quality import EXPECTATIONS
+    from expectations import named_columns
 
     name = EXPECTATIONS.get(failure["expectation"], failure["expectation"])
-    columns = [c for c in (failure.get("column") or "").split(",") if c]
+    columns = named_columns(table, failure.get("column"))
     if columns:
-        name += f" (colonne{'s' if len(columns) > 1 else ''} {', '.join(columns)})"
+        plural = "s" if len(columns.split(", ")) > 1 else ""
+        name += f" (colonne{plural} {columns})"
     return f"{name} : " + "; ".join(_located(failure)[:5])
 
 
@@ -162,7 +164,8 @@ def summarise(result, settings, seconds: float) -> str:
                 checks_ok += 1
             else:
                 failures = evaluation.metadata.get("failures")
-                details = [_failure(f) for f in (failures.value if failures else [])]
+                details = [_failure(".".join(evaluation.asset_key.path), f)
+                           for f in (failures.value if failures else [])]
                 checks_failed.append((name, evaluation.severity.value, details))
     lines.append(f"\nNuit {'réussie' if result.success else 'BLOQUÉE'} en {seconds:.0f} s "
                  f"(run {result.run_id}).")

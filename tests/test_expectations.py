@@ -75,6 +75,10 @@ COMMUNES = "ref.communes"
 PUBLIC = tuple(("staging", fmt.table) for fmt in PUBLIC_FORMATS)
 REFERENCE = tuple(("ref", t) for t in REFERENCE_TABLES)
 
+# a row's columns as the analyst's file names them, in the samples of a rule on several columns
+AS_IN_THE_FILE = {"professional_hash": "id_professionnel pseudonymisé",
+                  "project_name": "nom_projet", "criterion": "critere"}
+
 CASES = [
     SuiteCase("activity", ("staging", "activity"), (("staging", "activity"),), (
         Violation(NOT_NULL, "period_month", _row(ACTIVITY, 1, "period_month = NULL"), None),
@@ -336,7 +340,9 @@ def test_the_metadata_names_the_offending_value(blocked_nights, case, violation)
     expected = offending.get(violation.offending, violation.offending)
     values = failure["unexpected_values"]
     if violation.expectation == COMPOUND_UNIQUE:  # the rows, each as "column = value, …"
-        assert any(f" = {expected}" in v for v in values), values
+        column = violation.offending.split(":")[2]
+        assert any(f"{AS_IN_THE_FILE.get(column, column)} = {expected}" in v for v in values), \
+            values
     else:
         assert expected in values, values
 
@@ -432,10 +438,11 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     # the summary names the rule in French, as the quality page does, with the file and line
     summary = capsys.readouterr().out
     assert "BLOQUANT : staging/activity · great_expectations" in summary
-    assert ("pas de doublon sur la clé (colonnes professional_hash, period_month, "
-            "commune_code) : professional_hash = ") in summary
-    assert ", period_month = 2023-01-01, commune_code = 16001 (activity/renvoi.csv, ligne 2)" \
-        in summary
+    # its columns as the file names them
+    assert ("pas de doublon sur la clé (colonnes id_professionnel pseudonymisé, periode, "
+            "code_commune_exercice) : id_professionnel pseudonymisé = ") in summary
+    assert (", periode = 2023-01-01, code_commune_exercice = 16001 (activity/renvoi.csv, "
+            "ligne 2)") in summary
     assert COMPOUND_UNIQUE not in summary
     assert f"Rien n'a été publié ; l'entrepôt précédent reste en place : {published}" in summary
     assert ("Nuit bloquée signalée sur la page Qualité des données "
@@ -450,6 +457,7 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     page = (home / "dashboards" / "qualite.html").read_text(encoding="utf-8")
     assert f"identifiant {account['night_id']}) a été BLOQUÉE" in page
     assert "pas de doublon sur la clé" in page
+    assert "id_professionnel pseudonymisé, periode, code_commune_exercice" in page
     assert "activity/renvoi.csv, ligne 2" in page
     assert (home / "dashboards" / "nuit-bloquee-controles.csv").exists()
 

@@ -13,6 +13,7 @@ from dashboards.pages.common import Page, Site, heading, paragraph, tables_html
 from dashboards.tables import Row, Table, write_csv
 from dashboards.territories import ALL
 from dashboards.views import PageData, view_key
+from expectations import named_columns
 
 TITLE = "Qualité des données"
 SEVERITY = {"ERROR": "bloquant", "WARN": "avertissement"}
@@ -161,7 +162,7 @@ def _sample(value: str | None) -> str | None:
 
 def _checks_table(results: pl.DataFrame) -> Table:
     rows = [Row([r["table_name"], EXPECTATIONS.get(r["expectation"], r["expectation"]),
-                 (r["column_name"] or "").replace(",", ", ") or None,
+                 named_columns(r["table_name"], r["column_name"]),
                  SEVERITY.get(r["severity"], r["severity"]),
                  "réussi" if r["success"] else "échec", _observed(r["observed_value"]),
                  r["unexpected_count"], _sample(r["unexpected_sample"]), r["expectation"]],
@@ -244,7 +245,7 @@ def _blocked_night(site: Site, blocked: dict) -> tuple[str, list[Table]]:
         ["Table", "Contrôle", "Colonne", "Gravité", "Valeur observée", "Lignes en écart",
          "Exemples de valeurs en écart (fichier, ligne)", "Nom technique"],
         [Row([f["table_name"], EXPECTATIONS.get(f["expectation"], f["expectation"]),
-              (f["column_name"] or "").replace(",", ", ") or None,
+              named_columns(f["table_name"], f["column_name"]),
               SEVERITY.get(f["severity"], f["severity"]), _observed(f["observed_value"]),
               f["unexpected_count"], _sample(f["unexpected_sample"]), f["expectation"]])
          for f in failed],

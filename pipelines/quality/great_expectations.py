@@ -177,6 +177,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
     keys = list(dict.fromkeys(c for e in on_rows for c in _columns_of(e)))
     # a suite may name the rows it flags by a column people read rather than by a key's value
     shown_as = getattr(module, "SHOWN_AS", {})
+    file_columns = getattr(module, "FILE_COLUMNS", {})
     columns = list(dict.fromkeys([*keys, *(shown_as[c] for c in keys if c in shown_as)]))
     # text read on rows is given to GX as categoricals over its distinct values (_row_frame)
     text = [c for c in columns if rows.types.get(c) == "VARCHAR"]
@@ -202,7 +203,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite_name: str,
         judge([c for c in judged if c in text])
         if on_rows:
             outcomes.update(_on_rows(gx, night, rows, batches, on_rows, columns,
-                                     categories.result(), shown_as))
+                                     categories.result(), shown_as, file_columns))
         judge([c for c in judged if c not in text])
     return [outcomes[id(e)] for e in declared]
 
@@ -289,7 +290,8 @@ def _on_distinct_values(gx, night, rows: _Rows, column: str, distinct,
 
 
 def _on_rows(gx, night, rows: _Rows, batches, declared: list, columns: list[str],
-             categories: dict, shown_as: dict[str, str]) -> dict[int, ExpectationOutcome]:
+             categories: dict, shown_as: dict[str, str], file_columns: dict[str, str]
+             ) -> dict[int, ExpectationOutcome]:
     """The outcomes of the other rules, run by GX on the rows, batch by batch."""
     merged: dict[int, ExpectationOutcome] = {}
     # the first offending rows of each batch, (rowid, value GX gave)
@@ -309,7 +311,8 @@ def _on_rows(gx, night, rows: _Rows, batches, declared: list, columns: list[str]
                 first = [rowid for rowid, _ in _first_rows(rows, list(position),
                                                            _duplicated_key(expectation))]
                 offending[key] += zip(first, _reported(frame, expectation,
-                                                       [position[r] for r in first], shown_as),
+                                                       [position[r] for r in first], shown_as,
+                                                       file_columns),
                                       strict=True)
     for expectation in declared:
         if candidates := offending[id(expectation)]:
@@ -406,14 +409,16 @@ def _flagged(result) -> list[int] | None:
     return details["unexpected_index_list"]
 
 
-def _reported(frame, expectation, positions: list[int], shown_as: dict[str, str] | None = None
-              ) -> list:
+def _reported(frame, expectation, positions: list[int], shown_as: dict[str, str] | None = None,
+              file_columns: dict[str, str] | None = None) -> list:
     """The values GX reports for the rows at `positions`: a rule's value, or the record of its
-    columns for a rule on several; a column of `shown_as` by the column it names."""
+    columns for a rule on several; a column of `shown_as` by the column it names, and a record's
+    columns by the names of `file_columns`."""
     shown = [(shown_as or {}).get(c, c) for c in _columns_of(expectation)]
     if getattr(expectation, "column", None):
         return list(frame[shown[0]].iloc[positions])
-    return frame.iloc[positions][shown].to_dict("records")
+    return [{(file_columns or {}).get(c, c): v for c, v in record.items()}
+            for record in frame.iloc[positions][shown].to_dict("records")]
 
 
 def _without_batch_fingerprints() -> None:
