@@ -165,7 +165,7 @@ CASES = [
          text(FOLLOWUP_HEADER, *(followup_row(65 + n, periode=period)
                                  for n, period in enumerate(WRITTEN_PERIODS))), "accepted"),
     Case("suivi_valeurs_pas_encore_connues", "followup",
-         text(FOLLOWUP_HEADER, *(followup_row(75 + n, valeur=value)
+         text(FOLLOWUP_HEADER, *(followup_row(75 + n, valeur=value, nature_valeur="")
                                  for n, value in enumerate(["", "NC", "n.d.", "à venir", "-"]))),
          "accepted"),
     Case("suivi_cibles_avec_leur_sens", "followup",
@@ -254,7 +254,9 @@ STAGED_AS = {
     "suivi_en_pourcentage": ("followup", "value, target, unit", [(45.0, 60.0, "%")]),
     "suivi_periodes_en_toutes_lettres": ("followup", "period",
                                          [(p,) for p in WRITTEN_PERIODS.values()]),
-    "suivi_valeurs_pas_encore_connues": ("followup", "value, target", [(None, 5.0)] * 5),
+    # no value, no nature: « observée » would say something was observed
+    "suivi_valeurs_pas_encore_connues": ("followup", "value, target, value_nature",
+                                         [(None, 5.0, None)] * 5),
     "suivi_cibles_avec_leur_sens": ("followup", "target, target_direction",
                                     list(WRITTEN_TARGETS.values())),
     "recensement_stades_autrement_ecrits": ("census", "stage_code",

@@ -41,7 +41,9 @@ SELECT
     target_number AS target,
     CASE WHEN target_number IS NOT NULL THEN target_direction(cible) END AS target_direction,
     coalesce(nullif(trim(unite), ''), CASE WHEN percent_sign THEN '%' END) AS unit,
-    CASE normalize_label(nature_valeur) WHEN 'illustrative' THEN 'illustrative' ELSE 'observée' END AS value_nature,
+    -- a value not known yet has no nature, unless the file calls it illustrative
+    CASE WHEN normalize_label(nature_valeur) = 'illustrative' THEN 'illustrative'
+         WHEN value_number IS NOT NULL THEN 'observée' END AS value_nature,
     commentaire AS comment,
     _source_file,
     _source_row,
