@@ -117,8 +117,8 @@ def _located(failure: dict) -> list[str]:
 
 def _failure(table: str, failure: dict) -> str:
     """A failed rule on `table` as the quality page names it, its column as the analyst's file
-    names it, and its first offending values."""
-    from dashboards.pages.quality import EXPECTATIONS
+    names it, its first offending values, and what to do about it."""
+    from dashboards.pages.quality import EXPECTATIONS, remedy
     from expectations import named_columns
 
     name = EXPECTATIONS.get(failure["expectation"], failure["expectation"])
@@ -126,7 +126,9 @@ def _failure(table: str, failure: dict) -> str:
     if columns:
         plural = "s" if len(columns.split(", ")) > 1 else ""
         name += f" (colonne{plural} {columns})"
-    return f"{name} : " + "; ".join(_located(failure)[:5])
+    fix = remedy(table, failure["expectation"])
+    return f"{name} : " + "; ".join(_located(failure)[:5]) + (f"\n        Que faire : {fix}"
+                                                               if fix else "")
 
 
 def _published(result) -> bool:

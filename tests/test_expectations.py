@@ -444,6 +444,9 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     assert (", periode = 2023-01-01, code_commune_exercice = 16001 (activity/renvoi.csv, "
             "ligne 2)") in summary
     assert COMPOUND_UNIQUE not in summary
+    # and what to do about it
+    assert ("Que faire : La même clé revient sur plusieurs lignes, le plus souvent parce qu'un "
+            "même fichier a été déposé sous deux noms") in summary
     assert f"Rien n'a été publié ; l'entrepôt précédent reste en place : {published}" in summary
     assert ("Nuit bloquée signalée sur la page Qualité des données "
             f"({home / 'dashboards' / 'qualite.html'}).") in summary
@@ -458,6 +461,7 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     assert f"identifiant {account['night_id']}) a été BLOQUÉE" in page
     assert "pas de doublon sur la clé" in page
     assert "id_professionnel pseudonymisé, periode, code_commune_exercice" in page
+    assert "Que faire" in page and "a été déposé sous deux noms : gardez-en un seul" in page
     assert "activity/renvoi.csv, ligne 2" in page
     assert (home / "dashboards" / "nuit-bloquee-controles.csv").exists()
 

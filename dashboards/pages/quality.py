@@ -40,6 +40,22 @@ EXPECTATIONS = {
     "census_communes_in_reference": "communes des projets connues du COG",
     "activity_structures_in_census_or_finess": "structures connues du recensement ou de FINESS",
 }
+# What the sender of a landing file does about a failed rule of its table's suite; the rule's
+# message names the rows. The other checks' messages carry their own fix.
+_RESEND = " puis déposez le fichier corrigé sous le même nom : il remplace le précédent."
+_REMEDIES = {
+    "expect_column_values_to_not_be_null": "Renseignez la colonne aux lignes citées," + _RESEND,
+    "expect_column_values_to_be_in_set": "Corrigez la valeur aux lignes citées (les valeurs "
+    "admises sont dans les tables ref. de l'entrepôt)," + _RESEND,
+    "expect_column_values_to_be_between": "Vérifiez la valeur aux lignes citées, hors des "
+    "bornes plausibles ; si elle est fausse, corrigez-la," + _RESEND,
+    "expect_column_values_to_match_regex": "Corrigez le format de la valeur aux lignes "
+    "citées," + _RESEND,
+    "expect_compound_columns_to_be_unique": "La même clé revient sur plusieurs lignes, le plus "
+    "souvent parce qu'un même fichier a été déposé sous deux noms : gardez-en un seul. Une "
+    "version corrigée se dépose sous le nom du fichier qu'elle remplace.",
+}
+LANDING_TABLES = ("staging.activity", "staging.census", "staging.followup")
 BLOCKED = ("Une nuit dont un contrôle bloquant échoue n'est pas publiée : l'entrepôt et ces "
            "pages restent alors ceux de la dernière nuit publiée, la commande "
            "« observatoire run » affiche les contrôles en échec, le fichier et la ligne, et "
@@ -243,15 +259,16 @@ def _blocked_night(site: Site, blocked: dict) -> tuple[str, list[Table]]:
     checks = Table(
         "nuit-bloquee-controles", "Nuit bloquée : contrôles en échec",
         ["Table", "Contrôle", "Colonne", "Gravité", "Valeur observée", "Lignes en écart",
-         "Exemples de valeurs en écart (fichier, ligne)", "Nom technique"],
+         "Exemples de valeurs en écart (fichier, ligne)", "Que faire", "Nom technique"],
         [Row([f["table_name"], EXPECTATIONS.get(f["expectation"], f["expectation"]),
               named_columns(f["table_name"], f["column_name"]),
               SEVERITY.get(f["severity"], f["severity"]), _observed(f["observed_value"]),
-              f["unexpected_count"], _sample(f["unexpected_sample"]), f["expectation"]])
+              f["unexpected_count"], _sample(f["unexpected_sample"]),
+              remedy(f["table_name"], f["expectation"]), f["expectation"]])
          for f in failed],
         note=None if failed else "Aucun contrôle en échec enregistré : une étape de la nuit "
         "a échoué avant les contrôles (voir la sortie de « observatoire run »).", tall=True,
-        prose=("Valeur observée", "Exemples de valeurs en écart (fichier, ligne)"))
+        prose=("Valeur observée", "Exemples de valeurs en écart (fichier, ligne)", "Que faire"))
     refused = Table(
         "nuit-bloquee-fichiers-refuses", "Nuit bloquée : fichiers refusés",
         ["Fichier", "Famille", "Message"],
@@ -267,6 +284,11 @@ def _blocked_night(site: Site, blocked: dict) -> tuple[str, list[Table]]:
     alert = (f'<p class="alerte" role="alert">{html.escape(text)}</p>'
              + heading("Nuit bloquée", "nuit-bloquee"))
     return alert, [checks, refused, rejected]
+
+
+def remedy(table: str, expectation: str) -> str | None:
+    """What to do about a failed rule on `table`, when the analyst's files feed it."""
+    return _REMEDIES.get(expectation) if table in LANDING_TABLES else None
 
 
 def _when(iso: str) -> str:
