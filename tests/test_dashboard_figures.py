@@ -886,6 +886,16 @@ def test_the_home_counts_the_indicators_published_tonight_and_the_sheet_says_why
             "professionnels n'a été reçue.</dd>") in sheet[:sheet.index("</section>")]
 
 
+def test_the_home_says_the_failed_rules_of_a_published_night_were_warnings(tmp_path):
+    """« 2 en échec, dont 2 simple(s) avertissement(s) » read as if other failures were worse;
+    a published night has no blocking failure."""
+    warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
+    render_site(warehouse, tmp_path / "site")
+    home = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert _cards(home, "carte-qualite") == {"*": (
+        "2 / 4", "2 avertissements : signalés, sans bloquer la publication")}
+
+
 def _cards(page: str, slot: str) -> dict[str, tuple[str, str]]:
     """The home page's cards of `slot`: territory key → (figure, detail)."""
     return {key: (html.unescape(figure), html.unescape(detail)) for key, figure, detail in

@@ -243,10 +243,16 @@ def _quality_card(site: Site) -> KeyFigure:
     results = site.snapshot.validation_results.filter(
         pl.col("night_id") == site.snapshot.publication.night_id)
     failed = results.filter(~pl.col("success"))
-    warnings = failed.filter(pl.col("severity") != "ERROR").height
-    # rules, not the checks of `observatoire run` (one check of a table holds several rules)
-    detail = (f"{failed.height} en échec, dont {warnings} simple(s) avertissement(s)"
-              if failed.height else "aucune règle en échec")
+    blocking = failed.filter(pl.col("severity") == "ERROR").height
+    # rules, not the checks of `observatoire run` (one check of a table holds several rules);
+    # a published night's failed rules are warnings, since a blocking one stops publication
+    if not failed.height:
+        detail = "aucune règle en échec"
+    elif not blocking:
+        detail = (f"{failed.height} avertissement{'s' if failed.height > 1 else ''} : "
+                  f"signalé{'s' if failed.height > 1 else ''}, sans bloquer la publication")
+    else:
+        detail = f"{failed.height} en échec, dont {blocking} bloquante(s)"
     return KeyFigure("Règles de contrôle respectées cette nuit",
                      f"{results.height - failed.height} / {results.height}", detail,
                      "qualite.html", "Voir la qualité des données")
