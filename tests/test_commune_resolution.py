@@ -443,6 +443,19 @@ def test_lists(resolver, text, codes):
     assert resolver.resolve(text).commune_codes == codes
 
 
+@pytest.mark.parametrize(("text", "code"), [("Boulogne/Mer", "62160"),
+                                           ("Boulogne / Mer", "62160"),
+                                           ("Neuilly/Seine", "92051")])
+def test_a_slash_may_stand_for_sur(resolver, text, code):
+    """Read as a list, « Boulogne/Mer » was Coulogne and Méru, two typos within the bound."""
+    assert_resolved(resolver.resolve(text), code)
+
+
+def test_a_short_word_is_no_typo_of_a_commune(resolver):
+    """« Mer » is one letter from Méru (Oise): too short a name for a letter to be a typo."""
+    assert_not_resolved(resolver.resolve("Mer", ["60", "62"]), "unresolved")
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [("Evin-Malmaison", "62321"), ("Le Cateau-Cambrésis", "59136"), ("Hellemmes-Lille", "59350")],

@@ -6,12 +6,15 @@ The rules are tried in this order; the first that answers wins:
 2. the name of a commune or of a commune déléguée/associée (strict, then without articles);
 3. a historical territory of data/reference/territory_aliases.csv;
 4. the name of an EPCI (status "epci", with its member communes);
-5. a list: split on "/", ",", ";" and " et ", or on "-" when every piece is a commune; in a
+5. a slash that stands for "sur", as "s/" does ("Boulogne/Mer"), when that makes the name of
+   one commune;
+6. a list: split on "/", ",", ";" and " et ", or on "-" when every piece is a commune; in a
    list that names a commune of the départements given, an INSEE code of a commune outside
    them is that commune (a project at a région's border serving the next one: Cap Atlantique
    straddles Loire-Atlantique and Morbihan, the Grand Avignon Vaucluse and Gard);
-6. a typo within a bounded edit distance (2 from 6 letters on, 1 below);
-7. a commune name followed by a neighbourhood ("Lille Moulins"), by longest prefix.
+7. a typo within a bounded edit distance (2 from 6 letters on, 1 from 4, none below: "Mer"
+   one letter from "Méru" is no evidence);
+8. a commune name followed by a neighbourhood ("Lille Moulins"), by longest prefix.
 
 Whenever two answers are equally good the result is "ambiguous" with its candidates; when no
 rule answers it is "unresolved" with the nearest names. The resolver never picks for the analyst.
@@ -43,6 +46,7 @@ SUR_SOUS_ABBREVIATIONS = (
 )
 LIST_SEPARATORS = re.compile(r"\s*[/,;]\s*|\s+et\s+", re.IGNORECASE)
 HYPHEN = re.compile(r"\s*-\s*")
+SLASH = re.compile(r"\s*/\s*")
 WORD_FORMS = {"st": "saint", "ste": "sainte", "lez": "les"}  # "lès" is "les" once unaccented
 ARTICLES = {"le", "la", "les", "l"}
 PARTICLES = {"de", "du", "des", "d"}
@@ -110,7 +114,8 @@ def _letters(key: str) -> int:
 
 
 def _max_distance(key: str) -> int:
-    return 2 if _letters(key) >= 6 else 1
+    letters = _letters(key)
+    return 2 if letters >= 6 else 1 if letters >= 4 else 0
 
 
 def normalise_departments(department_codes: Sequence[str] | str | None) -> frozenset[str] | None:
@@ -221,6 +226,7 @@ class CommuneResolver:
             self._by_name(text, strict, departments)
             or self._by_alias(text, strict, departments)
             or self._by_epci(text, strict, departments)
+            or self._by_slash_for_sur(text, departments)
             or (allow_list and self._by_list(text, departments))
             or self._by_hyphen_split(text, departments)
             or self._by_fuzzy(text, strict, departments)
@@ -283,6 +289,15 @@ class CommuneResolver:
             return Resolution(text, AMBIGUOUS, (), None, "epci", candidates)
         code = found[0]
         return Resolution(text, EPCI, tuple(self.epci_members[code]), code, "epci")
+
+    def _by_slash_for_sur(self, text, departments) -> Resolution | None:
+        if "/" not in text:
+            return None
+        hits = self._name_hits(strict_key(SLASH.sub(" sur ", text)), departments)
+        if len(hits) != 1:
+            return None
+        ((code, method),) = hits.items()
+        return Resolution(text, RESOLVED, (code,), None, method)
 
     def _by_list(self, text, departments) -> Resolution | None:
         parts = [p for p in LIST_SEPARATORS.split(expand_sur_sous(text)) if p.strip()]
