@@ -18,7 +18,8 @@ from expectations import named_columns
 TITLE = "Qualité des données"
 SEVERITY = {"ERROR": "bloquant", "WARN": "avertissement"}
 # audit.unresolved_communes.status as the resolver writes it ("correction invalide" is French)
-RESOLUTION = {"unresolved": "non reconnue", "ambiguous": "ambiguë (plusieurs communes)"}
+RESOLUTION = {"unresolved": "non reconnue", "ambiguous": "ambiguë (plusieurs communes)",
+              "approximate": "lue comme la commune la plus proche (faute de frappe ?)"}
 EXPECTATIONS = {
     "expect_column_values_to_not_be_null": "valeurs toutes renseignées",
     "expect_column_values_to_be_in_set": "valeurs dans la liste attendue",

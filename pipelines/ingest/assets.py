@@ -338,6 +338,9 @@ def staging_census(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 
 
 CORRECTIONS_FILE = "reference/corrections_communes.csv"
+# audit.unresolved_communes.status of a typo read as the nearest commune (beside the resolver's
+# "unresolved" and "ambiguous", and "correction invalide")
+APPROXIMATE = "approximate"
 
 
 def read_corrections(landing: Path) -> dict[str, tuple[str, ...]]:
@@ -388,9 +391,13 @@ def resolve_census_communes(
         res = resolver.resolve(text, departments.get(region))
         for code in res.commune_codes:
             links.append((text, region, code, res.epci_code, res.status, res.method))
+        candidates = "; ".join(f"{c} {n} ({s:.2f})" for c, n, s in res.candidates)
         if res.status not in ("resolved", "epci"):
-            candidates = "; ".join(f"{c} {n} ({s:.2f})" for c, n, s in res.candidates)
             unresolved.append((text, region, res.status, candidates))
+        elif "fuzzy" in res.method:
+            # a typo read as the nearest commune is used, and listed for the analyst to confirm:
+            # the nearest name may be another place (« Boulogne/Mer » was read as two)
+            unresolved.append((text, region, APPROXIMATE, candidates))
     link_frame = pl.DataFrame(
         links,
         schema={c: pl.String for c in
@@ -416,8 +423,12 @@ def resolve_census_communes(
            SELECT 'staging.census' AS table_name, c._source_file AS source_file,
                   c._source_row AS source_row, 'communes' AS column_name, u.text AS value,
                   u.region_code, u.status, u.candidates,
-                  'ajoutez une ligne « nom_ecrit;codes_insee » à {CORRECTIONS_FILE} '
-                  || 'dans le dossier de dépôt' AS fix
+                  CASE WHEN u.status = '{APPROXIMATE}'
+                       THEN 'lu comme la commune candidate, la plus proche : si ce n''est pas '
+                            || 'elle, ou pour confirmer la lecture, ajoutez'
+                       ELSE 'ajoutez' END
+                  || ' une ligne « nom_ecrit;codes_insee » à {CORRECTIONS_FILE} dans le '
+                  || 'dossier de dépôt' AS fix
            FROM unresolved u
            JOIN staging.census c ON c.communes_as_written = u.text AND c.region_code = u.region_code
            ORDER BY source_file, source_row"""
