@@ -63,8 +63,8 @@ CREATE OR REPLACE MACRO french_month(word) AS coalesce(
     list_position(['janv', 'fevr', 'mars', 'avr', 'mai', 'juin', 'juil', 'aout', 'sept', 'oct',
                    'nov', 'dec'], normalize_label(word)));
 
--- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305, "mai 2013" or "févr. 2013"
--- → its first day.
+-- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305, "mai 2013", "févr. 2013"
+-- or "mai-13" → its first day.
 CREATE OR REPLACE MACRO parse_month(x) AS (
     CASE
         WHEN regexp_full_match(trim(x), '\d{4}-\d{1,2}(-\d{1,2})?') THEN
@@ -78,6 +78,10 @@ CREATE OR REPLACE MACRO parse_month(x) AS (
         WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+\s+\d{4}') AND french_month(split_part(trim(x), ' ', 1)) > 0 THEN
             make_date(CAST(regexp_extract(trim(x), '(\d{4})$', 1) AS INT),
                       french_month(split_part(trim(x), ' ', 1)), 1)
+        -- a date cell in Excel's « mmm-aa » format, as a French export writes it: 'déc.-24'
+        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+-\d{2}') AND french_month(split_part(trim(x), '-', 1)) > 0 THEN
+            make_date(2000 + CAST(right(trim(x), 2) AS INT),
+                      french_month(split_part(trim(x), '-', 1)), 1)
     END
 );
 

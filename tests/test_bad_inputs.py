@@ -7,6 +7,7 @@ previous night's published warehouse left byte for byte as it was.
 
 import shutil
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import pytest
@@ -133,6 +134,9 @@ CASES = [
     bad_activity(17, "etp", "plein temps", "ETP absent ou non numérique"),
     bad_activity(18, "etp", "-0,5", "ETP négatif"),
     bad_activity(19, "id_professionnel", "1234", "identifiant invalide"),
+    # an 11-digit identifier in a spreadsheet cell formatted as a number
+    bad_activity(23, "id_professionnel", "1,99E+10", "notation scientifique (ex. 1,99E+10) : "
+                 "le tableur l'a arrondi ; exportez la colonne au format texte"),
     bad_activity(20, "id_professionnel", "", "identifiant du professionnel absent"),
     bad_activity(21, "annee_naissance", "2030", "année de naissance invalide"),
     bad_activity(22, "nb_patients", "-1", "nombre de patients non entier ou négatif"),
@@ -177,6 +181,14 @@ CASES = [
     Case("recensement_types_autrement_ecrits", "census",
          text(CENSUS_HEADER, *(census_row(100 + n, type_structure=kind)
                                for n, kind in enumerate(WRITTEN_TYPES))), "accepted"),
+    Case("activite_autrement_ecrite", "activity",
+         text(ACTIVITY_HEADER, activity_row(120, periode="juin-24"),
+              activity_row(121, periode="juin-24", etp="80 %"),
+              activity_row(122, profession="Médecin spécialiste en médecine générale")),
+         "accepted"),
+    Case("recensement_regions_abregees", "census",
+         text(CENSUS_HEADER, census_row(110, region="NPDC"), census_row(111, region="HDF")),
+         "accepted"),
     Case("windows_1252", "activity",
          text(ACTIVITY_HEADER, activity_row(63, profession="Masseur-kinésithérapeute"),
               encoding="cp1252"), "accepted"),
@@ -263,6 +275,12 @@ STAGED_AS = {
                                             [(s,) for s in WRITTEN_STAGES.values()]),
     "recensement_types_autrement_ecrits": ("census", "structure_type",
                                            [(t,) for t in WRITTEN_TYPES.values()]),
+    # Excel's « mmm-aa » month, a time share in percent, the RPPS's wording of general practice
+    "activite_autrement_ecrite": ("activity", "period_month, fte::DOUBLE, profession_code",
+                                  [(date(2024, 6, 1), 0.8, "infirmier"),
+                                   (date(2024, 6, 1), 0.8, "infirmier"),
+                                   (date(2024, 6, 1), 0.8, "medecin_generaliste")]),
+    "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
 }
 
 

@@ -25,7 +25,8 @@ typed AS (
         TRY_CAST(a.annee_naissance AS INTEGER) AS birth_year,
         -- exact decimal: a sum of doubles depends on the order rows are added in, and a
         -- night must publish the same figures whatever order its months arrived in
-        CAST(parse_number(a.etp) AS DECIMAL(12, 4)) AS fte,
+        -- « 80 % » is a time share as some exports write it: 0.8
+        CAST(coalesce(parse_number(a.etp), parse_percent(a.etp) / 100) AS DECIMAL(12, 4)) AS fte,
         parse_count(a.nb_actes) AS acts,
         parse_count(a.nb_consultations) AS consultations,
         parse_count(a.nb_visites) AS home_visits,
@@ -55,6 +56,8 @@ checked AS (
             WHEN period_month IS NULL THEN ['periode', periode,
                 'période illisible : attendu un mois AAAA-MM (ex. 2024-03), MM/AAAA ou « mars 2024 »']
             WHEN id_professionnel_format = 'absent' THEN ['id_professionnel', NULL, 'identifiant du professionnel absent']
+            WHEN id_professionnel_format = 'scientifique' THEN ['id_professionnel', '<identifiant masqué>',
+                'identifiant écrit en notation scientifique (ex. 1,99E+10) : le tableur l''a arrondi ; exportez la colonne au format texte']
             WHEN id_professionnel_format NOT IN ('rpps', 'adeli') THEN ['id_professionnel', '<identifiant masqué>',
                 'identifiant invalide : un RPPS compte 11 chiffres (ou un ADELI 9)']
             WHEN profession_code IS NULL THEN ['profession', profession,
@@ -63,7 +66,7 @@ checked AS (
                 'code commune INSEE inconnu du COG 2026 (5 caractères, ex. 59350 ou 2A004)']
             WHEN annee_naissance IS NOT NULL AND (birth_year IS NULL OR birth_year NOT BETWEEN 1920 AND year(period_month) - 18)
                 THEN ['annee_naissance', annee_naissance, 'année de naissance invalide']
-            WHEN fte IS NULL THEN ['etp', etp, 'ETP absent ou non numérique (ex. 0,8)']
+            WHEN fte IS NULL THEN ['etp', etp, 'ETP absent ou non numérique (ex. 0,8 ou 80 %)']
             WHEN fte < 0 THEN ['etp', etp, 'ETP négatif']
             WHEN acts IS NULL THEN ['nb_actes', nb_actes, 'nombre d''actes absent ou non entier']
             WHEN acts < 0 THEN ['nb_actes', nb_actes, 'nombre d''actes négatif']

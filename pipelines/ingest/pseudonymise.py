@@ -19,6 +19,9 @@ import polars as pl
 HASH_FLOOR = 1 << 62
 RPPS = r"^\d{11}$"
 ADELI = r"^\d{9}$"
+# what a spreadsheet writes of an 11-digit number in a cell formatted as a number: "1,99E+10",
+# the identifier rounded away
+SCIENTIFIC = r"^\d+(?:[.,]\d+)?[eE]\+?\d+$"
 
 
 # A professional appears in every monthly file: each identifier is hashed once per process
@@ -88,5 +91,6 @@ def _hashed(values: list[str], key: bytes) -> pl.DataFrame:
     }).with_columns(
         pl.when(value.str.contains(RPPS)).then(pl.lit("rpps"))
         .when(value.str.contains(ADELI)).then(pl.lit("adeli"))
+        .when(value.str.contains(SCIENTIFIC)).then(pl.lit("scientifique"))
         .otherwise(pl.lit("invalide")).alias("format"),
     )

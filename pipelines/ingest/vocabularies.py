@@ -23,6 +23,13 @@ FORMER_REGIONS = {
     "Poitou-Charentes": "75", "Rhône-Alpes": "84", "Centre": "24",
 }
 
+# The abbreviations regional files write for a région (of more than two letters: "PC" or "NA"
+# could be anything).
+REGION_ABBREVIATIONS = {
+    "NPDC": "32", "NPC": "32", "HDF": "32", "IDF": "11", "PACA": "93", "AURA": "84",
+    "ARA": "84", "BFC": "27", "CVL": "24", "PDL": "52", "NAQ": "75",
+}
+
 VOCABULARIES = {
     "profession": PROFESSIONS,
     "other_profession": OTHER_PROFESSIONS,
@@ -61,7 +68,7 @@ def load_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
             counts[table] = frame.height
     regions = con.execute("SELECT region_code, region_name FROM ref.regions").fetchall()
     names = [(normalize_label(n), c) for c, n in regions] + [
-        (normalize_label(n), c) for n, c in FORMER_REGIONS.items()
+        (normalize_label(n), c) for n, c in {**FORMER_REGIONS, **REGION_ABBREVIATIONS}.items()
     ] + [(c, c) for c, _ in regions]
     frame = pl.DataFrame(names, schema=["synonym", "region_code"], orient="row").unique("synonym")
     con.register("incoming", frame.to_arrow())

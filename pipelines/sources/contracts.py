@@ -216,7 +216,10 @@ PROFESSIONS: Vocabulary = {
         ("Médecin généraliste libéral", "MG", "omnipraticien", "omnipraticiens",
          "Médecin - Médecine générale", "Médecine générale", "Médecins généralistes",
          "Ensemble des médecins généralistes",
-         "Médecins généralistes (hors médecins à expertise particulière - MEP)"),
+         "Médecins généralistes (hors médecins à expertise particulière - MEP)",
+         # the RPPS's wording since general practice became a specialty (2017)
+         "Médecin spécialiste en médecine générale", "Spécialiste en médecine générale",
+         "Médecin qualifié en médecine générale", "Qualifié en médecine générale"),
     ),
     "infirmier": Term(
         "Infirmier",
