@@ -171,6 +171,43 @@ def test_rows_of_professions_the_observatory_does_not_follow_are_set_aside_witho
     assert not run_night(home, landing).success
 
 
+def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_blocking(
+        tmp_path, landing):
+    """A spreadsheet saved as CSV keeps the total and the source written below its table: they
+    were rejected as rows with an unreadable month or date, which blocked the night."""
+    home = tmp_path / "home"
+    source = sorted((landing / "activity").glob("*.csv"))[0]
+    width = source.read_text(encoding="utf-8").splitlines()[0].count(";")
+    with source.open("a", encoding="utf-8") as file:
+        file.write("Total;;;;;;12,5;3456" + ";" * (width - 7) + "\n")
+    (landing / "census" / "projets_complementaires.csv").write_text(
+        "date_recensement;region;territoire;nom_projet;type_structure;communes;stade\n"
+        "2013-05;Nord-Pas-de-Calais;Littoral;Pôle de Wimereux;PSP;Wimereux;En réflexion\n"
+        ";;Total;;;;1\n"
+        "Source : ARS Nord-Pas-de-Calais, mai 2013;;;;;;\n", encoding="utf-8")
+    result = run_night(home, landing)
+    assert result.success
+    warned = _failed_checks(result)
+    assert sorted((tuple(e.asset_key.path), e.check_name, e.severity.value) for e in warned) == [
+        (("staging", "activity"), "accepted_inputs", "WARN"),
+        (("staging", "census"), "accepted_inputs", "WARN")]
+    values = {tuple(e.asset_key.path): [v.split(" : ")[0] for v in next(
+        f for f in e.metadata["failures"].value
+        if f["expectation"] == "footer_lines_set_aside")["unexpected_values"]] for e in warned}
+    lines = len(source.read_text(encoding="utf-8").splitlines())
+    assert values == {
+        ("staging", "activity"): [f"activity/{source.name} ligne {lines}, colonne periode = "
+                                  "« Total »"],
+        ("staging", "census"): [
+            "census/projets_complementaires.csv ligne 3, colonne territoire = « Total »",
+            "census/projets_complementaires.csv ligne 4, colonne date_recensement = « Source"]}
+    with _connect(home) as con:
+        assert con.execute("SELECT count(*) FROM staging.census WHERE project_name = "
+                           "'Pôle de Wimereux'").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM audit.rejected_rows WHERE reason LIKE "
+                           "'ligne de total ou note sous le tableau%'").fetchone()[0] == 3
+
+
 def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
     home = tmp_path / "home"
     assert run_night(home, landing).success

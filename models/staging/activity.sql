@@ -42,7 +42,11 @@ typed AS (
        OR list_contains(getvariable('staging_months'), m.period_month)
 ),
 resolved AS (
-    SELECT t.*, l.current_code AS commune_code
+    SELECT t.*, l.current_code AS commune_code,
+           CASE WHEN id_professionnel_format = 'absent' THEN footer_of([
+               {'c': 'periode', 'v': periode}, {'c': 'profession', 'v': profession},
+               {'c': 'code_commune_exercice', 'v': code_commune_exercice},
+               {'c': 'structure', 'v': structure}]) END AS footer
     FROM typed AS t
     LEFT JOIN ref.commune_code_lookup AS l ON l.code = t.commune_code_as_written
 ),
@@ -50,6 +54,7 @@ checked AS (
     SELECT *,
         CASE
             -- first: a row set aside whole, whatever else it holds
+            WHEN footer IS NOT NULL THEN [footer.c, footer.v, footer_reason()]
             WHEN other_profession_code IS NOT NULL THEN ['profession', profession,
                 'profession que l''observatoire ne suit pas : ligne écartée sans bloquer la nuit (voir ref.other_professions)']
             WHEN periode IS NULL THEN ['periode', NULL, 'période absente']

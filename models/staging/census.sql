@@ -9,7 +9,11 @@ WITH typed AS (
         s.stage_code,
         t.structure_type,
         parse_flag(c.zone_fragile) AS fragile_zone,
-        parse_flag(c.zus) AS near_zus
+        parse_flag(c.zus) AS near_zus,
+        CASE WHEN c.nom_projet IS NULL THEN footer_of([
+            {'c': 'date_recensement', 'v': c.date_recensement}, {'c': 'region', 'v': c.region},
+            {'c': 'territoire', 'v': c.territoire}, {'c': 'type_structure', 'v': c.type_structure},
+            {'c': 'communes', 'v': c.communes}, {'c': 'stade', 'v': c.stade}]) END AS footer
     FROM raw.census AS c
     LEFT JOIN ref.region_synonyms AS r ON r.synonym = normalize_label(c.region)
     LEFT JOIN ref.stage_synonyms AS s ON s.synonym = normalize_label(c.stade)
@@ -18,6 +22,7 @@ WITH typed AS (
 checked AS (
     SELECT *,
         CASE
+            WHEN footer IS NOT NULL THEN [footer.c, footer.v, footer_reason()]
             WHEN census_date IS NULL THEN ['date_recensement', date_recensement,
                 'date de recensement illisible : attendu un mois (ex. 2013-05 ou « mai 2013 »)']
             WHEN region_code IS NULL THEN ['region', region, 'région inconnue (nom actuel ou ancien nom de région attendu)']

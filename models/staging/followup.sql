@@ -9,12 +9,17 @@ WITH typed AS (
         -- a roadmap lists the periods to come with their target and no value yet
         coalesce(normalize_label(f.valeur), '') IN (
             '', 'nc', 'nd', 'n_c', 'n_d', 'non_communique', 'non_disponible', 'non_renseigne',
-            'a_venir') AS value_not_known
+            'a_venir') AS value_not_known,
+        CASE WHEN f.critere IS NULL THEN footer_of([
+            {'c': 'programme', 'v': f.programme}, {'c': 'territoire', 'v': f.territoire},
+            {'c': 'axe', 'v': f.axe}, {'c': 'action', 'v': f.action},
+            {'c': 'periode', 'v': f.periode}]) END AS footer
     FROM raw.followup AS f
 ),
 checked AS (
     SELECT *,
         CASE
+            WHEN footer IS NOT NULL THEN [footer.c, footer.v, footer_reason()]
             WHEN programme IS NULL THEN ['programme', NULL, 'programme absent']
             WHEN territoire IS NULL THEN ['territoire', NULL, 'territoire absent']
             WHEN action IS NULL THEN ['action', NULL, 'action absente']

@@ -194,8 +194,9 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
         description="Publication seulement si aucun fichier n'a été refusé et si la part de "
         "lignes rejetées ne dépasse pas la tolérance (OBSERVATOIRE_REJECTED_TOLERANCE, 0 par "
         "défaut) : sinon un mois, un territoire ou des projets manqueraient sans bruit. Les "
-        "lignes d'une profession que l'observatoire ne suit pas (ref.other_professions) sont "
-        "écartées et signalées sans bloquer.",
+        "lignes d'une profession que l'observatoire ne suit pas (ref.other_professions), et "
+        "les lignes de total ou de notes sous le tableau, sont écartées et signalées sans "
+        "bloquer.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
         night = run_id_of(context)
@@ -207,19 +208,23 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
                    ORDER BY source_file""",
                 [family, night],
             ).fetchall()
-            # normalize_label is in the night's file: the staging step defined it there
+            # the macros are in the night's file: the staging step defined them there
             rejected = con.execute(
                 """SELECT source_file, source_row, column_name, value, reason,
-                          column_name = 'profession' AND normalize_label(value) IN (
-                              SELECT synonym FROM ref.other_profession_synonyms) AS set_aside
+                          CASE WHEN reason = footer_reason() THEN 'footer'
+                               WHEN column_name = 'profession' AND normalize_label(value) IN (
+                                   SELECT synonym FROM ref.other_profession_synonyms)
+                               THEN 'not_followed' END AS set_aside
                    FROM audit.rejected_rows WHERE table_name = ?
                    ORDER BY source_file, source_row""",
                 [f"staging.{family}"],
             ).fetchall()
             staged = con.execute(f"SELECT count(*) FROM staging.{family}").fetchone()[0]
-            set_aside = [row[:5] for row in rejected if row[5]]
-            rejected = [row[:5] for row in rejected if not row[5]]
-            share = len(rejected) / max(staged + len(rejected) + len(set_aside), 1)
+            footers = [row[:5] for row in rejected if row[5] == "footer"]
+            not_followed = [row[:5] for row in rejected if row[5] == "not_followed"]
+            rejected = [row[:5] for row in rejected if row[5] is None]
+            share = len(rejected) / max(staged + len(rejected) + len(footers)
+                                        + len(not_followed), 1)
             outcomes = [
                 ExpectationOutcome(
                     expectation="landing_files_readable", column=None, severity="ERROR",
@@ -236,9 +241,14 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
                 ),
                 ExpectationOutcome(
                     expectation="rows_of_professions_not_followed", column="profession",
-                    severity="WARN", success=not set_aside, observed_value=None,
-                    unexpected_count=len(set_aside),
-                    sample=[_rejected_row(*row) for row in set_aside[:10]],
+                    severity="WARN", success=not not_followed, observed_value=None,
+                    unexpected_count=len(not_followed),
+                    sample=[_rejected_row(*row) for row in not_followed[:10]],
+                ),
+                ExpectationOutcome(
+                    expectation="footer_lines_set_aside", column=None, severity="WARN",
+                    success=not footers, observed_value=None, unexpected_count=len(footers),
+                    sample=[_rejected_row(*row) for row in footers[:10]],
                 ),
             ]
             record_outcomes(con, night, f"staging.{family}", "accepted_inputs", outcomes)
