@@ -173,8 +173,9 @@ def test_rows_of_professions_the_observatory_does_not_follow_are_set_aside_witho
 
 def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_blocking(
         tmp_path, landing):
-    """A spreadsheet saved as CSV keeps the total and the source written below its table: they
-    were rejected as rows with an unreadable month or date, which blocked the night."""
+    """A spreadsheet saved as CSV keeps the title of a group of rows, the total and the source
+    written below its table: they were rejected as rows with an unreadable month or date, which
+    blocked the night."""
     home = tmp_path / "home"
     source = sorted((landing / "activity").glob("*.csv"))[0]
     width = source.read_text(encoding="utf-8").splitlines()[0].count(";")
@@ -182,6 +183,7 @@ def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_block
         file.write("Total;;;;;;12,5;3456" + ";" * (width - 7) + "\n")
     (landing / "census" / "projets_complementaires.csv").write_text(
         "date_recensement;region;territoire;nom_projet;type_structure;communes;stade\n"
+        ";;Littoral;;;;\n"
         "2013-05;Nord-Pas-de-Calais;Littoral;Pôle de Wimereux;PSP;Wimereux;En réflexion\n"
         ";;Total;;;;1\n"
         "Source : ARS Nord-Pas-de-Calais, mai 2013;;;;;;\n", encoding="utf-8")
@@ -199,13 +201,14 @@ def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_block
         ("staging", "activity"): [f"activity/{source.name} ligne {lines}, colonne periode = "
                                   "« Total »"],
         ("staging", "census"): [
-            "census/projets_complementaires.csv ligne 3, colonne territoire = « Total »",
-            "census/projets_complementaires.csv ligne 4, colonne date_recensement = « Source"]}
+            "census/projets_complementaires.csv ligne 2, colonne territoire = « Littoral »",
+            "census/projets_complementaires.csv ligne 4, colonne territoire = « Total »",
+            "census/projets_complementaires.csv ligne 5, colonne date_recensement = « Source"]}
     with _connect(home) as con:
         assert con.execute("SELECT count(*) FROM staging.census WHERE project_name = "
                            "'Pôle de Wimereux'").fetchone()[0] == 1
         assert con.execute("SELECT count(*) FROM audit.rejected_rows WHERE reason LIKE "
-                           "'ligne de total ou note sous le tableau%'").fetchone()[0] == 3
+                           "'ligne de titre, de total ou de note du tableau%'").fetchone()[0] == 4
 
 
 def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):

@@ -33,7 +33,7 @@ EXPECTATIONS = {
     "place_names_resolved": "noms de communes reconnus",
     "rejected_rows_within_tolerance": "lignes rejetées dans la tolérance",
     "rows_of_professions_not_followed": "lignes de professions non suivies, écartées",
-    "footer_lines_set_aside": "lignes de total ou de notes sous le tableau, écartées",
+    "footer_lines_set_aside": "lignes de titre, de total ou de notes du tableau, écartées",
     "public_files_readable": "fichiers publics lisibles",
     "suite_skipped_empty_table": "suite non exécutée : table vide (fichier facultatif absent)",
     "expect_table_row_count_to_be_between": "nombre de lignes plausible",

@@ -46,7 +46,12 @@ resolved AS (
            CASE WHEN id_professionnel_format = 'absent' THEN footer_of([
                {'c': 'periode', 'v': periode}, {'c': 'profession', 'v': profession},
                {'c': 'code_commune_exercice', 'v': code_commune_exercice},
-               {'c': 'structure', 'v': structure}]) END AS footer
+               {'c': 'structure', 'v': structure}, {'c': 'annee_naissance', 'v': annee_naissance},
+               {'c': 'tranche_age', 'v': tranche_age}, {'c': 'etp', 'v': etp},
+               {'c': 'nb_actes', 'v': nb_actes}, {'c': 'nb_consultations', 'v': nb_consultations},
+               {'c': 'nb_visites', 'v': nb_visites}, {'c': 'nb_patients', 'v': nb_patients},
+               {'c': 'nb_patients_medecin_traitant', 'v': nb_patients_medecin_traitant},
+               {'c': 'nb_soins_non_programmes', 'v': nb_soins_non_programmes}]) END AS footer
     FROM typed AS t
     LEFT JOIN ref.commune_code_lookup AS l ON l.code = t.commune_code_as_written
 ),

@@ -13,7 +13,10 @@ WITH typed AS (
         CASE WHEN c.nom_projet IS NULL THEN footer_of([
             {'c': 'date_recensement', 'v': c.date_recensement}, {'c': 'region', 'v': c.region},
             {'c': 'territoire', 'v': c.territoire}, {'c': 'type_structure', 'v': c.type_structure},
-            {'c': 'communes', 'v': c.communes}, {'c': 'stade', 'v': c.stade}]) END AS footer
+            {'c': 'communes', 'v': c.communes}, {'c': 'stade', 'v': c.stade},
+            {'c': 'zone_fragile', 'v': c.zone_fragile}, {'c': 'zus', 'v': c.zus},
+            {'c': 'modules_nmr', 'v': c.modules_nmr},
+            {'c': 'commentaire', 'v': c.commentaire}]) END AS footer
     FROM raw.census AS c
     LEFT JOIN ref.region_synonyms AS r ON r.synonym = normalize_label(c.region)
     LEFT JOIN ref.stage_synonyms AS s ON s.synonym = normalize_label(c.stade)

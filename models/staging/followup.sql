@@ -13,7 +13,10 @@ WITH typed AS (
         CASE WHEN f.critere IS NULL THEN footer_of([
             {'c': 'programme', 'v': f.programme}, {'c': 'territoire', 'v': f.territoire},
             {'c': 'axe', 'v': f.axe}, {'c': 'action', 'v': f.action},
-            {'c': 'periode', 'v': f.periode}]) END AS footer
+            {'c': 'periode', 'v': f.periode}, {'c': 'valeur', 'v': f.valeur},
+            {'c': 'cible', 'v': f.cible}, {'c': 'unite', 'v': f.unite},
+            {'c': 'nature_valeur', 'v': f.nature_valeur},
+            {'c': 'commentaire', 'v': f.commentaire}]) END AS footer
     FROM raw.followup AS f
 ),
 checked AS (

@@ -195,7 +195,7 @@ def _accepted_inputs_check(family: str) -> dg.AssetChecksDefinition:
         "lignes rejetées ne dépasse pas la tolérance (OBSERVATOIRE_REJECTED_TOLERANCE, 0 par "
         "défaut) : sinon un mois, un territoire ou des projets manqueraient sans bruit. Les "
         "lignes d'une profession que l'observatoire ne suit pas (ref.other_professions), et "
-        "les lignes de total ou de notes sous le tableau, sont écartées et signalées sans "
+        "les lignes de titre, de total ou de notes du tableau, sont écartées et signalées sans "
         "bloquer.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
