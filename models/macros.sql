@@ -105,14 +105,18 @@ CREATE OR REPLACE MACRO parse_period(x) AS (
 
 -- A total or a note a spreadsheet has below its table ('Total', 'Sous-total', 'Source : ARS…',
 -- 'Note', 'Lecture', 'Champ'), or the title of a group of rows written alone on its line
--- ('Artois-Douaisis'): a line with no key, not a row of data. footer_of gives the first cell
--- {c: column, v: value} of `cells` that reads as a total or a note, else the line's only cell,
--- NULL when there is none of either.
+-- ('Artois-Douaisis'): a line with no key, not a row of data. footer_of gives the cell
+-- {c: column, v: value} of `cells` that reads as a total or a note when the others are empty or
+-- numbers, else the line's only cell, NULL when there is none of either.
 CREATE OR REPLACE MACRO footer_cell(x) AS
     regexp_matches(normalize_label(x),
                    '^(sous_)?(total|totaux|ensemble|source|sources|note|notes|lecture|champ)(_|$)');
 CREATE OR REPLACE MACRO footer_of(cells) AS coalesce(
-    list_filter(cells, lambda cell: footer_cell(cell.v))[1],
+    -- the word, and numbers at most beside it: a project with no name whose comment starts
+    -- with « Note » is still a project row, rejected
+    CASE WHEN len(list_filter(cells, lambda cell: trim(cell.v) <> ''
+                                              AND parse_number(cell.v) IS NULL)) = 1
+         THEN list_filter(cells, lambda cell: footer_cell(cell.v))[1] END,
     CASE WHEN len(list_filter(cells, lambda cell: trim(cell.v) <> '')) = 1
          THEN list_filter(cells, lambda cell: trim(cell.v) <> '')[1] END);
 -- The reason such a line is set aside with: the accepted_inputs check leaves these lines out of

@@ -146,6 +146,11 @@ CASES = [
     bad_census(33, "region", "Atlantide", "région inconnue"),
     bad_census(34, "zone_fragile", "peut-être", "oui/non attendu"),
     bad_census(35, "communes", "", "commune(s) du projet absente(s)"),
+    # a project with no name is no total, whatever a cell of it says
+    Case("recensement_sans_nom", "census",
+         text(CENSUS_HEADER, census_row(36),
+              census_row(536, nom_projet="", territoire="Ensemble du Littoral")),
+         "rejected", "nom_projet", "nom du projet absent"),
     bad_followup(40, "valeur", "beaucoup", "valeur non numérique"),
     bad_followup(41, "periode", "2024-T5", "période illisible"),
     bad_followup(42, "cible", "dix", "cible non numérique"),
