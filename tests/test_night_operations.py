@@ -276,7 +276,22 @@ def test_unresolved_place_name_is_listed_then_fixed_by_a_correction_file(tmp_pat
         "2013-05;Nord-Pas-de-Calais;Littoral;Pôle des Sept Vallées;PSP;"
         "Sept Vallées du Ternois;En réflexion\n", encoding="utf-8")
     assert census.exists()
-    assert run_night(home, landing).success
+    result = run_night(home, landing)
+    assert result.success
+    # `observatoire run` names them, with their file and line, and says what to do
+    from pipelines.cli import _failure
+
+    [warning] = [e for e in _events(result, "ASSET_CHECK_EVALUATION")
+                 if e.check_name == "unresolved_communes"]
+    [failure] = warning.metadata["failures"].value
+    printed = _failure("staging.census_communes", failure)
+    assert printed.startswith("noms de communes reconnus (colonne communes) : Aunoye-Aymeries "
+                              f"(census/{census.name}, ligne ")
+    assert "; Sept Vallées du Ternois (census/projet_supplementaire.csv, ligne 2); " in printed
+    assert printed.endswith("Que faire : La page Qualité des données donne les communes "
+                            "candidates de chaque nom. Une ligne « nom_ecrit;codes_insee » dans "
+                            "reference/corrections_communes.csv du dossier de dépôt corrige le "
+                            "nom, ou confirme la commune lue au plus proche.")
     with _connect(home) as con:
         unresolved = con.execute(
             "SELECT value, source_row, status, candidates, fix FROM audit.unresolved_communes "

@@ -56,8 +56,12 @@ _REMEDIES = {
     "expect_compound_columns_to_be_unique": "La même clé revient sur plusieurs lignes, le plus "
     "souvent parce qu'un même fichier a été déposé sous deux noms : gardez-en un seul. Une "
     "version corrigée se dépose sous le nom du fichier qu'elle remplace.",
+    "place_names_resolved": "La page Qualité des données donne les communes candidates de "
+    "chaque nom. Une ligne « nom_ecrit;codes_insee » dans reference/corrections_communes.csv "
+    "du dossier de dépôt corrige le nom, ou confirme la commune lue au plus proche.",
 }
-LANDING_TABLES = ("staging.activity", "staging.census", "staging.followup")
+LANDING_TABLES = ("staging.activity", "staging.census", "staging.followup",
+                  "staging.census_communes")
 BLOCKED = ("Une nuit dont un contrôle bloquant échoue n'est pas publiée : l'entrepôt et ces "
            "pages restent alors ceux de la dernière nuit publiée, la commande "
            "« observatoire run » affiche les contrôles en échec, le fichier et la ligne, et "

@@ -166,23 +166,21 @@ def _reconciliation_check(family: str) -> dg.AssetChecksDefinition:
 def unresolved_communes(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect(context) as con:
         rows = con.execute(
-            "SELECT value, status, candidates FROM audit.unresolved_communes ORDER BY value"
+            """SELECT value, status, candidates, source_file || ', ligne ' || source_row
+               FROM audit.unresolved_communes ORDER BY value, source_file, source_row"""
         ).fetchall()
+        # the names, with their file and line, as `observatoire run` prints a failed rule's
         outcome = ExpectationOutcome(
             expectation="place_names_resolved", column="communes", severity="WARN",
             success=not rows, observed_value=None, unexpected_count=len(rows),
-            sample=[r[0] for r in rows[:10]],
+            sample=[r[0] for r in rows[:10]], rows=tuple(r[3] for r in rows[:10]),
         )
         record_outcomes(con, run_id_of(context), "staging.census", "unresolved_communes", [outcome])
+    result = _result([outcome])
     return dg.AssetCheckResult(
-        passed=not rows,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "unresolved": len(rows),
-            "names": dg.MetadataValue.json(
-                [{"nom": v, "statut": s, "candidats": c} for v, s, c in rows]
-            ),
-        },
+        passed=result.passed, severity=result.severity,
+        metadata={**result.metadata, "names": dg.MetadataValue.json(
+            [{"nom": v, "statut": s, "candidats": c} for v, s, c, _ in rows])},
     )
 
 
