@@ -414,6 +414,12 @@ def test_insee_codes(resolver, text, code, method):
     assert_resolved(resolver.resolve(text), code, method=method)
 
 
+@pytest.mark.parametrize("text", ["59100 Roubaix", "59100  ROUBAIX"])
+def test_a_postal_code_before_the_name_as_an_address_writes_it(resolver, text):
+    assert_resolved(resolver.resolve(text, NORD_PAS_DE_CALAIS), "59512",
+                    method="postal_code+name")
+
+
 def test_a_postal_code_is_not_an_insee_code(resolver):
     result = resolver.resolve("59000")
     assert_not_resolved(result, "unresolved")
@@ -437,10 +443,20 @@ def test_communes_deleguees_and_associees_give_their_commune(resolver):
         ("Mansle et Luxé", ("16206", "16196")),
         ("59350/59512", ("59350", "59512")),
         ("Sallaumines-Noyelles-sous-Lens", ("62771", "62628")),
+        # two communes whose names together make an EPCI's (the CA de Lens-Liévin, 36 communes)
+        ("Lens, Liévin", ("62498", "62510")),
+        ("Lens et Liévin", ("62498", "62510")),
+        ("Lens + Liévin", ("62498", "62510")),
+        ("Lens & Liévin", ("62498", "62510")),
     ],
 )
 def test_lists(resolver, text, codes):
     assert resolver.resolve(text).commune_codes == codes
+
+
+def test_the_name_of_an_epci_written_with_a_hyphen_stays_the_epci(resolver):
+    result = resolver.resolve("CA de Lens-Liévin", NORD_PAS_DE_CALAIS)
+    assert (result.status, len(result.commune_codes)) == ("epci", 36)
 
 
 @pytest.mark.parametrize(("text", "code"), [("Boulogne/Mer", "62160"),

@@ -5,16 +5,20 @@ The rules are tried in this order; the first that answers wins:
 1. an INSEE code: current commune, commune déléguée/associée (→ its commune), former code;
 2. the name of a commune or of a commune déléguée/associée (strict, then without articles);
 3. a historical territory of data/reference/territory_aliases.csv;
-4. the name of an EPCI (status "epci", with its member communes);
-5. a slash that stands for "sur", as "s/" does ("Boulogne/Mer"), when that makes the name of
+4. a slash that stands for "sur", as "s/" does ("Boulogne/Mer"), when that makes the name of
    one commune;
-6. a list: split on "/", ",", ";" and " et ", or on "-" when every piece is a commune; in a
-   list that names a commune of the départements given, an INSEE code of a commune outside
-   them is that commune (a project at a région's border serving the next one: Cap Atlantique
-   straddles Loire-Atlantique and Morbihan, the Grand Avignon Vaucluse and Gard);
-7. a typo within a bounded edit distance (2 from 6 letters on, 1 from 4, none below: "Mer"
+5. communes listed with "/", ",", ";", "+", "&" or " et ", each read as a commune: "Lens,
+   Liévin" is two communes, though "Lens-Liévin" is an EPCI's name;
+6. the name of an EPCI (status "epci", with its member communes);
+7. a postal code then a name, as an address writes it ("59100 Roubaix");
+8. a list, as in 5, or split on "-" when every piece is a commune, answering for its parts
+   (ambiguous or unresolved when one is); in a list that names a commune of the départements
+   given, an INSEE code of a commune outside them is that commune (a project at a région's
+   border serving the next one: Cap Atlantique straddles Loire-Atlantique and Morbihan, the
+   Grand Avignon Vaucluse and Gard);
+9. a typo within a bounded edit distance (2 from 6 letters on, 1 from 4, none below: "Mer"
    one letter from "Méru" is no evidence);
-8. a commune name followed by a neighbourhood ("Lille Moulins"), by longest prefix.
+10. a commune name followed by a neighbourhood ("Lille Moulins"), by longest prefix.
 
 Whenever two answers are equally good the result is "ambiguous" with its candidates; when no
 rule answers it is "unresolved" with the nearest names. The resolver never picks for the analyst.
@@ -44,9 +48,10 @@ SUR_SOUS_ABBREVIATIONS = (
     (re.compile(r"\bs\s*/\s*s\b\.?", re.I), " sous "),
     (re.compile(r"\bs\s*/\s*", re.I), " sur "),
 )
-LIST_SEPARATORS = re.compile(r"\s*[/,;]\s*|\s+et\s+", re.IGNORECASE)
+LIST_SEPARATORS = re.compile(r"\s*[/,;+&]\s*|\s+et\s+", re.IGNORECASE)
 HYPHEN = re.compile(r"\s*-\s*")
 SLASH = re.compile(r"\s*/\s*")
+POSTAL_THEN_NAME = re.compile(r"^(\d{5})\s+(\D.*)$")
 WORD_FORMS = {"st": "saint", "ste": "sainte", "lez": "les"}  # "lès" is "les" once unaccented
 ARTICLES = {"le", "la", "les", "l"}
 PARTICLES = {"de", "du", "des", "d"}
@@ -225,8 +230,10 @@ class CommuneResolver:
         return (
             self._by_name(text, strict, departments)
             or self._by_alias(text, strict, departments)
-            or self._by_epci(text, strict, departments)
             or self._by_slash_for_sur(text, departments)
+            or (allow_list and self._by_communes_listed(text, strict, departments))
+            or self._by_epci(text, strict, departments)
+            or self._by_postal_code_and_name(text, departments)
             or (allow_list and self._by_list(text, departments))
             or self._by_hyphen_split(text, departments)
             or self._by_fuzzy(text, strict, departments)
@@ -298,6 +305,29 @@ class CommuneResolver:
             return None
         ((code, method),) = hits.items()
         return Resolution(text, RESOLVED, (code,), None, method)
+
+    def _by_postal_code_and_name(self, text, departments) -> Resolution | None:
+        """« 59100 Roubaix », as an address writes it: the commune of that name that has that
+        postal code."""
+        written = POSTAL_THEN_NAME.match(text)
+        if not written:
+            return None
+        postal_code, name = written.groups()
+        hits = [code for code in self._name_hits(strict_key(name), departments)
+                if code in self.postal.get(postal_code, ())]
+        if len(hits) != 1:
+            return None
+        return Resolution(text, RESOLVED, (hits[0],), None, "postal_code+name")
+
+    def _by_communes_listed(self, text, strict, departments) -> Resolution | None:
+        """Communes written with a separator, each read as a commune ("Lens, Liévin"), are
+        those communes, though together their names make an EPCI's (the CA de Lens-Liévin and
+        its 36 communes). A text that starts as an EPCI's name does ("CA de …") is an EPCI's."""
+        if epci_key(strict) != " ".join(w for w in strict.split()
+                                        if w not in ARTICLES and w not in PARTICLES):
+            return None
+        listed = self._by_list(text, departments)
+        return listed if listed is not None and listed.status == RESOLVED else None
 
     def _by_list(self, text, departments) -> Resolution | None:
         parts = [p for p in LIST_SEPARATORS.split(expand_sur_sous(text)) if p.strip()]
