@@ -105,13 +105,19 @@ def loose_key(strict: str) -> str:
     return " ".join(word for word in strict.split() if word not in ARTICLES)
 
 
-def epci_key(strict: str) -> str:
+def _epci_words(strict: str) -> tuple[list[str], int]:
+    """The words of a name without articles and particles, and how many of the first make an
+    EPCI's prefix ("cc", "communaute communes"…), 0 when none does."""
     words = [w for w in strict.split() if w not in ARTICLES and w not in PARTICLES]
     for prefix in EPCI_PREFIXES:
         if tuple(words[: len(prefix)]) == prefix and len(words) > len(prefix):
-            words = words[len(prefix) :]
-            break
-    return " ".join(words)
+            return words, len(prefix)
+    return words, 0
+
+
+def epci_key(strict: str) -> str:
+    words, prefix = _epci_words(strict)
+    return " ".join(words[prefix:])
 
 
 def _letters(key: str) -> int:
@@ -323,8 +329,7 @@ class CommuneResolver:
         """Communes written with a separator, each read as a commune ("Lens, Liévin"), are
         those communes, though together their names make an EPCI's (the CA de Lens-Liévin and
         its 36 communes). A text that starts as an EPCI's name does ("CA de …") is an EPCI's."""
-        if epci_key(strict) != " ".join(w for w in strict.split()
-                                        if w not in ARTICLES and w not in PARTICLES):
+        if _epci_words(strict)[1]:
             return None
         listed = self._by_list(text, departments)
         return listed if listed is not None and listed.status == RESOLVED else None
