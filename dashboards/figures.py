@@ -37,6 +37,14 @@ STATUS_COLOURS = {
     "en retard": "#d73027",
     "sans cible": "#969696",
 }
+# the states of a step a roadmap follows rather than counts (parse_milestone, models/macros.sql),
+# from the one it should reach down, as the step panel's axis reads
+MILESTONE_COLOURS = {
+    "réalisé": "#1a9850",
+    "en cours": "#fdae61",
+    "non réalisé": "#d73027",
+    "abandonné": "#737373",
+}
 CHECK_OUTCOMES = [
     ("Réussi", "#1a9850"),
     ("Échec (avertissement)", "#f4a582"),
@@ -401,13 +409,14 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
     """Value per period against target, one panel per criterion of one programme.
 
     `criteria`: rows of `marts.followup_criteria` for one programme (`programme`, `action`,
-    `criterion`, `period`, `value`, `target`, `unit`, `status`, `value_nature`). Bars are
-    coloured by status; illustrative values are hatched; a period without a value yet shows
-    its target alone.
+    `criterion`, `period`, `value`, `target`, `unit`, `status`, `value_nature`, and for a step
+    `milestone`). Bars are coloured by status; illustrative values are hatched; a period without
+    a value yet shows its target alone. A step has its state by period instead, on an axis of
+    the states; an illustrative state is an open circle.
     """
     panels_of: dict[str, list[dict]] = {}
     for row in criteria.to_dicts():
-        if row["value"] is not None or row["target"] is not None:
+        if any(row[c] is not None for c in ("value", "target", "milestone")):
             panels_of.setdefault(row["criterion"], []).append(row)
     names = list(panels_of)
     panels = max(len(names), 1)
@@ -417,57 +426,105 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
     layout: dict = {"barmode": "overlay", "legend": {"title": {"text": "Statut"}},
                     "annotations": []}
     shown_in_legend: set[str] = set()
+    steps = False
     for index, name in enumerate(names):
         suffix = "" if index == 0 else str(index + 1)
         top = 1 - index * (height + gap)
         panel = sorted(panels_of[name], key=lambda r: r["period"])
-        unit = _unit(r["unit"] for r in panel)
         axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
-        for status in STATUS_COLOURS:
-            bars = [r for r in panel if r["status"] == status]
-            if not bars:
-                continue
-            traces.append({
-                "type": "bar", "name": status.capitalize(), "legendgroup": status,
-                "legendrank": list(STATUS_COLOURS).index(status),
-                "showlegend": status not in shown_in_legend,
-                "x": [format_period(r["period"]) for r in bars],
-                "y": [r["value"] for r in bars],
-                "marker": {"color": STATUS_COLOURS[status],
-                           "pattern": {"shape": ["/" if r["value_nature"] == "illustrative"
-                                                 else "" for r in bars]}},
-                "customdata": [r["value_nature"] for r in bars],
-                "hovertemplate": (f"%{{x}} : %{{y}} {unit} (valeur %{{customdata}})"
-                                  f"<br>Statut : {status}<extra></extra>"),
-            } | axes)
-            shown_in_legend.add(status)
-        targets = [r for r in panel if r["target"] is not None]
-        if targets:
-            traces.append({
-                "type": "scatter", "name": "Cible", "legendgroup": "cible",
-                "showlegend": "cible" not in shown_in_legend,
-                "legendrank": len(STATUS_COLOURS),
-                "x": [format_period(r["period"]) for r in targets],
-                "y": [r["target"] for r in targets], "mode": "lines+markers",
-                "line": {"color": "#222222", "dash": "dash"},
-                "marker": {"symbol": "line-ew-open", "size": 18},
-                "customdata": [r.get("target_direction") or "" for r in targets],
-                "hovertemplate": f"Cible %{{x}} : %{{customdata}} %{{y}} {unit}<extra></extra>",
-            } | axes)
-            shown_in_legend.add("cible")
+        domain = [max(top - height, 0), min(top, 1)]
+        if any(r["milestone"] is not None for r in panel):
+            steps = True
+            traces += _step_traces(panel, axes, shown_in_legend)
+            layout[f"yaxis{suffix}"] = _axis(
+                type="category", categoryorder="array", anchor=f"x{suffix}", domain=domain,
+                categoryarray=list(reversed(MILESTONE_COLOURS)), range=[-0.5, 3.5])
+        else:
+            unit = _unit(r["unit"] for r in panel)
+            traces += _value_traces(panel, unit, axes, shown_in_legend)
+            layout[f"yaxis{suffix}"] = _axis(title={"text": unit}, rangemode="tozero",
+                                             anchor=f"x{suffix}", domain=domain)
         layout[f"xaxis{suffix}"] = _axis(
             type="category", categoryorder="array", anchor=f"y{suffix}",
             categoryarray=[format_period(p) for p in sorted({r["period"] for r in panel})])
-        layout[f"yaxis{suffix}"] = _axis(title={"text": unit}, rangemode="tozero",
-                                         anchor=f"x{suffix}",
-                                         domain=[max(top - height, 0), min(top, 1)])
         layout["annotations"].append({
             "text": "<br>".join(textwrap.wrap(name, 80)), "xref": "paper", "yref": "paper",
             "x": 0, "y": top, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
             "font": {"size": 13}})
     programme = criteria["programme"].first() if criteria.height else ""
-    title = f"{programme} : valeur et cible de chaque critère (hachures : valeur illustrative)"
+    illustrative = "hachures ou cercle vide" if steps else "hachures"
+    # a programme's name is often long: the title's second line says how to read the panels
+    title = (f"{programme}<br><sup>Valeur et cible de chaque critère ({illustrative} : "
+             "valeur illustrative)</sup>")
     return _figure(traces, layout, title, 140 + 230 * panels)
+
+
+def _value_traces(panel: list[dict], unit: str, axes: dict,
+                  shown_in_legend: set[str]) -> list[dict]:
+    """A criterion's values as bars coloured by status, and its targets as a dashed line."""
+    traces = []
+    for status in STATUS_COLOURS:
+        bars = [r for r in panel if r["status"] == status]
+        if not bars:
+            continue
+        traces.append({
+            "type": "bar", "name": status.capitalize(), "legendgroup": status,
+            "legendrank": list(STATUS_COLOURS).index(status),
+            "showlegend": status not in shown_in_legend,
+            "x": [format_period(r["period"]) for r in bars],
+            "y": [r["value"] for r in bars],
+            "marker": {"color": STATUS_COLOURS[status],
+                       "pattern": {"shape": ["/" if r["value_nature"] == "illustrative"
+                                             else "" for r in bars]}},
+            "customdata": [r["value_nature"] for r in bars],
+            "hovertemplate": (f"%{{x}} : %{{y}} {unit} (valeur %{{customdata}})"
+                              f"<br>Statut : {status}<extra></extra>"),
+        } | axes)
+        shown_in_legend.add(status)
+    targets = [r for r in panel if r["target"] is not None]
+    if targets:
+        traces.append({
+            "type": "scatter", "name": "Cible", "legendgroup": "cible",
+            "showlegend": "cible" not in shown_in_legend,
+            "legendrank": len(STATUS_COLOURS),
+            "x": [format_period(r["period"]) for r in targets],
+            "y": [r["target"] for r in targets], "mode": "lines+markers",
+            "line": {"color": "#222222", "dash": "dash"},
+            "marker": {"symbol": "line-ew-open", "size": 18},
+            "customdata": [r.get("target_direction") or "" for r in targets],
+            "hovertemplate": f"Cible %{{x}} : %{{customdata}} %{{y}} {unit}<extra></extra>",
+        } | axes)
+        shown_in_legend.add("cible")
+    return traces
+
+
+def _step_traces(panel: list[dict], axes: dict, shown_in_legend: set[str]) -> list[dict]:
+    """A step's state at each period it was reported, joined by a grey line, a marker per
+    state."""
+    reported = [r for r in panel if r["milestone"] is not None]
+    traces = [{
+        "type": "scatter", "mode": "lines", "showlegend": False, "hoverinfo": "skip",
+        "line": {"color": "#bdbdbd"},
+        "x": [format_period(r["period"]) for r in reported],
+        "y": [r["milestone"] for r in reported],
+    } | axes]
+    for state, colour in MILESTONE_COLOURS.items():
+        points = [r for r in reported if r["milestone"] == state]
+        if not points:
+            continue
+        traces.append({
+            "type": "scatter", "mode": "markers", "name": state.capitalize(),
+            "legendgroup": state, "showlegend": state not in shown_in_legend,
+            "legendrank": len(STATUS_COLOURS) + 1 + list(MILESTONE_COLOURS).index(state),
+            "x": [format_period(r["period"]) for r in points], "y": [state] * len(points),
+            "marker": {"color": colour, "size": 14, "line": {"color": colour, "width": 2},
+                       "symbol": ["circle-open" if r["value_nature"] == "illustrative"
+                                  else "circle" for r in points]},
+            "customdata": [r["value_nature"] for r in points],
+            "hovertemplate": "%{x} : %{y} (valeur %{customdata})<extra></extra>",
+        } | axes)
+        shown_in_legend.add(state)
+    return traces
 
 
 def checks_figure(results: pl.DataFrame, night: str) -> Figure:

@@ -8,8 +8,14 @@ FILE_COLUMNS = {
     "criterion": "critere",
     "period": "periode",
     "value": "valeur",
+    "milestone": "valeur",
+    "target_milestone": "cible",
     "value_nature": "nature_valeur",
 }
+
+
+# the states parse_milestone (models/macros.sql) reads a step's value as
+MILESTONE_STATES = ["réalisé", "en cours", "non réalisé", "abandonné"]
 
 
 def expectations(gx, reference):
@@ -24,6 +30,8 @@ def expectations(gx, reference):
         e.ExpectColumnValuesToBeInSet(
             column="value_nature", value_set=["observée", "illustrative"]
         ),
+        *(e.ExpectColumnValuesToBeInSet(column=column, value_set=MILESTONE_STATES)
+          for column in ("milestone", "target_milestone")),
         e.ExpectCompoundColumnsToBeUnique(
             column_list=["programme", "action", "criterion", "period"]
         ),

@@ -30,11 +30,33 @@ CREATE OR REPLACE MACRO parse_target(x) AS
     parse_percent(regexp_replace(lower(trim(x)),
         '^(≥|>=?|≤|<=?|au (moins|plus|minimum|maximum)|minimum|maximum|min\b\.?|max\b\.?|plus de|moins de)\s*', ''));
 
+-- The state of a step a roadmap follows rather than counts (« Réalisation du diagnostic » :
+-- réalisé, en cours, non réalisé, abandonné), as programmes word it.
+CREATE OR REPLACE MACRO parse_milestone(x) AS
+    CASE WHEN normalize_label(x) IN (
+             'realise', 'realisee', 'realises', 'realisees', 'fait', 'faite', 'fini', 'finie',
+             'termine', 'terminee', 'acheve', 'achevee', 'effectue', 'effectuee', 'oui', 'ok')
+             THEN 'réalisé'
+         WHEN normalize_label(x) IN (
+             'en_cours', 'encours', 'engage', 'engagee', 'commence', 'commencee', 'demarre',
+             'demarree', 'partiel', 'partielle', 'en_partie', 'partiellement_realise',
+             'partiellement_realisee', 'en_cours_de_realisation')
+             THEN 'en cours'
+         WHEN normalize_label(x) IN (
+             'non_realise', 'non_realisee', 'non_fait', 'non_faite', 'pas_fait', 'non_demarre',
+             'non_demarree', 'non_commence', 'non_commencee', 'pas_commence', 'pas_demarre',
+             'a_faire', 'non_engage', 'non_engagee', 'non')
+             THEN 'non réalisé'
+         WHEN normalize_label(x) IN ('abandonne', 'abandonnee', 'annule', 'annulee')
+             THEN 'abandonné' END;
+
 -- The status of a follow-up value against its target (marts.followup_criteria, suivi_statut):
 -- at the target or beyond it is « atteint »; within 75 % of it (a value at least 75 % of an
--- « au moins » target, a value at most 1/0.75 of an « au plus » one) « en bonne voie ».
-CREATE OR REPLACE MACRO followup_status(value, target, direction) AS
-    CASE WHEN value IS NULL THEN 'non renseigné'
+-- « au moins » target, a value at most 1/0.75 of an « au plus » one) « en bonne voie ». A step
+-- has its state for status.
+CREATE OR REPLACE MACRO followup_status(value, target, direction, milestone) AS
+    CASE WHEN milestone IS NOT NULL THEN milestone
+         WHEN value IS NULL THEN 'non renseigné'
          WHEN direction = 'au plus' AND target >= 0 THEN
              CASE WHEN value <= target THEN 'atteint'
                   WHEN 0.75 * value <= target THEN 'en bonne voie'

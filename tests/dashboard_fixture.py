@@ -477,7 +477,8 @@ def _create_census_projects(con: duckdb.DuckDBPyConnection) -> None:
 def _create_followup(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TABLE marts.followup_criteria (programme VARCHAR, territory VARCHAR, "
                 "axis VARCHAR, action VARCHAR, criterion VARCHAR, period VARCHAR, value DOUBLE, "
-                "target DOUBLE, target_direction VARCHAR, unit VARCHAR, "
+                "target DOUBLE, target_direction VARCHAR, milestone VARCHAR, "
+                "target_milestone VARCHAR, unit VARCHAR, "
                 "achievement_rate DOUBLE, status VARCHAR, value_nature VARCHAR)")
     rows = []
     for programme, territory, axis, action, criterion, period, value, target, unit, nature in (
@@ -485,8 +486,9 @@ def _create_followup(con: duckdb.DuckDBPyConnection) -> None:
     ):
         rate, status = _status(value, target)
         rows.append((programme, territory, axis, action, criterion, period, value, target,
-                     "au moins" if target is not None else None, unit, rate, status, nature))
-    con.executemany(f"INSERT INTO marts.followup_criteria VALUES ({', '.join(['?'] * 13)})",
+                     "au moins" if target is not None else None, None, None, unit, rate,
+                     status, nature))
+    con.executemany(f"INSERT INTO marts.followup_criteria VALUES ({', '.join(['?'] * 15)})",
                     rows)
 
 

@@ -85,6 +85,10 @@ WRITTEN_PERIODS = {"1er trimestre 2024": "2024-T1", "T2-2024": "2024-T2", "2024 
                    "S2 2024": "2024-S2", "janv. 2025": "2025-01", "févr. 2025": "2025-02"}
 
 # how follow-up tables write a target, and what it is read as
+# a step's state as roadmaps write it, then the state staged
+WRITTEN_STEPS = {"Réalisé": "réalisé", "fait": "réalisé", "Oui": "réalisé",
+                 "En cours": "en cours", "engagé": "en cours", "Non démarré": "non réalisé",
+                 "non": "non réalisé", "Abandonné": "abandonné"}
 WRITTEN_TARGETS = {"≥ 80 %": (80.0, "au moins"), "au moins 5": (5.0, "au moins"),
                    "> 4": (4.0, "au moins"), "≤ 2": (2.0, "au plus"),
                    "Au plus 3": (3.0, "au plus"), "maximum 0": (0.0, "au plus")}
@@ -151,11 +155,13 @@ CASES = [
          text(CENSUS_HEADER, census_row(36),
               census_row(536, nom_projet="", territoire="Ensemble du Littoral")),
          "rejected", "nom_projet", "nom du projet absent"),
-    bad_followup(40, "valeur", "beaucoup", "valeur non numérique"),
+    bad_followup(40, "valeur", "beaucoup", "valeur illisible"),
     bad_followup(41, "periode", "2024-T5", "période illisible"),
     bad_followup(42, "cible", "dix", "cible non numérique"),
     bad_followup(43, "nature_valeur", "inventée", "nature de la valeur"),
     bad_followup(44, "programme", "", "programme absent"),
+    # a number is measured against a number: « réalisé » is the target of a step only
+    bad_followup(45, "cible", "réalisé", "cible non numérique"),
     Case("ligne_tronquee", "activity",
          text(ACTIVITY_HEADER, activity_row(50)) + activity_row(51)[:30].encode(),
          "malformed", message="ligne incomplète ou tronquée"),
@@ -180,6 +186,10 @@ CASES = [
     Case("suivi_cibles_avec_leur_sens", "followup",
          text(FOLLOWUP_HEADER, *(followup_row(80 + n, cible=target, unite="")
                                  for n, target in enumerate(WRITTEN_TARGETS))), "accepted"),
+    Case("suivi_etapes", "followup",
+         text(FOLLOWUP_HEADER, *(followup_row(100 + n, valeur=step, cible="réalisé", unite="",
+                                              nature_valeur="")
+                                 for n, step in enumerate(WRITTEN_STEPS))), "accepted"),
     Case("recensement_stades_autrement_ecrits", "census",
          text(CENSUS_HEADER, *(census_row(90 + n, stade=stage)
                                for n, stage in enumerate(WRITTEN_STAGES))), "accepted"),
@@ -276,6 +286,9 @@ STAGED_AS = {
                                          [(None, 5.0, None)] * 5),
     "suivi_cibles_avec_leur_sens": ("followup", "target, target_direction",
                                     list(WRITTEN_TARGETS.values())),
+    # a step has its state where a criterion has a number, and was observed like one
+    "suivi_etapes": ("followup", "value, milestone, target_milestone, value_nature",
+                     [(None, state, "réalisé", "observée") for state in WRITTEN_STEPS.values()]),
     "recensement_stades_autrement_ecrits": ("census", "stage_code",
                                             [(s,) for s in WRITTEN_STAGES.values()]),
     "recensement_types_autrement_ecrits": ("census", "structure_type",

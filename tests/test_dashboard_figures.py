@@ -206,9 +206,9 @@ def _followup_frame() -> pl.DataFrame:
     ]
     return pl.DataFrame(
         [{"programme": "CLS du Pays Ruffécois", "action": "Action 2", "criterion": c,
-          "period": p, "value": float(v), "target": t, "unit": u, "status": s,
-          "value_nature": n} for c, p, v, t, u, s, n in rows],
-        schema_overrides={"target": pl.Float64})
+          "period": p, "value": float(v), "target": t, "milestone": None, "unit": u,
+          "status": s, "value_nature": n} for c, p, v, t, u, s, n in rows],
+        schema_overrides={"target": pl.Float64, "milestone": pl.String})
 
 
 def test_followup_figure_compares_values_with_targets():
@@ -228,14 +228,15 @@ def test_followup_figure_compares_values_with_targets():
     assert fig.layout.yaxis.domain[0] > fig.layout.yaxis2.domain[1]  # first panel on top
     assert [a.text for a in fig.layout.annotations] == [
         "Nombre de sites en projets ou opérationnels", "Nombre de départs remplacés"]
-    assert fig.layout.title.text.startswith("CLS du Pays Ruffécois : valeur et cible")
+    assert fig.layout.title.text.startswith("CLS du Pays Ruffécois<br><sup>Valeur et cible")
 
 
 def test_a_period_without_a_value_yet_shows_its_target_alone():
     upcoming = pl.DataFrame([{
         "programme": "CLS du Pays Ruffécois", "action": "Action 2",
         "criterion": "Nombre de sites en projets ou opérationnels", "period": "2025",
-        "value": None, "target": 8.0, "unit": "sites", "status": "non renseigné",
+        "value": None, "target": 8.0, "milestone": None, "unit": "sites",
+        "status": "non renseigné",
         "value_nature": "observée"}], schema=_followup_frame().schema)
     fig = go.Figure(followup_figure(pl.concat([_followup_frame(), upcoming])))
 
@@ -244,6 +245,54 @@ def test_a_period_without_a_value_yet_shows_its_target_alone():
     target = _trace(fig, "Cible")
     assert (list(target.x), list(target.y)) == (["2023", "2024", "2025"], [6, 6, 8])
     assert list(fig.layout.xaxis.categoryarray) == ["2023", "2024", "2025"]
+
+
+def test_a_step_is_drawn_by_its_state_on_an_axis_of_states():
+    """« Réalisation du diagnostic » counts nothing: its panel puts each period's state on an
+    axis from réalisé down to abandonné, an illustrative state as an open circle."""
+    steps = pl.DataFrame([
+        {"programme": "CLS du Pays Ruffécois", "action": "Action 2",
+         "criterion": "Réalisation du diagnostic", "period": period, "value": None,
+         "target": None, "milestone": state, "unit": None, "status": state,
+         "value_nature": nature}
+        for period, state, nature in [("2022", "non réalisé", "observée"),
+                                      ("2023", "en cours", "illustrative"),
+                                      ("2024", "réalisé", "observée")]],
+        schema=_followup_frame().schema)
+    fig = go.Figure(followup_figure(pl.concat([_followup_frame(), steps])))
+
+    done = _trace(fig, "Réalisé")
+    assert (list(done.x), list(done.y), done.yaxis) == (["2024"], ["réalisé"], "y3")
+    assert list(_trace(fig, "En cours").marker.symbol) == ["circle-open"]
+    assert list(_trace(fig, "Non réalisé").marker.symbol) == ["circle"]
+    assert list(fig.layout.yaxis3.categoryarray) == ["abandonné", "non réalisé", "en cours",
+                                                     "réalisé"]
+    assert fig.layout.yaxis3.type == "category" and fig.layout.yaxis.type is None
+    # the numbers' panels keep their bars
+    assert list(_trace(fig, "Atteint").y) == [6]
+    assert "cercle vide : valeur illustrative" in fig.layout.title.text
+
+
+def test_a_step_says_its_state_in_the_table_and_on_the_home(tmp_path):
+    warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("""INSERT INTO marts.followup_criteria
+        SELECT * REPLACE ('Réalisation du diagnostic' AS criterion, NULL AS value,
+                          NULL AS target, NULL AS target_direction, 'en cours' AS milestone,
+                          'réalisé' AS target_milestone, NULL AS unit,
+                          NULL AS achievement_rate, 'en cours' AS status)
+        FROM marts.followup_criteria
+        WHERE period = '2024' AND criterion = 'Nombre de départs remplacés'""")
+    con.close()
+    render_site(warehouse, tmp_path / "site")
+    [row] = [r for r in table_rows(tmp_path / "site", "suivi-cls-du-pays-ruffecois")
+             if r[2] == "Réalisation du diagnostic"]
+    # period, value, target, unit, rate, status: the state stands where a number would
+    assert row[5:11] == ["2024", "en cours", "réalisé", "", "", "en cours"]
+    cards = _cards((tmp_path / "site" / "index.html").read_text(encoding="utf-8"),
+                   "carte-suivi")
+    assert cards["*"][0] == "5"
+    assert cards["*"][1].endswith(", 1 étape(s) en cours")
 
 
 def test_a_target_au_plus_is_said_in_the_table_and_on_the_figure(tmp_path):

@@ -117,10 +117,12 @@ def warehouse(path, activity=(), census=(), census_communes=(), followup=(),
                     [(p, month(d), c) for p, d, c in census_communes])
     con.execute("CREATE TABLE staging.followup (programme VARCHAR, territory VARCHAR, "
                 "criterion VARCHAR, period VARCHAR, value DOUBLE, target DOUBLE, "
-                "target_direction VARCHAR)")
-    # a row may end with its target's direction, « au moins » when it does not
-    insert(con, "INSERT INTO staging.followup VALUES (?, 'Territoire', ?, ?, ?, ?, ?)",
-           [(*r[:5], r[5] if len(r) > 5 else "au moins" if r[4] is not None else None)
+                "target_direction VARCHAR, milestone VARCHAR)")
+    # a row may end with its target's direction, « au moins » when it does not, then a step's
+    # state
+    insert(con, "INSERT INTO staging.followup VALUES (?, 'Territoire', ?, ?, ?, ?, ?, ?)",
+           [(*r[:5], r[5] if len(r) > 5 else "au moins" if r[4] is not None else None,
+             r[6] if len(r) > 6 else None)
             for r in followup])
     con.execute("CREATE TABLE staging.followup_communes (programme VARCHAR, "
                 "commune_code VARCHAR)")
@@ -551,6 +553,37 @@ def test_suivi_valeur_taux_et_statut(tmp_path):
     statuses = {key[3]: row["value"] for key, row in rows.items()}
     assert statuses == {"atteint": 1, "en_bonne_voie": 2, "en_retard": 1, "sans_cible": 1,
                         "ensemble": 5}
+
+
+def test_a_step_counts_in_its_state_and_has_no_value(tmp_path):
+    """« Réalisation du diagnostic » is followed by its state: suivi_statut counts it there,
+    beside the numbers' statuses; it has no value nor rate to publish."""
+    followup = [("Prog", "Sites", "2020", 10, 10), ("Prog", "Diagnostic", "2020", None, None,
+                                                    None, "réalisé"),
+                ("Prog", "Charte", "2020", None, None, None, "en cours"),
+                ("Prog", "Site web", "2020", None, None, None, "abandonné")]
+    con = warehouse(tmp_path, followup=followup)
+    assert set(run(con, tmp_path, "suivi_valeur")) == {("programme", "prog", "2020", "Sites")}
+    assert set(run(con, tmp_path, "suivi_taux_realisation")) == {
+        ("programme", "prog", "2020", "Sites")}
+    rows = run(con, tmp_path, "suivi_statut")
+    assert {key[3]: row["value"] for key, row in rows.items()} == {
+        "atteint": 1, "realise": 1, "en_cours": 1, "abandonne": 1, "ensemble": 4}
+
+
+def test_every_published_category_has_its_french_label(published):
+    """The demo's roadmap has steps: their states are categories of suivi_statut, and a
+    category without a label would show its code on the pages."""
+    unlabelled = published.execute(
+        """SELECT DISTINCT v.dimension, v.category FROM marts.indicator_values v
+           ANTI JOIN marts.category_labels l USING (dimension, category)
+           WHERE v.dimension NOT IN ('critere')""").fetchall()
+    assert unlabelled == []
+    states = published.execute(
+        """SELECT DISTINCT l.label FROM marts.indicator_values v
+           JOIN marts.category_labels l USING (dimension, category)
+           WHERE v.indicator_id = 'suivi_statut'""").fetchall()
+    assert {"Réalisé", "En cours", "Non réalisé"} <= {label for (label,) in states}
 
 
 def test_a_target_au_plus_is_reached_from_below(tmp_path):

@@ -52,7 +52,9 @@ def followup_page(site: Site) -> Page:
         "contrats des CPTS : valeur de chaque période comparée à la cible. Statut : atteint "
         "(la valeur atteint la cible ; pour une cible « au plus », elle ne la dépasse pas), "
         "en bonne voie (taux de réalisation d'au moins 75 %), en retard, sans cible, ou non "
-        "renseigné quand la valeur de la période n'est pas encore connue. Une valeur "
+        "renseigné quand la valeur de la période n'est pas encore connue. Une étape suivie "
+        "par son état plutôt que par un nombre (« Réalisation du diagnostic ») est réalisée, "
+        "en cours, non réalisée ou abandonnée. Une valeur "
         "« illustrative » n'est pas une observation : elle complète un document source. "
         "Choisir un territoire, ou l'EPCI, le département ou la région qui le contient, ne "
         "garde que ses programmes."), contents(others), programmes, sections]),
@@ -97,8 +99,11 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
 def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:
     # the direction of a target is said where one of them is « au plus » (less is better)
     directed = "au plus" in rows["target_direction"]
+    # a step's state stands in its value's column, the state it should reach in its target's
     body = [Row([r["criterion"], r["axis"], r["action"], format_period(r["period"]),
-                 r["value"], *([r["target_direction"]] if directed else []), r["target"],
+                 _first(r["value"], r["milestone"]),
+                 *([r["target_direction"]] if directed else []),
+                 _first(r["target"], r["target_milestone"]),
                  r["unit"], r["achievement_rate"], r["status"], r["value_nature"]],
                 keys, r["period"])
             for r in rows.iter_rows(named=True)]
@@ -107,3 +112,7 @@ def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -
         ["Critère", "Axe", "Action", "Période", "Valeur",
          *(["Sens de la cible"] if directed else []), "Cible", "Unité",
          "Taux de réalisation (%)", "Statut", "Nature de la valeur"], body, tall=True, lazy=True)
+
+
+def _first(*cells):
+    return next((c for c in cells if c is not None), None)

@@ -28,7 +28,9 @@ from dashboards.views import PageData, block_slot, view_block, view_key
 TITLE = "Accueil"
 STATUS_WORDING = {"atteint": "atteint(s)", "en bonne voie": "en bonne voie",
                   "en retard": "en retard", "sans cible": "sans cible",
-                  "non renseigné": "non renseigné(s)"}
+                  "non renseigné": "non renseigné(s)", "réalisé": "étape(s) réalisée(s)",
+                  "en cours": "étape(s) en cours", "non réalisé": "étape(s) non réalisée(s)",
+                  "abandonné": "étape(s) abandonnée(s)"}
 PAGES = [
     ("offre.html", "Offre de soins et activité",
      "densités de professionnels, équivalents temps plein, âges, installations et départs, "
@@ -196,8 +198,10 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
     followup = site.snapshot.followup
     if followup.is_empty():
         return {}
-    # a criterion's latest period with a value: a roadmap lists the periods to come
-    latest = (followup.sort(pl.col("value").is_not_null(), "period")
+    # a criterion's latest period with a value or a step's state: a roadmap lists the periods
+    # to come
+    latest = (followup.sort(pl.col("value").is_not_null() | pl.col("milestone").is_not_null(),
+                            "period")
               .group_by("programme", "criterion").last())
     codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
                  .select("geo_name", "geo_code").unique("geo_name", keep="first",

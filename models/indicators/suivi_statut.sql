@@ -2,7 +2,7 @@
 -- (followup_status in models/macros.sql).
 WITH statuses AS (
     SELECT programme, period,
-           normalize_label(followup_status(value, target, target_direction)) AS status
+           normalize_label(followup_status(value, target, target_direction, milestone)) AS status
     FROM staging.followup
 ),
 cells AS (

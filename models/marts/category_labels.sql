@@ -21,7 +21,11 @@ SELECT * FROM (VALUES
     ('statut', 'en_bonne_voie', 'En bonne voie', 2),
     ('statut', 'en_retard', 'En retard', 3),
     ('statut', 'sans_cible', 'Sans cible', 4),
-    ('statut', 'non_renseigne', 'Non renseigné', 5)
+    ('statut', 'non_renseigne', 'Non renseigné', 5),
+    ('statut', 'realise', 'Réalisé', 6),
+    ('statut', 'en_cours', 'En cours', 7),
+    ('statut', 'non_realise', 'Non réalisé', 8),
+    ('statut', 'abandonne', 'Abandonné', 9)
 ) AS t(dimension, category, label, sort_order)
 UNION ALL
 SELECT dimension, 'ensemble', 'Ensemble', 0

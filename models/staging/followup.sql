@@ -4,6 +4,9 @@ WITH typed AS (
         f.*,
         parse_period(f.periode) AS period,
         parse_percent(f.valeur) AS value_number,
+        -- a step of the roadmap has a state, not a number; its target, if any, is a state too
+        parse_milestone(f.valeur) AS milestone,
+        parse_milestone(f.cible) AS target_milestone,
         parse_target(f.cible) AS target_number,
         has_percent_sign(f.valeur) OR has_percent_sign(f.cible) AS percent_sign,
         -- a roadmap lists the periods to come with their target and no value yet
@@ -29,10 +32,11 @@ checked AS (
             WHEN critere IS NULL THEN ['critere', NULL, 'critère absent']
             WHEN period IS NULL THEN ['periode', periode,
                 'période illisible : attendu 2024, S1 2024, T1 2024, 2024-03 ou « mars 2024 »']
-            WHEN value_number IS NULL AND NOT value_not_known THEN ['valeur', valeur,
-                'valeur non numérique (ex. 12, 0,75 ou 45 % ; vide, « NC » ou « à venir » si elle n''est pas encore connue)']
-            WHEN cible IS NOT NULL AND target_number IS NULL THEN ['cible', cible,
-                'cible non numérique (ex. 5, 80 %, « au moins 5 », ou « au plus 2 » quand moins est mieux)']
+            WHEN value_number IS NULL AND milestone IS NULL AND NOT value_not_known THEN ['valeur', valeur,
+                'valeur illisible : un nombre (ex. 12, 0,75 ou 45 %), l''état d''une étape (« réalisé », « en cours », « non réalisé » ou « abandonné »), ou vide, « NC » ou « à venir » si elle n''est pas encore connue']
+            WHEN cible IS NOT NULL AND target_number IS NULL
+                 AND (value_number IS NOT NULL OR target_milestone IS NULL) THEN ['cible', cible,
+                'cible non numérique (ex. 5, 80 %, « au moins 5 », ou « au plus 2 » quand moins est mieux ; « réalisé » pour une étape)']
             WHEN nature_valeur IS NOT NULL AND normalize_label(nature_valeur) NOT IN ('illustrative', 'observee')
                 THEN ['nature_valeur', nature_valeur, 'nature de la valeur : « observée » ou « illustrative » attendu']
         END AS problem
@@ -47,11 +51,13 @@ SELECT
     period,
     value_number AS value,
     target_number AS target,
+    milestone,
+    target_milestone,
     CASE WHEN target_number IS NOT NULL THEN target_direction(cible) END AS target_direction,
     coalesce(nullif(trim(unite), ''), CASE WHEN percent_sign THEN '%' END) AS unit,
     -- a value not known yet has no nature, unless the file calls it illustrative
     CASE WHEN normalize_label(nature_valeur) = 'illustrative' THEN 'illustrative'
-         WHEN value_number IS NOT NULL THEN 'observée' END AS value_nature,
+         WHEN value_number IS NOT NULL OR milestone IS NOT NULL THEN 'observée' END AS value_nature,
     commentaire AS comment,
     _source_file,
     _source_row,

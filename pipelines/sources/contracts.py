@@ -193,7 +193,9 @@ FOLLOWUP = Contract(
                 "indicateur")),
         Column("periode", True, "Période mesurée (année, AAAA-MM ou date)",
                ("période", "annee", "année", "date", "mois")),
-        Column("valeur", True, "Valeur mesurée (virgule décimale acceptée)",
+        Column("valeur", True,
+               "Valeur mesurée (virgule décimale acceptée), ou état d'une étape (réalisé, en "
+               "cours, non réalisé, abandonné)",
                ("valeur_observee", "Valeur observée", "realise", "réalisé", "resultat")),
         Column("cible", False, "Valeur cible", ("objectif", "valeur_cible", "Valeur cible")),
         Column("unite", False, "Unité de la valeur", ("unité", "unite_mesure")),
