@@ -175,12 +175,14 @@ def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_block
         tmp_path, landing):
     """A spreadsheet saved as CSV keeps the title of a group of rows, the total and the source
     written below its table: they were rejected as rows with an unreadable month or date, which
-    blocked the night."""
+    blocked the night. Typed or exported with fewer fields than the header, they were rejected
+    as truncated lines, which blocked it too."""
     home = tmp_path / "home"
     source = sorted((landing / "activity").glob("*.csv"))[0]
     width = source.read_text(encoding="utf-8").splitlines()[0].count(";")
     with source.open("a", encoding="utf-8") as file:
         file.write("Total;;;;;;12,5;3456" + ";" * (width - 7) + "\n")
+        file.write("Total;3456\nSource : export du logiciel métier\n")
     (landing / "census" / "projets_complementaires.csv").write_text(
         "date_recensement;region;territoire;nom_projet;type_structure;communes;stade\n"
         ";;Littoral;;;;\n"
@@ -198,8 +200,9 @@ def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_block
         if f["expectation"] == "footer_lines_set_aside")["unexpected_values"]] for e in warned}
     lines = len(source.read_text(encoding="utf-8").splitlines())
     assert values == {
-        ("staging", "activity"): [f"activity/{source.name} ligne {lines}, colonne periode = "
-                                  "« Total »"],
+        ("staging", "activity"): [f"activity/{source.name} ligne {lines - 2}, colonne periode "
+                                  "= « Total »", f"activity/{source.name} ligne {lines - 1}",
+                                  f"activity/{source.name} ligne {lines}"],
         ("staging", "census"): [
             "census/projets_complementaires.csv ligne 2, colonne territoire = « Littoral »",
             "census/projets_complementaires.csv ligne 4, colonne territoire = « Total »",
@@ -208,7 +211,7 @@ def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_block
         assert con.execute("SELECT count(*) FROM staging.census WHERE project_name = "
                            "'Pôle de Wimereux'").fetchone()[0] == 1
         assert con.execute("SELECT count(*) FROM audit.rejected_rows WHERE reason LIKE "
-                           "'ligne de titre, de total ou de note du tableau%'").fetchone()[0] == 4
+                           "'ligne de titre, de total ou de note du tableau%'").fetchone()[0] == 6
 
 
 def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):

@@ -9,7 +9,7 @@ import xlsxwriter
 from support import real_data
 
 from pipelines.sources.contracts import Column, Contract
-from pipelines.sources.reader import SourceFileError, read_source_file
+from pipelines.sources.reader import FOOTER_REASON, SourceFileError, is_footer, read_source_file
 
 ACTIVITY_HEADER = ["Période", "RPPS", "Profession", "Code commune INSEE", "ETP", "Nombre d'actes"]
 ACTIVITY_ROWS = [
@@ -170,6 +170,46 @@ def test_truncated_last_line_is_set_aside_with_its_line_number(tmp_path):
     assert table.frame.to_dicts() == expected_activity_frame()
     assert [line for line, _ in table.bad_rows] == [4]
     assert "2 champ(s) au lieu de 6" in table.bad_rows[0][1]
+
+
+def test_a_total_or_a_note_on_a_short_line_is_set_aside_as_a_footer(tmp_path):
+    """« Total;1315 » or « Source : … » below the table, written with fewer fields than the
+    header, in a file with and without quotes: set aside with the reason staging gives such a
+    line when it has all its fields; a short line of data is still a truncated line."""
+    footers = ["Total;1315", "Source : export du logiciel métier, janvier 2024",
+               "Sous-total Infirmiers;1 204;;"]
+    for name, extra in (("plain.csv", []), ("quoted.csv", ['"2024-01";"10001234568";'
+                                                           '"Infirmière";"2A004";"1";"12"'])):
+        lines = [";".join(r) for r in [ACTIVITY_HEADER, *ACTIVITY_ROWS]] + extra + [
+            "2024-01;10001234569;Infirmière", *footers]
+        table = read_source_file(write_lines(tmp_path / name, lines), "activity")
+        first = 4 + len(extra)
+        assert [line for line, _ in table.bad_rows] == list(range(first, first + 4)), name
+        assert "3 champ(s) au lieu de 6" in table.bad_rows[0][1]
+        assert [reason for _, reason in table.bad_rows[1:]] == [FOOTER_REASON] * 3, name
+
+
+FOOTER_CASES = [["Total", "1315"], ["Source : ARS, mai 2013"], ["", "Ensemble", "12,5", ""],
+                ["Total", "23 lignes"], ["Note", "voir", "annexe"], ["2024-01", "1000"],
+                ["", ""], ["Artois-Douaisis"], ["Notes de lecture", "", "3"],
+                ["Lecture : un professionnel sur deux"], ["Totalement", "3"]]
+
+
+@pytest.mark.parametrize("fields", FOOTER_CASES, ids=lambda f: "|".join(f))
+def test_a_short_lines_footer_rule_is_staging_footer_rule(fields):
+    """The reader's rule for short lines and staging's footer_of (models/macros.sql) judge the
+    same cells alike, and give the same reason."""
+    import duckdb
+
+    from pipelines.sql import macros_sql
+
+    con = duckdb.connect()
+    con.execute(macros_sql())
+    cells = [{"c": str(i), "v": v} for i, v in enumerate(fields)]
+    footer, reason = con.execute("SELECT footer_of(?) IS NOT NULL, footer_reason()",
+                                 [cells]).fetchone()
+    assert is_footer(fields) == footer
+    assert reason == FOOTER_REASON
 
 
 def test_row_with_too_many_fields_is_not_shifted_into_wrong_columns(tmp_path):
