@@ -444,7 +444,7 @@ def test_the_quality_page_says_the_last_night_was_blocked(night, tiny_landing, t
     # its columns as the file names them
     assert ("pas de doublon sur la clé (colonnes id_professionnel pseudonymisé, periode, "
             "code_commune_exercice) : id_professionnel pseudonymisé = ") in summary
-    assert (", periode = 2023-01-01, code_commune_exercice = 16001 (activity/renvoi.csv, "
+    assert (", periode = 2023-01, code_commune_exercice = 16001 (activity/renvoi.csv, "
             "ligne 2)") in summary
     assert COMPOUND_UNIQUE not in summary
     # and what to do about it

@@ -416,9 +416,19 @@ def _reported(frame, expectation, positions: list[int], shown_as: dict[str, str]
     columns by the names of `file_columns`."""
     shown = [(shown_as or {}).get(c, c) for c in _columns_of(expectation)]
     if getattr(expectation, "column", None):
-        return list(frame[shown[0]].iloc[positions])
-    return [{(file_columns or {}).get(c, c): v for c, v in record.items()}
+        return [_as_written(shown[0], v) for v in frame[shown[0]].iloc[positions]]
+    return [{(file_columns or {}).get(c, c): _as_written(c, v) for c, v in record.items()}
             for record in frame.iloc[positions][shown].to_dict("records")]
+
+
+def _as_written(column: str, value):
+    """A month (a column named *_month holds the first day of one) as the file writes it,
+    2024-06, rather than as the date 2024-06-01."""
+    import pandas as pd
+
+    if column.endswith("_month") and isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m")
+    return value
 
 
 def _without_batch_fingerprints() -> None:
