@@ -12,6 +12,9 @@ import duckdb
 import pytest
 from support import make_landing, run_night
 
+from pipelines.cli import summarise
+from pipelines.settings import get_settings
+
 STAGING_TABLES = ("staging.activity", "staging.census", "staging.census_communes",
                   "staging.followup")
 
@@ -107,6 +110,14 @@ def test_rejected_rows_block_publication_unless_within_tolerance(tmp_path, landi
     assert sample[0].startswith(f"{name} ligne 2, colonne periode = « 2024-13 »")
     assert sample[1].startswith(f"{name} ligne 3, colonne nb_actes = « -4 »")
     assert sample[2].startswith(f"{name} ligne {len(lines)} : 2 champ(s) au lieu de ")
+    # what the analyst reads under the blocking rule: how to fix the rows, or let them wait
+    monkeypatch.setenv("OBSERVATOIRE_HOME", str(home))
+    summary = summarise(blocked, get_settings(), 1)
+    assert ("BLOQUANT : staging/activity · accepted_inputs\n"
+            f"      lignes rejetées dans la tolérance : {name} ligne 2") in summary
+    assert ("        Que faire : Chaque ligne citée dit ce qui ne va pas : corrigez-la dans le "
+            "fichier, puis déposez le fichier corrigé sous le même nom : il remplace le "
+            "précédent. Au-delà de la tolérance OBSERVATOIRE_REJECTED_TOLERANCE") in summary
 
     monkeypatch.setenv("OBSERVATOIRE_REJECTED_TOLERANCE", "0.01")
     result = run_night(home, landing)
@@ -214,7 +225,7 @@ def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_block
                            "'ligne de titre, de total ou de note du tableau%'").fetchone()[0] == 6
 
 
-def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
+def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing, monkeypatch):
     home = tmp_path / "home"
     assert run_night(home, landing).success
     published = home / "warehouse" / "observatoire.duckdb"
@@ -230,6 +241,11 @@ def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing):
     sample = failed[0].metadata["failures"].value[0]["unexpected_values"][0]
     assert "recensement_incomplet.csv" in sample and "stade" in sample
     assert published.read_bytes() == before
+    monkeypatch.setenv("OBSERVATOIRE_HOME", str(home))
+    summary = summarise(result, get_settings(), 1)
+    assert ("      fichiers déposés lisibles : census/recensement_incomplet.csv : ") in summary
+    assert ("        Que faire : Le message dit pourquoi le fichier est refusé : corrigez-le ou "
+            "exportez-le à nouveau, puis déposez-le sous le même nom.") in summary
 
 
 def test_a_blocked_first_night_says_nothing_was_ever_published(tmp_path, landing,

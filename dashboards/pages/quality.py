@@ -56,6 +56,13 @@ _REMEDIES = {
     "expect_compound_columns_to_be_unique": "La même clé revient sur plusieurs lignes, le plus "
     "souvent parce qu'un même fichier a été déposé sous deux noms : gardez-en un seul. Une "
     "version corrigée se dépose sous le nom du fichier qu'elle remplace.",
+    "rejected_rows_within_tolerance": "Chaque ligne citée dit ce qui ne va pas : corrigez-la "
+    "dans le fichier," + _RESEND + " Au-delà de la tolérance OBSERVATOIRE_REJECTED_TOLERANCE "
+    "(part des lignes reçues ; 0 par défaut, 0.001 pour 0,1 %), des lignes rejetées bloquent "
+    "la nuit.",
+    "landing_files_readable": "Le message dit pourquoi le fichier est refusé : corrigez-le ou "
+    "exportez-le à nouveau, puis déposez-le sous le même nom. Tant qu'il reste dans le dossier "
+    "de dépôt sans être lisible, il bloque les nuits ; retiré, il ne les bloque plus.",
     "place_names_resolved": "La page Qualité des données donne les communes candidates de "
     "chaque nom. Une ligne « nom_ecrit;codes_insee » dans reference/corrections_communes.csv "
     "du dossier de dépôt corrige le nom, ou confirme la commune lue au plus proche.",
