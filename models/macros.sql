@@ -78,15 +78,21 @@ CREATE OR REPLACE MACRO parse_count(x) AS
     CASE WHEN parse_number(x) = floor(parse_number(x)) THEN CAST(parse_number(x) AS BIGINT) END;
 
 -- A month's name, in full or as Excel abbreviates it ('févr.', 'juil.', 'déc.'): its number.
-CREATE OR REPLACE MACRO french_month(word) AS coalesce(
+-- An Excel set to English writes 'Jan-24', 'Feb-24': those names are read too (none of them
+-- is another month's in French).
+CREATE OR REPLACE MACRO month_of_name(word) AS coalesce(
     nullif(list_position(['janvier', 'fevrier', 'mars', 'avril', 'mai', 'juin', 'juillet',
                           'aout', 'septembre', 'octobre', 'novembre', 'decembre'],
                          normalize_label(word)), 0),
-    list_position(['janv', 'fevr', 'mars', 'avr', 'mai', 'juin', 'juil', 'aout', 'sept', 'oct',
-                   'nov', 'dec'], normalize_label(word)));
+    nullif(list_position(['janv', 'fevr', 'mars', 'avr', 'mai', 'juin', 'juil', 'aout', 'sept',
+                          'oct', 'nov', 'dec'], normalize_label(word)), 0),
+    nullif(list_position(['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct',
+                          'nov', 'dec'], normalize_label(word)), 0),
+    list_position(['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
+                   'september', 'october', 'november', 'december'], normalize_label(word)));
 
--- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305, "mai 2013", "févr. 2013"
--- or "mai-13" → its first day.
+-- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305, "mai 2013", "févr. 2013",
+-- "mai-13" or "May-13" → its first day.
 CREATE OR REPLACE MACRO parse_month(x) AS (
     CASE
         WHEN regexp_full_match(trim(x), '\d{4}-\d{1,2}(-\d{1,2})?') THEN
@@ -97,13 +103,14 @@ CREATE OR REPLACE MACRO parse_month(x) AS (
                           CAST(regexp_extract(trim(x), '(\d{1,2})/\d{4}$', 1) AS INT), 1))
         WHEN regexp_full_match(trim(x), '\d{6}') THEN
             try(make_date(CAST(left(trim(x), 4) AS INT), CAST(right(trim(x), 2) AS INT), 1))
-        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+\s+\d{4}') AND french_month(split_part(trim(x), ' ', 1)) > 0 THEN
+        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+\s+\d{4}') AND month_of_name(split_part(trim(x), ' ', 1)) > 0 THEN
             make_date(CAST(regexp_extract(trim(x), '(\d{4})$', 1) AS INT),
-                      french_month(split_part(trim(x), ' ', 1)), 1)
-        -- a date cell in Excel's « mmm-aa » format, as a French export writes it: 'déc.-24'
-        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+-\d{2}') AND french_month(split_part(trim(x), '-', 1)) > 0 THEN
+                      month_of_name(split_part(trim(x), ' ', 1)), 1)
+        -- a date cell in Excel's « mmm-aa » format, as a French export writes it: 'déc.-24' (or an
+        -- English one: 'Dec-24')
+        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+-\d{2}') AND month_of_name(split_part(trim(x), '-', 1)) > 0 THEN
             make_date(2000 + CAST(right(trim(x), 2) AS INT),
-                      french_month(split_part(trim(x), '-', 1)), 1)
+                      month_of_name(split_part(trim(x), '-', 1)), 1)
     END
 );
 

@@ -199,7 +199,8 @@ CASES = [
     Case("activite_autrement_ecrite", "activity",
          text(ACTIVITY_HEADER, activity_row(120, periode="juin-24"),
               activity_row(121, periode="juin-24", etp="80 %"),
-              activity_row(122, profession="Médecin spécialiste en médecine générale")),
+              activity_row(122, profession="Médecin spécialiste en médecine générale"),
+              activity_row(123, periode="Jun-24"), activity_row(124, periode="May 2024")),
          "accepted"),
     Case("recensement_regions_abregees", "census",
          text(CENSUS_HEADER, census_row(110, region="NPDC"), census_row(111, region="HDF")),
@@ -293,11 +294,14 @@ STAGED_AS = {
                                             [(s,) for s in WRITTEN_STAGES.values()]),
     "recensement_types_autrement_ecrits": ("census", "structure_type",
                                            [(t,) for t in WRITTEN_TYPES.values()]),
-    # Excel's « mmm-aa » month, a time share in percent, the RPPS's wording of general practice
+    # Excel's « mmm-aa » month, a time share in percent, the RPPS's wording of general practice,
+    # months as an Excel set to English writes them
     "activite_autrement_ecrite": ("activity", "period_month, fte::DOUBLE, profession_code",
                                   [(date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 6, 1), 0.8, "infirmier"),
-                                   (date(2024, 6, 1), 0.8, "medecin_generaliste")]),
+                                   (date(2024, 6, 1), 0.8, "medecin_generaliste"),
+                                   (date(2024, 6, 1), 0.8, "infirmier"),
+                                   (date(2024, 5, 1), 0.8, "infirmier")]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
 }
 
