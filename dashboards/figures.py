@@ -15,7 +15,13 @@ import textwrap
 
 import polars as pl
 
-from dashboards.formatting import MASKED_TEXT, NARROW_NBSP, format_number, format_period
+from dashboards.formatting import (
+    MASKED_TEXT,
+    NARROW_NBSP,
+    format_number,
+    format_period,
+    period_order,
+)
 from dashboards.territories import alphabetical
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
@@ -430,7 +436,7 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
     for index, name in enumerate(names):
         suffix = "" if index == 0 else str(index + 1)
         top = 1 - index * (height + gap)
-        panel = sorted(panels_of[name], key=lambda r: r["period"])
+        panel = sorted(panels_of[name], key=lambda r: period_order(r["period"]))
         axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
         domain = [max(top - height, 0), min(top, 1)]
         if any(r["milestone"] is not None for r in panel):
@@ -446,7 +452,8 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
                                              anchor=f"x{suffix}", domain=domain)
         layout[f"xaxis{suffix}"] = _axis(
             type="category", categoryorder="array", anchor=f"y{suffix}",
-            categoryarray=[format_period(p) for p in sorted({r["period"] for r in panel})])
+            categoryarray=[format_period(p)
+                           for p in sorted({r["period"] for r in panel}, key=period_order)])
         layout["annotations"].append({
             "text": "<br>".join(textwrap.wrap(name, 80)), "xref": "paper", "yref": "paper",
             "x": 0, "y": top, "xanchor": "left", "yanchor": "bottom", "showarrow": False,

@@ -35,6 +35,22 @@ def format_period(period: str) -> str:
     return f"{MONTHS[int(match[2]) - 1]} {match[1]}"
 
 
+@functools.cache
+def period_order(period: str) -> tuple:
+    """A key that sorts periods of any grain by time: by the month they end, the shorter first
+    when two end together ('2024-03', '2024-T1', '2024-06', '2024-S1', '2024'). A follow-up
+    file may mix grains (quarterly values and a yearly total); as text, '2024' came first and
+    '2024-T1' last. Anything else sorts after, as text."""
+    if re.fullmatch(r"\d{4}", period):
+        return int(period), 12, 12, period
+    if match := re.fullmatch(r"(\d{4})-([ST])([1-4])", period):
+        span = 3 if match[2] == "T" else 6
+        return int(match[1]), span * int(match[3]), span, period
+    if (match := re.fullmatch(r"(\d{4})-(\d{2})", period)) and 1 <= int(match[2]) <= 12:
+        return int(match[1]), int(match[2]), 1, period
+    return 10_000, 0, 0, period
+
+
 def format_datetime(moment: datetime) -> str:
     day = "1er" if moment.day == 1 else str(moment.day)
     return f"{day} {MONTHS[moment.month - 1]} {moment.year} à {moment:%H:%M}"

@@ -32,7 +32,7 @@ from dashboards.figures import (
     projects_by_stage_figure,
     projects_funnel_figure,
 )
-from dashboards.formatting import format_number, format_period, suppression_note
+from dashboards.formatting import format_number, format_period, period_order, suppression_note
 from dashboards.render import render_site
 from dashboards.territories import Geography, _comparable, build_tree, comparable_names
 from dashboards.warehouse import read_snapshot
@@ -329,6 +329,40 @@ def test_the_home_counts_each_criterion_at_its_latest_period_with_a_value(tmp_pa
         FROM marts.followup_criteria WHERE period = '2024'""")
     con.close()
     render_site(warehouse, tmp_path / "site")
+    cards = _cards((tmp_path / "site" / "index.html").read_text(encoding="utf-8"),
+                   "carte-suivi")
+    assert cards["*"] == ("4", "2 programmes ; à la dernière période renseignée : 1 atteint(s), "
+                               "1 en bonne voie, 1 en retard, 1 sans cible")
+
+
+def test_periods_of_mixed_grains_are_in_time_order(tmp_path):
+    """A programme follows a criterion by quarter and semester, then by its yearly total: as
+    text '2024' came before '2024-T1', on the figure, in the table and for the home's latest
+    period, where the quarter was counted in place of the year."""
+    assert sorted(["2024", "2024-S1", "2024-T1", "2024-06", "2023-T4", "2024-03"],
+                  key=period_order) == ["2023-T4", "2024-03", "2024-T1", "2024-06", "2024-S1",
+                                        "2024"]
+    warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("""INSERT INTO marts.followup_criteria
+        SELECT c.* REPLACE (q.quarter AS period, 5 AS value, 'en retard' AS status)
+        FROM marts.followup_criteria AS c, (VALUES ('2024-T1'), ('2024-S1')) AS q(quarter)
+        WHERE period = '2024' AND criterion = 'Nombre de sites en projets ou opérationnels'""")
+    con.close()
+    render_site(warehouse, tmp_path / "site")
+    periods = [r[5] for r in table_rows(tmp_path / "site", "suivi-cls-du-pays-ruffecois")
+               if r[2] == "Nombre de sites en projets ou opérationnels"]
+    assert periods == ["2023", "T1 2024", "S1 2024", "2024"]
+    axes = []  # the criterion's period axis in each view of the programme's figure
+    for figure in page_data(tmp_path / "site", "suivi.html")["figures"]:
+        panels = [a["text"] for a in figure["layout"].get("annotations", [])]
+        if "Nombre de sites en projets ou opérationnels" in panels:
+            index = panels.index("Nombre de sites en projets ou opérationnels")
+            axes.append(figure["layout"][f"xaxis{index + 1 if index else ''}"]["categoryarray"])
+    assert ["2023", "T1 2024", "S1 2024", "2024"] in axes
+    assert all(len(periods) < 4 for periods in axes if periods != [
+        "2023", "T1 2024", "S1 2024", "2024"])
+    # the criterion's latest period is the year, « atteint », not the quarter « en retard »
     cards = _cards((tmp_path / "site" / "index.html").read_text(encoding="utf-8"),
                    "carte-suivi")
     assert cards["*"] == ("4", "2 programmes ; à la dernière période renseignée : 1 atteint(s), "

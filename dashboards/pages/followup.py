@@ -8,7 +8,7 @@ import html
 import polars as pl
 
 from dashboards.figures import followup_figure
-from dashboards.formatting import format_period
+from dashboards.formatting import format_period, period_order
 from dashboards.pages.common import (
     Page,
     Site,
@@ -39,7 +39,7 @@ def followup_page(site: Site) -> Page:
     others = [e for e in theme_entries(site, "suivi") if e["indicator_id"] not in BESPOKE]
     periods = [(ALL, "Toutes les périodes")] + sorted(
         {(p, format_period(p)) for p in followup["period"].unique().to_list()}
-        | set(theme_periods(site, others)))
+        | set(theme_periods(site, others)), key=lambda p: period_order(p[0]))
     data = PageData(site.tree, periods, default_period=ALL, page="suivi")
     codes = (site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
              .select("geo_name", "geo_code").unique("geo_name", maintain_order=True))
@@ -99,6 +99,11 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
 def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:
     # the direction of a target is said where one of them is « au plus » (less is better)
     directed = "au plus" in rows["target_direction"]
+    # each criterion where the marts list it first, its periods in time (the marts sort them
+    # as text, '2024' before '2024-T1')
+    first: dict[tuple, int] = {}
+    ordered = sorted(rows.iter_rows(named=True), key=lambda r: (
+        first.setdefault((r["action"], r["criterion"]), len(first)), period_order(r["period"])))
     # a step's state stands in its value's column, the state it should reach in its target's
     body = [Row([r["criterion"], r["axis"], r["action"], format_period(r["period"]),
                  _first(r["value"], r["milestone"]),
@@ -106,7 +111,7 @@ def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -
                  _first(r["target"], r["target_milestone"]),
                  r["unit"], r["achievement_rate"], r["status"], r["value_nature"]],
                 keys, r["period"])
-            for r in rows.iter_rows(named=True)]
+            for r in ordered]
     return Table(
         f"suivi-{slugify(programme)}", f"Critères de suivi : {programme}",
         ["Critère", "Axe", "Action", "Période", "Valeur",

@@ -8,7 +8,13 @@ from datetime import datetime
 import polars as pl
 
 from dashboards.changes import Change, compare, files_of_night
-from dashboards.formatting import MASKED_TEXT, format_datetime, format_number, format_period
+from dashboards.formatting import (
+    MASKED_TEXT,
+    format_datetime,
+    format_number,
+    format_period,
+    period_order,
+)
 from dashboards.pages.accessibility import NOT_COMPUTED
 from dashboards.pages.common import (
     Page,
@@ -200,8 +206,9 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
         return {}
     # a criterion's latest period with a value or a step's state: a roadmap lists the periods
     # to come
+    order = {p: i for i, p in enumerate(sorted(followup["period"].unique(), key=period_order))}
     latest = (followup.sort(pl.col("value").is_not_null() | pl.col("milestone").is_not_null(),
-                            "period")
+                            pl.col("period").replace_strict(order))
               .group_by("programme", "criterion").last())
     codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
                  .select("geo_name", "geo_code").unique("geo_name", keep="first",
