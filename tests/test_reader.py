@@ -334,6 +334,39 @@ def test_xlsx_with_title_rows_on_the_first_matching_sheet(tmp_path):
     assert table.frame["stade"].to_list() == ["En fonctionnement"] * 2
 
 
+FOLLOWUP_XLSX_HEADER = ["Programme", "Territoire", "Action", "Critère", "Période", "Valeur",
+                        "Cible", "Unité"]
+
+
+def test_xlsx_numbers_in_a_percent_format_are_read_as_shown(tmp_path):
+    """A share typed « 75 % » in a spreadsheet is held as 0.75: read as its number, it was
+    published as 0,75 % beside a target of 80 typed as a number."""
+    path = tmp_path / "suivi.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    percent = workbook.add_format({"num_format": "0%"})
+    tenths = workbook.add_format({"num_format": "0.0 %"})
+    literal = workbook.add_format({"num_format": '0"%"'})  # a sign beside the number, unscaled
+    sheet = workbook.add_worksheet("Suivi")
+    # the table starts in column B, row 3, below a title: positions as fastexcel reads them
+    sheet.write(0, 1, "Feuille de route du pôle")
+    sheet.write_row(2, 1, FOLLOWUP_XLSX_HEADER)
+    rows = [("Part des patients", 2024, (0.75, percent), (0.8, percent), "%"),
+            ("Part des patients", 2025, (0.825, tenths), (80, None), "%"),
+            ("Part des jeunes", 2025, (12, literal), (1, percent), "%"),
+            ("Réunions", 2025, (6, None), (10, None), "réunions")]
+    for index, (criterion, period, value, target, unit) in enumerate(rows, start=3):
+        sheet.write_row(index, 1, ["Pôle", "Ruffec", "Action 1", criterion, period])
+        for column, (number, style) in ((6, value), (7, target)):
+            sheet.write_number(index, column, number, style)
+        sheet.write(index, 8, unit)
+    workbook.close()
+
+    frame = read_source_file(path, "followup").frame
+    assert frame["valeur"].to_list() == ["75 %", "82,5 %", "12", "6"]
+    assert frame["cible"].to_list() == ["80 %", "80", "100 %", "10"]
+    assert frame["periode"].to_list() == ["2024", "2025", "2025", "2025"]
+
+
 def test_xlsx_missing_column_names_the_sheet(tmp_path):
     path = write_workbook(tmp_path / "r.xlsx", {"Feuil1": [(2, CENSUS_HEADER[:-1])]})
     with pytest.raises(SourceFileError) as caught:

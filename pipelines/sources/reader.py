@@ -1,7 +1,9 @@
 """The one reader for every file an analyst drops in the landing folder (CSV or spreadsheet).
 
 It finds the header (title rows may sit above it), maps the headers onto a source contract and
-returns the values as text exactly as written, only trimmed: typing is staging's job.
+returns the values as text exactly as written, only trimmed: typing is staging's job. A
+workbook's (.xlsx) cell is read as the spreadsheet shows it where its value alone would
+mislead: a number in a percent format (« 75 % », held as 0.75) is read « 75 % ».
 
 Rows whose field count differs from the header's are not loaded (their values would land in
 the wrong columns); they are returned in `SourceTable.bad_rows` with their line number and a
@@ -18,11 +20,14 @@ import datetime as dt
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree import ElementTree
 
 import fastexcel
+import openpyxl
 import polars as pl
 import xlrd
 
@@ -521,9 +526,90 @@ def _xlsx_sheets(path: Path, shown: str) -> list[tuple[str, pl.DataFrame]]:
         ]
     except Exception as exc:  # fastexcel raises its own hierarchy for every kind of damage
         raise _unreadable_workbook(shown, "xlsx", exc) from exc
+    try:
+        percents = _xlsx_percent_cells(path)
+    except Exception:  # a workbook fastexcel reads and openpyxl not: its numbers as they are
+        percents = {}
     # Date cells come as "2013-05-01 00:00:00": keep the date alone when there is no time.
-    return [(name, grid.with_columns(pl.all().cast(pl.String).str.strip_suffix(" 00:00:00")))
+    return [(name, _shown_as_percent(
+                grid.with_columns(pl.all().cast(pl.String).str.strip_suffix(" 00:00:00")),
+                *percents.get(name, (0, []))))
             for name, grid in grids]
+
+
+_SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_PERCENT_FORMAT_IDS = {9, 10}  # Excel's built-in « 0 % » and « 0,00 % »
+
+
+def _percent_format(code: str | None) -> bool:
+    """A number format that shows a number × 100 with a percent sign; a sign in quotes or
+    escaped (« 0"%" ») is text beside the number, which it does not scale."""
+    return "%" in re.sub(r'"[^"]*"|\\.', "", code or "")
+
+
+def _xlsx_percent_cells(path: Path) -> dict[str, tuple[int, list[tuple[int, int, float]]]]:
+    """Per sheet: the first column holding a value (fastexcel's first column) and the
+    numbers in a percent format, as (row, column, value) from 0. Only the workbook's styles
+    are read when none is a percent format, as in most files: a large export is not read twice.
+    """
+    with zipfile.ZipFile(path) as archive:
+        if "xl/styles.xml" not in archive.namelist():
+            return {}
+        styles = archive.read("xl/styles.xml")
+    root = ElementTree.fromstring(styles)
+    percent_ids = _PERCENT_FORMAT_IDS | {
+        int(fmt.get("numFmtId")) for fmt in root.iter(f"{_SPREADSHEET_NS}numFmt")
+        if _percent_format(fmt.get("formatCode"))}
+    cell_formats = root.find(f"{_SPREADSHEET_NS}cellXfs")
+    if cell_formats is None or not any(int(xf.get("numFmtId", 0)) in percent_ids
+                                       for xf in cell_formats):
+        return {}
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        found = {}
+        for sheet in workbook.worksheets:
+            first_column, cells = None, []
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.value is None:
+                        continue
+                    column = cell.column - 1
+                    first_column = column if first_column is None else min(first_column, column)
+                    if (isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+                            and _percent_format(cell.number_format)):
+                        cells.append((cell.row - 1, column, float(cell.value)))
+            if cells:
+                found[sheet.title] = (first_column, cells)
+        return found
+    finally:
+        workbook.close()
+
+
+def _shown_as_percent(grid: pl.DataFrame, first_column: int,
+                      cells: list[tuple[int, int, float]]) -> pl.DataFrame:
+    """`grid` with each of `cells` written as the spreadsheet shows it: 0.75 → « 75 % ». A cell
+    is rewritten only where the grid holds that very number, so that a grid placed otherwise
+    than expected keeps its values rather than take another cell's."""
+    columns: dict[int, list[str | None]] = {}
+    for row, column, value in cells:
+        index = column - first_column
+        if not (0 <= index < grid.width and row < grid.height):
+            continue
+        values = columns.setdefault(index, grid.to_series(index).to_list())
+        try:
+            held = float(values[row])
+        except (TypeError, ValueError):
+            continue
+        if held == value:
+            values[row] = _percent_text(value)
+    return grid.with_columns(pl.Series(grid.columns[index], values, dtype=pl.String)
+                             for index, values in columns.items())
+
+
+def _percent_text(value: float) -> str:
+    """0.75 → « 75 % », 0.825 → « 82,5 % », as a French spreadsheet shows them."""
+    number = f"{round(value * 100, 9):.9f}".rstrip("0").rstrip(".")
+    return f"{number.replace('.', ',')} %"
 
 
 def _xls_sheets(path: Path, shown: str) -> list[tuple[str, pl.DataFrame]]:
