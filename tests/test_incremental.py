@@ -9,6 +9,7 @@ rebuild's asset work and take at most 40 % of its wall time, and publish the sam
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,14 @@ def test_one_new_month_is_planned_alone_and_publishes_the_same_marts(nights):
     assert incremental["plan"]["months"] == [month]
     assert incremental["plan"]["pending"] == {"activity": [f"activity/{newest.name}"]}
     assert rebuild["plan"]["kind"] == "complète" and len(rebuild["plan"]["months"]) == MONTHS
+    # the analyst sees each step that built tables as it ends, and only tonight's
+    progress = re.findall(r"^  \[\d+:\d\d\] (.+) : fait en \d+,\d s$", incremental["output"],
+                          re.M)
+    assert progress[0] == "raw/activity" and progress[-1] == "publish/dashboards"
+    assert "staging/activity" in progress and "raw/census" not in progress
+    assert "marts/census_projects" not in progress
+    assert incremental["output"].index(progress[-1]) < incremental["output"].index("Nuit réussie")
+    assert "raw/census" in re.findall(r"^  \[\d+:\d\d\] (.+) : fait", first["output"], re.M)
     # incrementality must not change a single published figure
     assert _mart_hashes(nights["work"] / "home") == _mart_hashes(nights["work"] / "rebuild")
 
