@@ -132,6 +132,19 @@ CREATE OR REPLACE MACRO parse_period(x) AS (
     END
 );
 
+-- Periods of any grain in time order: by the month they end, the shorter first ('2024-03',
+-- '2024-T1', '2024-06', '2024-S1', '2024'); as text, '2024' came before '2024-T1'. Anything
+-- else after them. dashboards/formatting.py sorts alike (period_order; a test holds them equal).
+CREATE OR REPLACE MACRO period_order(p) AS CASE
+    WHEN regexp_full_match(p, '\d{4}') THEN [CAST(p AS INT), 12, 12]
+    WHEN regexp_full_match(p, '\d{4}-[ST][1-4]') THEN
+        [CAST(left(p, 4) AS INT),
+         CAST(right(p, 1) AS INT) * CASE WHEN p[6] = 'T' THEN 3 ELSE 6 END,
+         CASE WHEN p[6] = 'T' THEN 3 ELSE 6 END]
+    WHEN regexp_full_match(p, '\d{4}-(0[1-9]|1[0-2])') THEN
+        [CAST(left(p, 4) AS INT), CAST(right(p, 2) AS INT), 1]
+    ELSE [10000, 0, 0] END;
+
 -- A total or a note a spreadsheet has below its table ('Total', 'Sous-total', 'Source : ARS…',
 -- 'Note', 'Lecture', 'Champ'), or the title of a group of rows written alone on its line
 -- ('Artois-Douaisis'): a line with no key, not a row of data. footer_of gives the cell

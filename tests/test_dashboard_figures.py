@@ -36,6 +36,7 @@ from dashboards.formatting import format_number, format_period, period_order, su
 from dashboards.render import render_site
 from dashboards.territories import Geography, _comparable, build_tree, comparable_names
 from dashboards.warehouse import read_snapshot
+from pipelines.sql import macros_sql
 
 PAGES = ["index.html", "offre.html", "projets.html", "suivi.html", "accessibilite.html",
          "qualite.html", "fiches.html", "dictionnaire.html"]
@@ -339,9 +340,14 @@ def test_periods_of_mixed_grains_are_in_time_order(tmp_path):
     """A programme follows a criterion by quarter and semester, then by its yearly total: as
     text '2024' came before '2024-T1', on the figure, in the table and for the home's latest
     period, where the quarter was counted in place of the year."""
-    assert sorted(["2024", "2024-S1", "2024-T1", "2024-06", "2023-T4", "2024-03"],
-                  key=period_order) == ["2023-T4", "2024-03", "2024-T1", "2024-06", "2024-S1",
-                                        "2024"]
+    periods = ["2024", "2024-S1", "2024-T1", "2024-06", "2023-T4", "2024-03", "2024-13", "?"]
+    ordered = ["2023-T4", "2024-03", "2024-T1", "2024-06", "2024-S1", "2024", "2024-13", "?"]
+    assert sorted(periods, key=period_order) == ordered
+    # the warehouse's order, for the marts and the analysts' views, is the same
+    con = duckdb.connect()
+    con.execute(macros_sql())
+    assert con.execute("SELECT list(p ORDER BY period_order(p), p) FROM unnest(?) AS t(p)",
+                       [periods]).fetchone()[0] == ordered
     warehouse = make_fixture_warehouse(tmp_path / "w.duckdb")
     con = duckdb.connect(str(warehouse))
     con.execute("""INSERT INTO marts.followup_criteria

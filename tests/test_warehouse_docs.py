@@ -22,6 +22,7 @@ from pipelines.publish.documentation import (
     unknown_entries,
 )
 from pipelines.settings import REPO_ROOT
+from pipelines.sql import macros_sql, model_sql
 
 WAREHOUSE_DOC = REPO_ROOT / "docs" / "warehouse.md"
 
@@ -125,6 +126,25 @@ def test_v_indicateurs_has_one_labelled_row_per_indicator_value(published):
         "SELECT label FROM ref.stages WHERE stage_code = 'fonctionnement'"
     ).fetchone()[0]
     assert stage[0] == label
+
+
+def test_v_profil_territoire_takes_a_programmes_year_after_its_quarters():
+    """A programme follows a criterion by quarter and by year: as text, '2024-T1' was the
+    latest period of its profile, where the year 2024 ends after it."""
+    con = duckdb.connect()
+    con.execute(macros_sql())
+    con.execute("CREATE SCHEMA marts")
+    con.execute("""CREATE TABLE marts.v_indicateurs AS
+        SELECT 'programme' AS niveau_geo, 'cls_test' AS code_geo, 'CLS de test' AS territoire,
+               'suivi_valeur' AS indicateur, 'Valeur' AS libelle_indicateur,
+               'critere' AS dimension, 'vaccination' AS categorie,
+               'Vaccination' AS libelle_categorie, periode, valeur, NULL AS ic_bas,
+               NULL AS ic_haut, '%' AS unite, NULL AS territoire_reference,
+               NULL AS valeur_reference, NULL AS comparaison, false AS secret_statistique
+        FROM (VALUES ('2023', 50.0), ('2024-T1', 55.0), ('2024-S1', 58.0), ('2024', 62.0))
+             AS v(periode, valeur)""")
+    [profile] = con.sql(model_sql("views", "v_profil_territoire")).fetchall()
+    assert (profile[8], float(profile[9])) == ("2024", 62.0)
 
 
 def test_v_profil_territoire_keeps_the_latest_period_of_each_indicator_and_category(published):

@@ -21,4 +21,4 @@ SELECT
     value_nature,
     comment
 FROM staging.followup
-ORDER BY programme, action, criterion, period
+ORDER BY programme, action, criterion, period_order(period), period

@@ -1,4 +1,5 @@
--- A territory's profile: for each indicator × category, the latest period published for it.
+-- A territory's profile: for each indicator × category, the latest period published for it
+-- (in time: a programme's year 2024 after its quarter 2024-T1).
 SELECT
     niveau_geo,
     code_geo,
@@ -18,6 +19,6 @@ SELECT
     comparaison,
     secret_statistique
 FROM marts.v_indicateurs
-QUALIFY periode = max(periode) OVER (
+QUALIFY periode = arg_max(periode, period_order(periode)) OVER (
     PARTITION BY niveau_geo, code_geo, indicateur, dimension, categorie
 )
