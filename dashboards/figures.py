@@ -90,7 +90,7 @@ def _unit(units) -> str:
 
 
 def _latest_period(rows: list[dict]) -> str:
-    return format_period(max(r["period"] for r in rows)) if rows else ""
+    return format_period(max((r["period"] for r in rows), key=period_order)) if rows else ""
 
 
 def _axis(**settings) -> dict:
@@ -326,10 +326,11 @@ def trend_figure(rows: pl.DataFrame, title: str, axis_title: str,
     gap in its category's line.
     """
     all_rows = rows.to_dicts()
-    periods = sorted({r["period"] for r in all_rows})
+    periods = sorted({r["period"] for r in all_rows}, key=period_order)
     unit = _unit(r["unit"] for r in all_rows)
     lines: dict[str, list[dict]] = {}
-    for row in sorted(_shown(all_rows), key=lambda r: (_by_order(r), r["period"])):
+    for row in sorted(_shown(all_rows),
+                      key=lambda r: (_by_order(r), period_order(r["period"]))):
         lines.setdefault(row["category_label"], []).append(row)
     traces = []
     for label, line in lines.items():

@@ -31,6 +31,7 @@ from dashboards.figures import (
     followup_figure,
     projects_by_stage_figure,
     projects_funnel_figure,
+    trend_figure,
 )
 from dashboards.formatting import format_number, format_period, period_order, suppression_note
 from dashboards.render import render_site
@@ -343,6 +344,14 @@ def test_periods_of_mixed_grains_are_in_time_order(tmp_path):
     periods = ["2024", "2024-S1", "2024-T1", "2024-06", "2023-T4", "2024-03", "2024-13", "?"]
     ordered = ["2023-T4", "2024-03", "2024-T1", "2024-06", "2024-S1", "2024", "2024-13", "?"]
     assert sorted(periods, key=period_order) == ordered
+    # an indicator's trend, title and period list follow it too
+    lauzun = _density_frame().filter(pl.col("geo_name") == "CC du Pays de Lauzun")
+    frame = pl.concat([lauzun.with_columns(period=pl.lit(p)) for p in ("2024", "2024-T1")])
+    trend = go.Figure(trend_figure(frame, "Suivi", "valeur"))
+    assert list(trend.data[0].x) == ["T1 2024", "2024"]
+    assert list(trend.layout.xaxis.categoryarray) == ["T1 2024", "2024"]
+    assert go.Figure(density_profile_figure(frame, "CC du Pays de Lauzun", NOTE)
+                     ).layout.title.text.endswith("(2024)")
     # the warehouse's order, for the marts and the analysts' views, is the same
     con = duckdb.connect()
     con.execute(macros_sql())

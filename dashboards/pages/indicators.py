@@ -14,7 +14,7 @@ import json
 import polars as pl
 
 from dashboards.figures import comparison_figure, profile_figure, trend_figure
-from dashboards.formatting import format_period
+from dashboards.formatting import format_period, period_order
 from dashboards.pages.common import (
     Site,
     heading,
@@ -96,7 +96,8 @@ def not_computed(entry: dict) -> str:
 def theme_periods(site: Site, entries: list[dict]) -> list[tuple[str, str]]:
     ids = [e["indicator_id"] for e in entries]
     rows = site.snapshot.indicators.filter(pl.col("indicator_id").is_in(ids))
-    return [(p, format_period(p)) for p in sorted(rows["period"].unique().to_list())]
+    return [(p, format_period(p))
+            for p in sorted(rows["period"].unique().to_list(), key=period_order)]
 
 
 def contents(entries: list[dict]) -> str:
@@ -208,7 +209,7 @@ def _comparisons(site: Site, rows: pl.DataFrame, entry: dict, note: str, data: P
                   for code in communes["geo_code"].unique().to_list()}
         communes = communes.with_columns(within=pl.col("geo_code").replace_strict(
             places, default=[], return_dtype=pl.List(pl.String)))
-    periods = sorted(rows["period"].unique().to_list())[-COMPARED_PERIODS:]
+    periods = sorted(rows["period"].unique().to_list(), key=period_order)[-COMPARED_PERIODS:]
     several = rows["category"].n_unique() > 1
     label, unit = entry["label"], entry.get("unit") or ""
     for period in periods:
