@@ -367,6 +367,34 @@ def test_xlsx_numbers_in_a_percent_format_are_read_as_shown(tmp_path):
     assert frame["periode"].to_list() == ["2024", "2025", "2025", "2025"]
 
 
+def test_xlsx_cells_merged_over_several_rows_give_each_row_their_value(tmp_path):
+    """A roadmap merges its programme's and its actions' cells over their periods: the rows
+    under the first came without programme nor action, and were rejected."""
+    path = tmp_path / "fiches_actions.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("Suivi")
+    sheet.merge_range(0, 1, 0, 8, "Feuille de route du pôle")  # a title merged along its row
+    sheet.write_row(2, 1, FOLLOWUP_XLSX_HEADER)
+    sheet.merge_range(3, 1, 8, 1, "Pôle")
+    sheet.merge_range(3, 2, 8, 2, "Ruffec")
+    for first, action, criterion in ((3, "Action 1", "Stagiaires"), (6, "Action 2", "Ateliers")):
+        sheet.merge_range(first, 3, first + 2, 3, action)
+        sheet.merge_range(first, 4, first + 2, 4, criterion)
+        for row, year in enumerate((2022, 2023, 2024), start=first):
+            sheet.write_row(row, 5, [year, row, 10, "nombre"])
+    workbook.close()
+
+    table = read_source_file(path, "followup")
+    frame = table.frame
+    assert table.header_line == 3
+    assert frame["_source_row"].to_list() == [4, 5, 6, 7, 8, 9]
+    assert frame["programme"].to_list() == ["Pôle"] * 6
+    assert frame["territoire"].to_list() == ["Ruffec"] * 6
+    assert frame["action"].to_list() == ["Action 1"] * 3 + ["Action 2"] * 3
+    assert frame["critere"].to_list() == ["Stagiaires"] * 3 + ["Ateliers"] * 3
+    assert frame["valeur"].to_list() == ["3", "4", "5", "6", "7", "8"]
+
+
 def test_xlsx_missing_column_names_the_sheet(tmp_path):
     path = write_workbook(tmp_path / "r.xlsx", {"Feuil1": [(2, CENSUS_HEADER[:-1])]})
     with pytest.raises(SourceFileError) as caught:

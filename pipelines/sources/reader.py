@@ -3,7 +3,8 @@
 It finds the header (title rows may sit above it), maps the headers onto a source contract and
 returns the values as text exactly as written, only trimmed: typing is staging's job. A
 workbook's (.xlsx) cell is read as the spreadsheet shows it where its value alone would
-mislead: a number in a percent format (« 75 % », held as 0.75) is read « 75 % ».
+mislead: a number in a percent format (« 75 % », held as 0.75) is read « 75 % », and a cell
+merged over several rows gives its value to each of them.
 
 Rows whose field count differs from the header's are not loaded (their values would land in
 the wrong columns); they are returned in `SourceTable.bad_rows` with their line number and a
@@ -527,18 +528,28 @@ def _xlsx_sheets(path: Path, shown: str) -> list[tuple[str, pl.DataFrame]]:
     except Exception as exc:  # fastexcel raises its own hierarchy for every kind of damage
         raise _unreadable_workbook(shown, "xlsx", exc) from exc
     try:
-        percents = _xlsx_percent_cells(path)
-    except Exception:  # a workbook fastexcel reads and openpyxl not: its numbers as they are
-        percents = {}
+        layouts = _xlsx_layouts(path)
+    except Exception:  # a workbook fastexcel reads and openpyxl not: its cells as they are
+        layouts = {}
     # Date cells come as "2013-05-01 00:00:00": keep the date alone when there is no time.
-    return [(name, _shown_as_percent(
+    return [(name, _as_shown(
                 grid.with_columns(pl.all().cast(pl.String).str.strip_suffix(" 00:00:00")),
-                *percents.get(name, (0, []))))
+                layouts.get(name, _Layout())))
             for name, grid in grids]
 
 
 _SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _PERCENT_FORMAT_IDS = {9, 10}  # Excel's built-in « 0 % » and « 0,00 % »
+
+
+@dataclass
+class _Layout:
+    """What a sheet shows that its cells' values alone do not say, from 0 and placed as on the
+    sheet: fastexcel's grid starts at `first_column`, the first column holding a value."""
+
+    first_column: int = 0
+    percents: list[tuple[int, int, float]] = field(default_factory=list)  # row, column, value
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # rows, columns
 
 
 def _percent_format(code: str | None) -> bool:
@@ -547,28 +558,35 @@ def _percent_format(code: str | None) -> bool:
     return "%" in re.sub(r'"[^"]*"|\\.', "", code or "")
 
 
-def _xlsx_percent_cells(path: Path) -> dict[str, tuple[int, list[tuple[int, int, float]]]]:
-    """Per sheet: the first column holding a value (fastexcel's first column) and the
-    numbers in a percent format, as (row, column, value) from 0. Only the workbook's styles
-    are read when none is a percent format, as in most files: a large export is not read twice.
-    """
-    with zipfile.ZipFile(path) as archive:
-        if "xl/styles.xml" not in archive.namelist():
-            return {}
-        styles = archive.read("xl/styles.xml")
+def _has_percent_format(styles: bytes) -> bool:
     root = ElementTree.fromstring(styles)
     percent_ids = _PERCENT_FORMAT_IDS | {
         int(fmt.get("numFmtId")) for fmt in root.iter(f"{_SPREADSHEET_NS}numFmt")
         if _percent_format(fmt.get("formatCode"))}
     cell_formats = root.find(f"{_SPREADSHEET_NS}cellXfs")
-    if cell_formats is None or not any(int(xf.get("numFmtId", 0)) in percent_ids
-                                       for xf in cell_formats):
+    return cell_formats is not None and any(int(xf.get("numFmtId", 0)) in percent_ids
+                                            for xf in cell_formats)
+
+
+def _xlsx_layouts(path: Path) -> dict[str, _Layout]:
+    """Per sheet: the numbers in a percent format, and the cells merged over several rows (a
+    roadmap merges its programme's and action's cells over their periods, a census its
+    territory's over its projects). The styles and the sheets' XML say whether there are any;
+    openpyxl reads the cells only then: most files have none, and a large export is not read
+    twice."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        percents = "xl/styles.xml" in names and _has_percent_format(archive.read("xl/styles.xml"))
+        merged = any(b"<mergeCell " in archive.read(name) for name in names
+                     if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+    if not (percents or merged):
         return {}
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    # openpyxl knows merged cells only outside its read-only mode
+    workbook = openpyxl.load_workbook(path, read_only=not merged, data_only=True)
     try:
-        found = {}
+        layouts = {}
         for sheet in workbook.worksheets:
-            first_column, cells = None, []
+            layout, first_column = _Layout(), None
             for row in sheet.iter_rows():
                 for cell in row:
                     if cell.value is None:
@@ -577,33 +595,56 @@ def _xlsx_percent_cells(path: Path) -> dict[str, tuple[int, list[tuple[int, int,
                     first_column = column if first_column is None else min(first_column, column)
                     if (isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
                             and _percent_format(cell.number_format)):
-                        cells.append((cell.row - 1, column, float(cell.value)))
-            if cells:
-                found[sheet.title] = (first_column, cells)
-        return found
+                        layout.percents.append((cell.row - 1, column, float(cell.value)))
+            if merged:
+                layout.merged = [(r.min_row - 1, r.max_row - 1, r.min_col - 1, r.max_col - 1)
+                                 for r in sheet.merged_cells.ranges if r.max_row > r.min_row]
+            if layout.percents or layout.merged:
+                layout.first_column = first_column or 0
+                layouts[sheet.title] = layout
+        return layouts
     finally:
         workbook.close()
 
 
-def _shown_as_percent(grid: pl.DataFrame, first_column: int,
-                      cells: list[tuple[int, int, float]]) -> pl.DataFrame:
-    """`grid` with each of `cells` written as the spreadsheet shows it: 0.75 → « 75 % ». A cell
-    is rewritten only where the grid holds that very number, so that a grid placed otherwise
-    than expected keeps its values rather than take another cell's."""
+def _as_shown(grid: pl.DataFrame, layout: _Layout) -> pl.DataFrame:
+    """`grid` as the spreadsheet shows it: a number in a percent format written as shown (0.75
+    → « 75 % »), a cell merged over several rows giving its value to each of them. A cell is
+    rewritten only where the grid holds what the layout says (that very number; an empty cell
+    under a merged one), so that a grid placed otherwise than expected keeps its values rather
+    than take another cell's."""
+    if not (layout.percents or layout.merged):
+        return grid
     columns: dict[int, list[str | None]] = {}
-    for row, column, value in cells:
-        index = column - first_column
-        if not (0 <= index < grid.width and row < grid.height):
+
+    def values(index: int) -> list[str | None]:
+        return columns.setdefault(index, grid.to_series(index).to_list())
+
+    def placed(row: int, column: int) -> int | None:
+        index = column - layout.first_column
+        return index if 0 <= index < grid.width and 0 <= row < grid.height else None
+
+    for row, column, value in layout.percents:
+        index = placed(row, column)
+        if index is None:
             continue
-        values = columns.setdefault(index, grid.to_series(index).to_list())
         try:
-            held = float(values[row])
+            held = float(values(index)[row])
         except (TypeError, ValueError):
             continue
         if held == value:
-            values[row] = _percent_text(value)
-    return grid.with_columns(pl.Series(grid.columns[index], values, dtype=pl.String)
-                             for index, values in columns.items())
+            values(index)[row] = _percent_text(value)
+    for first_row, last_row, first_column, last_column in layout.merged:
+        anchor, last = placed(first_row, first_column), placed(last_row, last_column)
+        if anchor is None or last is None or values(anchor)[first_row] is None:
+            continue
+        cells = [(row, index) for row in range(first_row, last_row + 1)
+                 for index in range(anchor, last + 1) if (row, index) != (first_row, anchor)]
+        if all(values(index)[row] is None for row, index in cells):
+            for row, index in cells:
+                values(index)[row] = values(anchor)[first_row]
+    return grid.with_columns(pl.Series(grid.columns[index], column, dtype=pl.String)
+                             for index, column in columns.items())
 
 
 def _percent_text(value: float) -> str:
