@@ -166,6 +166,14 @@ CREATE OR REPLACE MACRO footer_of(cells) AS coalesce(
 CREATE OR REPLACE MACRO footer_reason() AS
     'ligne de titre, de total ou de note du tableau : ce n''est pas une donnée, écartée sans bloquer la nuit';
 
+-- The reason for a row without a programme, an action, a criterion or a territory: a sheet
+-- often merges such a cell over the rows it groups, and its CSV export keeps the value on the
+-- first row alone (a workbook's merged cells are read whole: pipelines/sources/reader.py).
+CREATE OR REPLACE MACRO missing_reason(what) AS
+    what || ' : à renseigner sur chaque ligne (une cellule fusionnée sur plusieurs lignes du '
+    || 'tableur n''a sa valeur que sur la première dans un export CSV : déposez plutôt le '
+    || 'classeur .xlsx, ou répétez la valeur)';
+
 -- Yes/no columns as ARS spreadsheets write them.
 CREATE OR REPLACE MACRO parse_flag(x) AS
     CASE WHEN normalize_label(x) IN ('oui', 'o', 'yes', 'y', 'vrai', 'true', '1', 'x') THEN TRUE

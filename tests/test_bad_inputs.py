@@ -159,7 +159,10 @@ CASES = [
     bad_followup(41, "periode", "2024-T5", "période illisible"),
     bad_followup(42, "cible", "dix", "cible non numérique"),
     bad_followup(43, "nature_valeur", "inventée", "nature de la valeur"),
-    bad_followup(44, "programme", "", "programme absent"),
+    # a cell merged over rows, once exported in CSV: the reason says so
+    bad_followup(44, "programme", "", "programme absent : à renseigner sur chaque ligne (une "
+                 "cellule fusionnée sur plusieurs lignes du tableur n'a sa valeur que sur la "
+                 "première dans un export CSV : déposez plutôt le classeur .xlsx"),
     # a number is measured against a number: « réalisé » is the target of a step only
     bad_followup(45, "cible", "réalisé", "cible non numérique"),
     Case("ligne_tronquee", "activity",

@@ -29,7 +29,7 @@ checked AS (
             WHEN census_date IS NULL THEN ['date_recensement', date_recensement,
                 'date de recensement illisible : attendu un mois (ex. 2013-05 ou « mai 2013 »)']
             WHEN region_code IS NULL THEN ['region', region, 'région inconnue (nom actuel ou ancien nom de région attendu)']
-            WHEN territoire IS NULL THEN ['territoire', NULL, 'territoire absent']
+            WHEN territoire IS NULL THEN ['territoire', NULL, missing_reason('territoire absent')]
             WHEN nom_projet IS NULL THEN ['nom_projet', NULL, 'nom du projet absent']
             WHEN structure_type IS NULL THEN ['type_structure', type_structure,
                 'type de structure inconnu : MSP, PSP, CDS ou CPTS attendu (voir ref.structure_type_synonyms pour les autres façons de l''écrire)']

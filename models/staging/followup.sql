@@ -26,10 +26,10 @@ checked AS (
     SELECT *,
         CASE
             WHEN footer IS NOT NULL THEN [footer.c, footer.v, footer_reason()]
-            WHEN programme IS NULL THEN ['programme', NULL, 'programme absent']
-            WHEN territoire IS NULL THEN ['territoire', NULL, 'territoire absent']
-            WHEN action IS NULL THEN ['action', NULL, 'action absente']
-            WHEN critere IS NULL THEN ['critere', NULL, 'critère absent']
+            WHEN programme IS NULL THEN ['programme', NULL, missing_reason('programme absent')]
+            WHEN territoire IS NULL THEN ['territoire', NULL, missing_reason('territoire absent')]
+            WHEN action IS NULL THEN ['action', NULL, missing_reason('action absente')]
+            WHEN critere IS NULL THEN ['critere', NULL, missing_reason('critère absent')]
             WHEN period IS NULL THEN ['periode', periode,
                 'période illisible : attendu 2024, S1 2024, T1 2024, 2024-03 ou « mars 2024 »']
             WHEN value_number IS NULL AND milestone IS NULL AND NOT value_not_known THEN ['valeur', valeur,
