@@ -6,6 +6,7 @@ queries change.
 """
 
 import os
+import shutil
 
 import duckdb
 import pytest
@@ -14,6 +15,7 @@ from pipelines.publish.documentation import (
     RAW_NOTICE,
     VIEWS_DIR,
     apply_comments,
+    create_views,
     dictionary,
     example_queries,
     load_comments,
@@ -145,6 +147,21 @@ def test_v_profil_territoire_takes_a_programmes_year_after_its_quarters():
              AS v(periode, valeur)""")
     [profile] = con.sql(model_sql("views", "v_profil_territoire")).fetchall()
     assert (profile[8], float(profile[9])) == ("2024", 62.0)
+
+
+def test_views_are_made_in_a_file_whose_release_had_not_their_macros(night, tmp_path):
+    """A night that only publishes runs no model: in a file from a release without the macro
+    period_order (its deployment kept OBSERVATOIRE_CODE_VERSION), making the views failed and
+    blocked the night."""
+    home, _ = night
+    copy = tmp_path / "ancienne_version.duckdb"
+    shutil.copyfile(home / "warehouse" / "observatoire.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    con.execute("DROP VIEW marts.v_profil_territoire")
+    con.execute("DROP MACRO period_order")
+    assert "marts.v_profil_territoire" in create_views(con)
+    assert con.execute("SELECT count(*) FROM marts.v_profil_territoire").fetchone()[0] > 0
+    con.close()
 
 
 def test_v_profil_territoire_keeps_the_latest_period_of_each_indicator_and_category(published):
