@@ -464,7 +464,10 @@ def followup_figure(criteria: pl.DataFrame) -> Figure:
     # a programme's name is often long: the title's second line says how to read the panels
     title = (f"{programme}<br><sup>Valeur et cible de chaque critère ({illustrative} : "
              "valeur illustrative)</sup>")
-    return _figure(traces, layout, title, 140 + 230 * panels)
+    # the title's two lines and the first panel's name above its plot need more than the
+    # usual top margin, where they touched
+    layout["margin"] = {"l": 10, "r": 10, "t": 100, "b": 40}
+    return _figure(traces, layout, title, 170 + 230 * panels)
 
 
 def _value_traces(panel: list[dict], unit: str, axes: dict,

@@ -505,6 +505,21 @@ def test_followup_shows_the_programmes_of_the_chosen_territory(site, browser, wa
     assert tab.evaluate("document.querySelector('.vide-section').hidden") is False
 
 
+def test_a_programmes_title_and_its_first_criterions_name_do_not_touch(site, browser):
+    """The follow-up figure's title has two lines (the programme, how to read its panels),
+    then each panel has its criterion's name above it: the second line and the first name
+    touched."""
+    tab = browser.new_tab()
+    tab.open((site / "suivi.html").as_uri())
+    assert tab.figure_data("figure-suivi-1")
+    title, name = tab.evaluate("""(() => {
+        const figure = document.getElementById('figure-suivi-1');
+        return [figure.querySelector('.gtitle'), figure.querySelector('.annotation')]
+            .map(e => e.getBoundingClientRect()).map(r => [r.top, r.bottom]);
+    })()""")
+    assert name[0] - title[1] >= 8, (title, name)
+
+
 def test_a_download_link_yields_the_selected_rows_as_french_csv(site, browser, warehouse,
                                                                 tmp_path):
     tab = browser.new_tab()
