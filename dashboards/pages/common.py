@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from dashboards.changes import PublishedValues, published_values
-from dashboards.formatting import format_period, suppression_note
+from dashboards.formatting import format_period, period_order, suppression_note
 from dashboards.fragments import Fragments
 from dashboards.tables import Cell, Masked, Table, table_html
 from dashboards.territories import Geography, TerritoryTree, build_tree, territory_key
@@ -114,6 +114,13 @@ def latest_period(frame: pl.DataFrame) -> pl.DataFrame:
 def latest_period_by_level(frame: pl.DataFrame) -> pl.DataFrame:
     """Each geographic level at its own latest period (an EPCI file may lag a year)."""
     return frame.filter(pl.col("period") == pl.col("period").max().over("geo_level"))
+
+
+def period_rank(frame: pl.DataFrame) -> pl.Expr:
+    """`period` as its rank in time (period_order), to sort `frame` by: as text, a year came
+    before its quarters."""
+    ranks = {p: i for i, p in enumerate(sorted(frame["period"].unique(), key=period_order))}
+    return pl.col("period").replace_strict(ranks)
 
 
 def periods_of(frame: pl.DataFrame) -> list[tuple[str, str]]:

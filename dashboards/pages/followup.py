@@ -18,6 +18,7 @@ from dashboards.pages.common import (
     memoised,
     paragraph,
     partitions,
+    period_rank,
     slugify,
     tables_html,
 )
@@ -99,11 +100,9 @@ def _programmes(site: Site, followup: pl.DataFrame, codes: dict[str, str],
 def _criteria_table(rows: pl.DataFrame, programme: str, keys: tuple[str, ...]) -> Table:
     # the direction of a target is said where one of them is « au plus » (less is better)
     directed = "au plus" in rows["target_direction"]
-    # each criterion where the marts list it first, its periods in time (the marts sort them
-    # as text, '2024' before '2024-T1')
-    first: dict[tuple, int] = {}
-    ordered = sorted(rows.iter_rows(named=True), key=lambda r: (
-        first.setdefault((r["action"], r["criterion"]), len(first)), period_order(r["period"])))
+    # the snapshot's order (dashboards/warehouse.py), each criterion's periods in time
+    ordered = rows.sort("axis", "action", "criterion", period_rank(rows),
+                        nulls_last=True).iter_rows(named=True)
     # a step's state stands in its value's column, the state it should reach in its target's
     body = [Row([r["criterion"], r["axis"], r["action"], format_period(r["period"]),
                  _first(r["value"], r["milestone"]),

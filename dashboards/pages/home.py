@@ -13,7 +13,6 @@ from dashboards.formatting import (
     format_datetime,
     format_number,
     format_period,
-    period_order,
 )
 from dashboards.pages.accessibility import NOT_COMPUTED
 from dashboards.pages.common import (
@@ -23,6 +22,7 @@ from dashboards.pages.common import (
     indicator_rows,
     masked_note,
     paragraph,
+    period_rank,
     tables_html,
 )
 from dashboards.pages.indicators import theme_entries
@@ -206,9 +206,8 @@ def _followup_cards(site: Site) -> dict[str, KeyFigure]:
         return {}
     # a criterion's latest period with a value or a step's state: a roadmap lists the periods
     # to come
-    order = {p: i for i, p in enumerate(sorted(followup["period"].unique(), key=period_order))}
     latest = (followup.sort(pl.col("value").is_not_null() | pl.col("milestone").is_not_null(),
-                            pl.col("period").replace_strict(order))
+                            period_rank(followup))
               .group_by("programme", "criterion").last())
     codes = dict(site.snapshot.indicators.filter(pl.col("geo_level") == "programme")
                  .select("geo_name", "geo_code").unique("geo_name", keep="first",
