@@ -91,21 +91,26 @@ CREATE OR REPLACE MACRO month_of_name(word) AS coalesce(
     list_position(['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
                    'september', 'october', 'november', 'december'], normalize_label(word)));
 
--- A month written 2013-05, 2013-05-01, 05/2013, 01/05/2013, 201305, "mai 2013", "févr. 2013",
--- "mai-13" or "May-13" → its first day.
+-- A month written 2013-05, 2013/05, 2013-05-01, 05/2013, 05-2013, 01/05/2013, 201305,
+-- "mai 2013", "févr. 2013", "mai-2013", "mai-13" or "May-13" → its first day. A date may carry
+-- the time that a database's export or a spreadsheet's date-and-time cell writes after it
+-- ("2013-05-01 00:00:00", "01/05/2013 00:00").
+CREATE OR REPLACE MACRO month_text(x) AS
+    regexp_replace(trim(x), '[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$', '');
 CREATE OR REPLACE MACRO parse_month(x) AS (
     CASE
-        WHEN regexp_full_match(trim(x), '\d{4}-\d{1,2}(-\d{1,2})?') THEN
-            try(make_date(CAST(split_part(trim(x), '-', 1) AS INT),
-                          CAST(split_part(trim(x), '-', 2) AS INT), 1))
-        WHEN regexp_full_match(trim(x), '(\d{1,2}/)?\d{1,2}/\d{4}') THEN
-            try(make_date(CAST(regexp_extract(trim(x), '(\d{4})$', 1) AS INT),
-                          CAST(regexp_extract(trim(x), '(\d{1,2})/\d{4}$', 1) AS INT), 1))
+        WHEN regexp_full_match(month_text(x), '\d{4}[-/]\d{1,2}([-/]\d{1,2})?') THEN
+            try(make_date(CAST(left(month_text(x), 4) AS INT),
+                          CAST(regexp_extract(month_text(x), '^\d{4}[-/](\d{1,2})', 1) AS INT), 1))
+        WHEN regexp_full_match(month_text(x), '(\d{1,2}[-/])?\d{1,2}[-/]\d{4}') THEN
+            try(make_date(CAST(right(month_text(x), 4) AS INT),
+                          CAST(regexp_extract(month_text(x), '(\d{1,2})[-/]\d{4}$', 1) AS INT), 1))
         WHEN regexp_full_match(trim(x), '\d{6}') THEN
             try(make_date(CAST(left(trim(x), 4) AS INT), CAST(right(trim(x), 2) AS INT), 1))
-        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+\s+\d{4}') AND month_of_name(split_part(trim(x), ' ', 1)) > 0 THEN
-            make_date(CAST(regexp_extract(trim(x), '(\d{4})$', 1) AS INT),
-                      month_of_name(split_part(trim(x), ' ', 1)), 1)
+        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+(\s+|-)\d{4}')
+             AND month_of_name(regexp_extract(trim(x), '^([[:alpha:]éû\.]+)', 1)) > 0 THEN
+            make_date(CAST(right(trim(x), 4) AS INT),
+                      month_of_name(regexp_extract(trim(x), '^([[:alpha:]éû\.]+)', 1)), 1)
         -- a date cell in Excel's « mmm-aa » format, as a French export writes it: 'déc.-24' (or an
         -- English one: 'Dec-24')
         WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+-\d{2}') AND month_of_name(split_part(trim(x), '-', 1)) > 0 THEN
@@ -115,17 +120,22 @@ CREATE OR REPLACE MACRO parse_month(x) AS (
 );
 
 -- A quarter or a half-year as follow-up tables write it ('1er trimestre 2024', 'T1-2024',
--- '2024 T1', '2e semestre 2024', 'S2 2024') as 't1_2024' or 's2_2024'.
+-- '2024 T1', '2024T1', 'trimestre 1 2024', '2e semestre 2024', 'S2 2024') as 't1_2024' or
+-- 's2_2024'.
 CREATE OR REPLACE MACRO part_of_year_key(x) AS
-    regexp_replace(regexp_replace(normalize_label(x),
-        '^(\d{4})_([ts][1-4])$', '\2_\1'),
-        '^([1-4])(?:er|re|ere|e|eme|nd|nde)?_(t|s)(?:rimestre|emestre)_(\d{4})$', '\2\1_\3');
+    regexp_replace(regexp_replace(regexp_replace(normalize_label(x),
+        '^(\d{4})_?([ts][1-4])$', '\2_\1'),
+        '^([1-4])(?:er|re|ere|e|eme|nd|nde)?_(t|s)(?:rimestre|emestre)_(\d{4})$', '\2\1_\3'),
+        '^(t|s)(?:rimestre|emestre)_([1-4])_(\d{4})$', '\1\2_\3');
 
 -- A reporting period kept at its own grain: '2024', '2024-S1' (half-year), '2024-T1' (quarter)
 -- or '2024-05' (month).
 CREATE OR REPLACE MACRO parse_period(x) AS (
     CASE
         WHEN regexp_full_match(trim(x), '\d{4}') THEN trim(x)
+        -- 'Année 2024', 'exercice 2024': the year
+        WHEN regexp_full_match(normalize_label(x), '(annee|exercice)_\d{4}') THEN
+            right(normalize_label(x), 4)
         WHEN regexp_full_match(part_of_year_key(x), 't[1-4]_\d{4}|s[12]_\d{4}') THEN
             right(part_of_year_key(x), 4) || '-' || upper(left(part_of_year_key(x), 2))
         ELSE strftime(parse_month(x), '%Y-%m')

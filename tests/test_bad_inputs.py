@@ -82,7 +82,14 @@ def bad_followup(n: int, column: str, value: str, message: str) -> Case:
 # how follow-up tables write their periods, and the grain each one is kept at
 WRITTEN_PERIODS = {"1er trimestre 2024": "2024-T1", "T2-2024": "2024-T2", "2024 T3": "2024-T3",
                    "4ème trimestre 2024": "2024-T4", "1er semestre 2024": "2024-S1",
-                   "S2 2024": "2024-S2", "janv. 2025": "2025-01", "févr. 2025": "2025-02"}
+                   "S2 2024": "2024-S2", "janv. 2025": "2025-01", "févr. 2025": "2025-02",
+                   "Année 2023": "2023", "exercice 2022": "2022", "trimestre 2 2025": "2025-T2",
+                   "2025T3": "2025-T3"}
+
+# June 2024 as other exports write a month: a database's date and time, a spreadsheet's
+# date-and-time cell saved as CSV, the month's name or number beside a four-digit year
+WRITTEN_MONTHS = ["2024-06-01 00:00:00", "2024-06-01T00:00:00", "01/06/2024 00:00", "juin-2024",
+                  "06-2024", "2024/06"]
 
 # how follow-up tables write a target, and what it is read as
 # a step's state as roadmaps write it, then the state staged
@@ -203,7 +210,8 @@ CASES = [
          text(ACTIVITY_HEADER, activity_row(120, periode="juin-24"),
               activity_row(121, periode="juin-24", etp="80 %"),
               activity_row(122, profession="Médecin spécialiste en médecine générale"),
-              activity_row(123, periode="Jun-24"), activity_row(124, periode="May 2024")),
+              activity_row(123, periode="Jun-24"), activity_row(124, periode="May 2024"),
+              *(activity_row(125 + n, periode=month) for n, month in enumerate(WRITTEN_MONTHS))),
          "accepted"),
     Case("recensement_regions_abregees", "census",
          text(CENSUS_HEADER, census_row(110, region="NPDC"), census_row(111, region="HDF")),
@@ -298,13 +306,14 @@ STAGED_AS = {
     "recensement_types_autrement_ecrits": ("census", "structure_type",
                                            [(t,) for t in WRITTEN_TYPES.values()]),
     # Excel's « mmm-aa » month, a time share in percent, the RPPS's wording of general practice,
-    # months as an Excel set to English writes them
+    # months as an Excel set to English writes them, and as other exports write them
     "activite_autrement_ecrite": ("activity", "period_month, fte::DOUBLE, profession_code",
                                   [(date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 6, 1), 0.8, "medecin_generaliste"),
                                    (date(2024, 6, 1), 0.8, "infirmier"),
-                                   (date(2024, 5, 1), 0.8, "infirmier")]),
+                                   (date(2024, 5, 1), 0.8, "infirmier"),
+                                   *[(date(2024, 6, 1), 0.8, "infirmier")] * len(WRITTEN_MONTHS)]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
 }
 
