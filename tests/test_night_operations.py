@@ -1,18 +1,21 @@
 """Nights over changing landing folders: re-runs, files sent twice or corrected, bad files,
 unresolved place names and their correction, and no network."""
 
+import gzip
 import html
 import json
 import os
 import re
 import shutil
 import socket
+import zipfile
 
 import duckdb
 import pytest
 from support import make_landing, run_night
 
 from pipelines.cli import summarise
+from pipelines.ingest.digests import file_sha256
 from pipelines.settings import get_settings
 
 STAGING_TABLES = ("staging.activity", "staging.census", "staging.census_communes",
@@ -28,9 +31,10 @@ def _connect(home):
     return duckdb.connect(str(home / "warehouse" / "observatoire.duckdb"), read_only=True)
 
 
-def _content_hash(con, table: str) -> tuple[int, str]:
+def _content_hash(con, table: str, lineage: bool = True) -> tuple[int, str]:
+    """Count and hash of the rows, without their load id (and without any lineage column)."""
     columns = [c for c in con.execute(f"SELECT * FROM {table} LIMIT 0").fetchdf().columns
-               if c != "_load_id"]
+               if c != "_load_id" and (lineage or not c.startswith("_source"))]
     quoted = ", ".join(f'"{c}"' for c in columns)
     return con.execute(
         f"SELECT count(*), coalesce(sum(hash({quoted})), 0)::VARCHAR FROM {table}"
@@ -434,6 +438,43 @@ def test_a_file_taken_out_of_the_landing_keeps_its_rows_and_is_named_with_how_to
     assert (left, json.loads(unread)) == (0, {})
 
 
+def test_compressed_files_load_as_the_csv_they_hold(tmp_path, landing):
+    """An activity month sent as activite_2023-02.csv.gz and the follow-up criteria as a .zip
+    of their CSV publish what the CSVs publish; each is known by the sha256 of what was
+    dropped, so the same archive dropped again is not loaded twice."""
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    with _connect(home) as con:
+        plain = {table: _content_hash(con, table, lineage=False)
+                 for table in ("staging.activity", "staging.followup", "marts.indicator_values")}
+    month = landing / "activity" / "activite_2023-02.csv"
+    criteria = landing / "followup" / "criteres_suivi.csv"
+    gzipped = month.with_name(month.name + ".gz")
+    gzipped.write_bytes(gzip.compress(month.read_bytes()))
+    zipped = criteria.with_suffix(".zip")
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(criteria, criteria.name)
+    month.unlink()
+    criteria.unlink()
+    compressed = tmp_path / "compressed"
+    shutil.copytree(home / "secrets", compressed / "secrets")  # the same pseudonyms
+    assert run_night(compressed, landing).success
+    with _connect(compressed) as con:
+        assert {table: _content_hash(con, table, lineage=False) for table in plain} == plain
+        loaded = dict(con.execute(
+            "SELECT source_file, sha256 FROM raw.loaded_files WHERE status = 'chargé'"
+        ).fetchall())
+        staged = con.execute("SELECT count(*) FROM staging.activity WHERE _source_file = ?",
+                             ["activity/activite_2023-02.csv.gz"]).fetchone()[0]
+    assert loaded["activity/activite_2023-02.csv.gz"] == file_sha256(gzipped)
+    assert loaded["followup/criteres_suivi.zip"] == file_sha256(zipped)
+    assert staged > 0
+    assert run_night(compressed, landing).success
+    with _connect(compressed) as con:
+        assert con.execute("SELECT count(*) FROM raw.loaded_files WHERE source_file = ?",
+                           ["activity/activite_2023-02.csv.gz"]).fetchone()[0] == 1
+
+
 def test_files_no_night_reads_are_named_with_what_to_do(tmp_path, landing):
     """A file dropped beside the folders, in an unknown one, or in a format no reader takes is
     said by the plan, kept in raw.night_plans and shown on the quality page; notes, hidden
@@ -446,6 +487,11 @@ def test_files_no_night_reads_are_named_with_what_to_do(tmp_path, landing):
     (landing / "divers").mkdir()
     shutil.copyfile(followup, landing / "divers" / "criteres.csv")
     (landing / "census" / "recensement.ods").write_bytes(b"PK\x03\x04")
+    (landing / "census" / "recensement.7z").write_bytes(b"7z\xbc\xaf\x27\x1c")
+    # the public files' readers open no archive, the families' a compressed CSV only
+    (landing / "reference" / "finess").mkdir(parents=True)
+    (landing / "reference" / "finess" / "etalab.zip").write_bytes(b"PK\x03\x04")
+    (landing / "followup" / "criteres.xlsx.gz").write_bytes(gzip.compress(b"PK\x03\x04"))
     (landing / "census" / "~$recensement.xlsx").write_bytes(b"lock")
     (landing / "activity" / ".DS_Store").write_bytes(b"")
     (landing / "activity" / "LISEZMOI.txt").write_text("Activité 2023.", encoding="utf-8")
@@ -457,9 +503,13 @@ def test_files_no_night_reads_are_named_with_what_to_do(tmp_path, landing):
             "SELECT unread_files FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1"
         ).fetchall()
     unread = json.loads(unread)
-    assert list(unread) == ["census/recensement.ods", "criteres_de_suivi.csv",
-                            "divers/criteres.csv"]
+    assert list(unread) == ["census/recensement.7z", "census/recensement.ods",
+                            "criteres_de_suivi.csv", "divers/criteres.csv",
+                            "followup/criteres.xlsx.gz", "reference/finess/etalab.zip"]
     assert unread["census/recensement.ods"].startswith("format « .ods » non lu : enregistrez")
+    for archive in ("census/recensement.7z", "followup/criteres.xlsx.gz",
+                    "reference/finess/etalab.zip"):
+        assert unread[archive].endswith(" non lu : décompressez-le dans ce dossier")
     assert unread["divers/criteres.csv"].startswith(
         "hors des dossiers que la nuit lit : déplacez-le dans celui de sa famille (activity/, "
         "census/, followup/, reference/")

@@ -1,5 +1,8 @@
 import datetime as dt
+import gzip
+import hashlib
 import time
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -288,6 +291,58 @@ def test_bytes_neither_utf8_nor_windows_1252(tmp_path):
     with pytest.raises(SourceFileError) as caught:
         read_source_file(path, "activity")
     assert caught.value.line == 2
+
+
+def _compressed(path: Path, suffix: str, members: dict[str, bytes]) -> Path:
+    """`members` packed as a gzip file (one member) or a zip archive, at `path` + `suffix`."""
+    packed = path.with_name(path.name + suffix)
+    if suffix == ".gz":
+        [content] = members.values()
+        packed.write_bytes(gzip.compress(content))
+    else:
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in members.items():
+                archive.writestr(name, content)
+    return packed
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zip"])
+def test_a_compressed_csv_is_read_as_the_csv_it_holds(tmp_path, suffix):
+    """Large exports travel compressed: activite_2024-01.csv.gz, or a .zip of the CSV (with
+    the folder a Mac adds to it); the file is known by the sha256 of what was dropped."""
+    plain = activity_csv(tmp_path / "activity" / "activite_2024-01.csv", encoding="cp1252")
+    members = {plain.name: plain.read_bytes()}
+    if suffix == ".zip":
+        members["__MACOSX/._activite_2024-01.csv"] = b"\x00\x05\x16\x07"
+    packed = _compressed(plain, suffix, members)
+    table = read_source_file(packed, "activity")
+    assert table.frame.to_dicts() == read_source_file(plain, "activity").frame.to_dicts()
+    assert table.frame.to_dicts() == expected_activity_frame()
+    assert table.encoding == "cp1252"
+    assert table.sha256 == hashlib.sha256(packed.read_bytes()).hexdigest()
+
+
+def test_an_archive_of_several_files_is_refused_with_what_to_do(tmp_path):
+    plain = activity_csv(tmp_path / "activity" / "activite.csv")
+    packed = _compressed(plain, ".zip", {"janvier.csv": plain.read_bytes(),
+                                         "fevrier.csv": plain.read_bytes()})
+    with pytest.raises(SourceFileError) as caught:
+        read_source_file(packed, "activity")
+    assert str(caught.value) == (
+        "L'archive activity/activite.csv.zip contient 2 fichier(s) (janvier.csv, fevrier.csv) : "
+        "la nuit lit une archive .zip d'un seul fichier CSV. Décompressez-la dans le même "
+        "dossier (un classeur .xlsx se dépose tel quel), ou déposez une archive par fichier CSV.")
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".zip"])
+def test_a_damaged_archive_is_named_with_what_to_do(tmp_path, suffix):
+    plain = activity_csv(tmp_path / "activity" / "activite.csv")
+    packed = _compressed(plain, suffix, {plain.name: plain.read_bytes()})
+    packed.write_bytes(packed.read_bytes()[:40])  # a copy cut short
+    with pytest.raises(SourceFileError,
+                       match=rf"activite.csv{suffix} n'est pas une archive .* lisible .*"
+                             "déposez le fichier CSV lui-même"):
+        read_source_file(packed, "activity")
 
 
 def test_unknown_family_is_a_programming_error(tmp_path):

@@ -313,6 +313,10 @@ def plan_night(settings: Settings) -> NightPlan:
                      unread_files(settings.landing), empty_panel, gone)
 
 
+# archives a night does not open: any in the public files' folders, others in the families'
+ARCHIVE_NAMES = {".zip", ".gz", ".7z", ".rar", ".tar", ".tgz", ".bz2", ".xz"}
+
+
 def unread_files(landing: Path) -> dict[str, str]:
     """The landing's files that nothing reads, each with what to do: dropped outside the
     folders the night reads, or in a format its readers do not take. A night says so instead of
@@ -328,9 +332,12 @@ def unread_files(landing: Path) -> dict[str, str]:
         if not any(name.startswith(f"{folder}/") for folder in folders):
             unread[name] = ("hors des dossiers que la nuit lit : déplacez-le dans celui de sa "
                             f"famille ({', '.join(f'{folder}/' for folder in folders)})")
-        elif not readable(path):
+        elif not readable(path, archives=name.split("/", 1)[0] in SOURCE_FAMILIES):
             unread[name] = (f"format « {path.suffix or 'sans extension'} » non lu : "
-                            "enregistrez-le en CSV (séparateur ;) ou en classeur Excel (.xlsx)")
+                            + ("décompressez-le dans ce dossier"
+                               if path.suffix.lower() in ARCHIVE_NAMES else
+                               "enregistrez-le en CSV (séparateur ;) ou en classeur Excel "
+                               "(.xlsx)"))
     return unread
 
 

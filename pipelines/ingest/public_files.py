@@ -59,7 +59,7 @@ PUBLIC_FORMATS = (
 
 
 def public_files(landing: Path, folder: str) -> list[Path]:
-    return readable_files(landing / "reference" / folder)
+    return readable_files(landing / "reference" / folder, archives=False)
 
 
 def load_public_format(

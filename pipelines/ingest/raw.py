@@ -26,6 +26,7 @@ from pipelines.ingest.digests import file_sha256
 from pipelines.ingest.pseudonymise import HASH_FLOOR, pseudonymise
 from pipelines.sources.contracts import CONTRACTS
 from pipelines.sources.reader import (
+    TEXT_SUFFIXES,
     WHITESPACE,
     PlainText,
     SourceFileError,
@@ -105,13 +106,20 @@ def is_data(path: Path) -> bool:
     return not (path.name.lower().startswith(NOTE_NAMES) or path.name.startswith((".", "~$")))
 
 
-def readable(path: Path) -> bool:
-    """A data file in a format the readers take."""
-    return path.is_file() and path.suffix.lower() in READABLE_SUFFIXES and is_data(path)
+def readable(path: Path, archives: bool = True) -> bool:
+    """A data file in a format the readers take; `archives`: a compressed text file too
+    (activite_2024-03.csv.gz, a .zip), which the families' reader opens and the public
+    formats' readers do not."""
+    suffix = path.suffix.lower()
+    compressed_text = suffix == ".zip" or (
+        suffix == ".gz" and Path(path.stem).suffix.lower() in TEXT_SUFFIXES)
+    return (path.is_file() and is_data(path)
+            and (suffix in READABLE_SUFFIXES or (archives and compressed_text)))
 
 
-def readable_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if readable(p)) if folder.is_dir() else []
+def readable_files(folder: Path, archives: bool = True) -> list[Path]:
+    return (sorted(p for p in folder.rglob("*") if readable(p, archives))
+            if folder.is_dir() else [])
 
 
 def landing_files(landing: Path, family: str) -> list[Path]:

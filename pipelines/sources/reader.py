@@ -1,4 +1,5 @@
-"""The one reader for every file an analyst drops in the landing folder (CSV or spreadsheet).
+"""The one reader for every file an analyst drops in the landing folder (CSV or spreadsheet; a
+CSV may come compressed, with gzip or alone in a zip).
 
 It finds the header (title rows may sit above it), maps the headers onto a source contract and
 returns the values as text exactly as written, only trimmed: typing is staging's job. A
@@ -18,6 +19,7 @@ DuckDB, by the rules of `PlainText.table`.
 
 import csv
 import datetime as dt
+import gzip
 import hashlib
 import io
 import re
@@ -34,6 +36,9 @@ import xlrd
 from pipelines.sources.contracts import CONTRACTS, Contract, normalize_label
 
 SEPARATORS = (";", ",", "\t", "|")
+TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
+# compressed text files (activite_2024-03.csv.gz, or a .zip of one CSV)
+ARCHIVES = {".gz", ".zip"}
 HEADER_SEARCH_ROWS = 30
 SOURCE_ROW = "_source_row"
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -175,11 +180,42 @@ def open_source_file(path: Path, family: str | Contract) -> SourceTable | PlainT
         raise _empty_file(shown)
     sha256 = hashlib.sha256(data).hexdigest()
     suffix = path.suffix.lower()
+    if suffix in ARCHIVES:
+        data = _unpacked(data, suffix, shown)
+        if not data or data.isspace():
+            raise _empty_file(shown)
+        return _read_text(path, shown, data, sha256, contract)
     if suffix in (".xlsx", ".xlsm"):
         return _read_spreadsheet(path, shown, sha256, contract, "xlsx", _xlsx_sheets)
     if suffix == ".xls":
         return _read_spreadsheet(path, shown, sha256, contract, "xls", _xls_sheets)
     return _read_text(path, shown, data, sha256, contract)
+
+
+def _unpacked(data: bytes, suffix: str, shown: str) -> bytes:
+    """The text file inside a compressed one: a gzip file, or a zip archive of one text file,
+    as large exports are sent. The file is known by its own sha256 (the archive's), like any
+    other."""
+    what = "gzip" if suffix == ".gz" else "zip"
+    try:
+        if suffix == ".gz":
+            return gzip.decompress(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()
+                       and not m.filename.rsplit("/", 1)[-1].startswith(".")
+                       and not m.filename.startswith("__MACOSX/")]
+            if len(members) == 1 and Path(members[0].filename).suffix.lower() in TEXT_SUFFIXES:
+                return archive.read(members[0])
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise SourceFileError(shown, (
+            f"Le fichier {shown} n'est pas une archive {what} lisible ({error}) : "
+            "déposez le fichier CSV lui-même, ou l'archive à nouveau si son envoi a été "
+            "interrompu.")) from error
+    names = ", ".join(m.filename for m in members[:5]) + (" …" if len(members) > 5 else "")
+    raise SourceFileError(shown, (
+        f"L'archive {shown} contient {len(members)} fichier(s) ({names or 'aucun'}) : la nuit lit "
+        "une archive .zip d'un seul fichier CSV. Décompressez-la dans le même dossier (un "
+        "classeur .xlsx se dépose tel quel), ou déposez une archive par fichier CSV."))
 
 
 def _read_text(path: Path, shown: str, data: bytes, sha256: str,
