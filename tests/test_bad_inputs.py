@@ -55,6 +55,7 @@ class Case:
     column: str | None = None
     message: str = ""
     suffix: str = ".csv"
+    rows: int | None = None  # data rows, where a quoted value spans lines
 
 
 def text(*lines: str, encoding: str = "utf-8") -> bytes:
@@ -213,6 +214,10 @@ CASES = [
               activity_row(123, periode="Jun-24"), activity_row(124, periode="May 2024"),
               *(activity_row(125 + n, periode=month) for n, month in enumerate(WRITTEN_MONTHS))),
          "accepted"),
+    # a cell listing its communes one a line (Alt+Entrée), quoted in the CSV
+    Case("recensement_communes_une_par_ligne", "census",
+         text(CENSUS_HEADER, census_row(112, communes='"Wimereux\nWimille"')), "accepted",
+         rows=1),
     Case("recensement_regions_abregees", "census",
          text(CENSUS_HEADER, census_row(110, region="NPDC"), census_row(111, region="HDF")),
          "accepted"),
@@ -266,7 +271,8 @@ def test_case(bad_night, case):
         assert loaded == 0
         return
     assert status == "chargé", message
-    data_rows = sum(1 for line in case.content.splitlines()[1:] if line.strip())
+    data_rows = case.rows if case.rows is not None else sum(
+        1 for line in case.content.splitlines()[1:] if line.strip())
     staged = con.execute(f"SELECT count(*) FROM staging.{case.family} WHERE _source_file = ?",
                          [name]).fetchone()[0]
     rejected = con.execute(
@@ -324,6 +330,17 @@ def test_what_is_written_otherwise_is_staged_as_meant(bad_night, name):
     family, columns, rows = STAGED_AS[name]
     assert con.execute(f"SELECT {columns} FROM staging.{family} WHERE _source_file = ? "
                        "ORDER BY _source_row", [f"{family}/cas_{name}.csv"]).fetchall() == rows
+
+
+def test_communes_listed_one_a_line_in_their_cell_are_each_resolved(bad_night):
+    """Read as one name, « Wimereux⏎Wimille » was ambiguous or Wimereux alone by its prefix."""
+    _, con, _ = bad_night
+    assert con.execute(
+        """SELECT cc.commune_code, cc.resolution_status
+           FROM staging.census c JOIN staging.census_communes cc USING (project_id, census_date)
+           WHERE c._source_file = ? ORDER BY 1""",
+        ["census/cas_recensement_communes_une_par_ligne.csv"]).fetchall() == [
+            ("62893", "resolved"), ("62894", "resolved")]
 
 
 def test_duplicated_rows_fail_the_uniqueness_expectation_by_name(tmp_path, night, tiny_landing):

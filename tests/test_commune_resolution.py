@@ -448,6 +448,12 @@ def test_communes_deleguees_and_associees_give_their_commune(resolver):
         ("Lens et Liévin", ("62498", "62510")),
         ("Lens + Liévin", ("62498", "62510")),
         ("Lens & Liévin", ("62498", "62510")),
+        # one commune a line in the cell (Alt+Entrée): Fruges alone by its prefix, or the EPCI
+        ("Fruges\nHesdin", ("62364", "62447")),
+        ("Fruges\r\n Hesdin\nMontreuil-sur-Mer", ("62364", "62447", "62588")),
+        ("Lens\nLiévin", ("62498", "62510")),
+        ("Fruges,\nHesdin", ("62364", "62447")),
+        ("- Fruges\n- Hesdin", ("62364", "62447")),
     ],
 )
 def test_lists(resolver, text, codes):

@@ -7,8 +7,8 @@ The rules are tried in this order; the first that answers wins:
 3. a historical territory of data/reference/territory_aliases.csv;
 4. a slash that stands for "sur", as "s/" does ("Boulogne/Mer"), when that makes the name of
    one commune;
-5. communes listed with "/", ",", ";", "+", "&" or " et ", each read as a commune: "Lens,
-   Liévin" is two communes, though "Lens-Liévin" is an EPCI's name;
+5. communes listed with "/", ",", ";", "+", "&", " et " or a line break, each read as a
+   commune: "Lens, Liévin" is two communes, though "Lens-Liévin" is an EPCI's name;
 6. the name of an EPCI (status "epci", with its member communes);
 7. a postal code then a name, as an address writes it ("59100 Roubaix");
 8. a list, as in 5, or split on "-" when every piece is a commune, answering for its parts
@@ -48,7 +48,8 @@ SUR_SOUS_ABBREVIATIONS = (
     (re.compile(r"\bs\s*/\s*s\b\.?", re.I), " sous "),
     (re.compile(r"\bs\s*/\s*", re.I), " sur "),
 )
-LIST_SEPARATORS = re.compile(r"\s*[/,;+&]\s*|\s+et\s+", re.IGNORECASE)
+# a line break too: a census cell lists its communes one a line (Alt+Entrée in a spreadsheet)
+LIST_SEPARATORS = re.compile(r"\s*(?:[/,;+&]|[\r\n\t])\s*|\s+et\s+", re.IGNORECASE)
 HYPHEN = re.compile(r"\s*-\s*")
 SLASH = re.compile(r"\s*/\s*")
 POSTAL_THEN_NAME = re.compile(r"^(\d{5})\s+(\D.*)$")
