@@ -336,6 +336,10 @@ def test_seed_004_project_names_that_are_not_places_are_not_guessed(resolver):
     result = resolver.resolve("Vars Saint Amant", CHARENTE)
     assert_not_resolved(result, "ambiguous")
     assert {"16393", "16295"} <= {code for code, _, _ in result.candidates}
+    # communes listed with spaces alone: not Fruges with a neighbourhood « Hesdin Montreuil… »
+    result = resolver.resolve("Fruges Hesdin Montreuil-sur-Mer", NORD_PAS_DE_CALAIS)
+    assert_not_resolved(result, "ambiguous")
+    assert {"62364", "62447"} <= {code for code, _, _ in result.candidates}
 
 
 # Seed 000: the territorial pole of the CC of Duras and Lauzun, with Seyches and Miramont.

@@ -413,8 +413,12 @@ class CommuneResolver:
             if len(hits) > 1:
                 return Resolution(text, AMBIGUOUS, (), None, "prefix", self._candidates(hits))
             (code,) = hits
-            # "Vars Saint Amant" is two places, not Vars with a neighbourhood "Saint Amant".
-            rest_hits = self._communes_starting_with(" ".join(rest), self.department[code])
+            # "Vars Saint Amant" is two places, not Vars with a neighbourhood "Saint Amant"; nor
+            # is "Fruges Hesdin Montreuil-sur-Mer" Fruges with a neighbourhood "Hesdin …"
+            department = self.department[code]
+            rest_hits = self._communes_starting_with(" ".join(rest), department).union(
+                *(self._name_hits(" ".join(rest[:k]), frozenset([department]))
+                  for k in range(1, len(rest))))
             if rest_hits:
                 candidates = self._candidates({code, *rest_hits})
                 return Resolution(text, AMBIGUOUS, (), None, "prefix", candidates)
