@@ -21,14 +21,26 @@ CREATE OR REPLACE MACRO parse_percent(x) AS
     parse_number(regexp_replace(x, '[\s\x{00A0}\x{202F}]*%\s*$', ''));
 CREATE OR REPLACE MACRO has_percent_sign(x) AS regexp_matches(x, '%\s*$');
 
+-- A number followed by its unit, as roadmaps type a value or a target in its cell
+-- ('12 professionnels', '1 200 €', '3 MSP'): {'number': '12', 'unit': 'professionnels'}, or
+-- empty strings. A unit holding a figure is a sentence, not a unit ('3 sur 5', '12 dont 3 MSP').
+CREATE OR REPLACE MACRO number_with_unit(x) AS regexp_extract(trim(x),
+    '^([+-]?\d[\d\s\x{00A0}\x{202F}]*(?:[.,]\d+)?)\s*([^\d\s%.,][^\d]*)$', ['number', 'unit']);
+CREATE OR REPLACE MACRO unit_of(x) AS CASE
+    -- an ordinal ('1er', '2e') is no quantity
+    WHEN lower(trim(number_with_unit(x).unit)) NOT IN ('er', 're', 'ère', 'e', 'è', 'ème', 'eme', 'nd', 'nde')
+    THEN nullif(rtrim(trim(number_with_unit(x).unit), '.'), '') END;
+CREATE OR REPLACE MACRO parse_quantity(x) AS coalesce(parse_percent(x),
+    CASE WHEN unit_of(x) IS NOT NULL THEN parse_number(number_with_unit(x).number) END);
+
 -- A follow-up target as programmes write it: '5', '80 %', '≥ 80 %', 'au moins 5', or, for a
 -- criterion where less is better, '≤ 2', 'au plus 2' ('>' and '<' are read as '≥' and '≤').
 CREATE OR REPLACE MACRO target_direction(x) AS
     CASE WHEN regexp_matches(lower(trim(x)), '^(≤|<|au plus|au maximum|maximum|max\b|moins de)')
          THEN 'au plus' WHEN trim(x) <> '' THEN 'au moins' END;
-CREATE OR REPLACE MACRO parse_target(x) AS
-    parse_percent(regexp_replace(lower(trim(x)),
-        '^(≥|>=?|≤|<=?|au (moins|plus|minimum|maximum)|minimum|maximum|min\b\.?|max\b\.?|plus de|moins de)\s*', ''));
+CREATE OR REPLACE MACRO target_text(x) AS regexp_replace(trim(x),
+    '^(≥|>=?|≤|<=?|au (moins|plus|minimum|maximum)|minimum|maximum|min\b\.?|max\b\.?|plus de|moins de)\s*', '', 'i');
+CREATE OR REPLACE MACRO parse_target(x) AS parse_quantity(target_text(x));
 
 -- The state of a step a roadmap follows rather than counts (« Réalisation du diagnostic » :
 -- réalisé, en cours, non réalisé, abandonné), as programmes word it.

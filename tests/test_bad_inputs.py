@@ -97,6 +97,13 @@ WRITTEN_MONTHS = ["2024-06-01 00:00:00", "2024-06-01T00:00:00", "01/06/2024 00:0
 WRITTEN_STEPS = {"Réalisé": "réalisé", "fait": "réalisé", "Oui": "réalisé",
                  "En cours": "en cours", "engagé": "en cours", "Non démarré": "non réalisé",
                  "non": "non réalisé", "Abandonné": "abandonné"}
+# a value and a target typed with their unit, the unit column empty or not, and what is staged:
+# (value, target, unit)
+WRITTEN_WITH_UNITS = {("12 professionnels", "au moins 15 professionnels", ""):
+                      (12.0, 15.0, "professionnels"),
+                      ("1 200 €", "1 500 €", ""): (1200.0, 1500.0, "€"),
+                      ("3 MSP", "5", "sites"): (3.0, 5.0, "sites"),
+                      ("4", "≤ 2 départs", ""): (4.0, 2.0, "départs")}
 WRITTEN_TARGETS = {"≥ 80 %": (80.0, "au moins"), "au moins 5": (5.0, "au moins"),
                    "> 4": (4.0, "au moins"), "≤ 2": (2.0, "au plus"),
                    "Au plus 3": (3.0, "au plus"), "maximum 0": (0.0, "au plus")}
@@ -197,6 +204,12 @@ CASES = [
     Case("suivi_cibles_avec_leur_sens", "followup",
          text(FOLLOWUP_HEADER, *(followup_row(80 + n, cible=target, unite="")
                                  for n, target in enumerate(WRITTEN_TARGETS))), "accepted"),
+    Case("suivi_valeurs_avec_unite", "followup",
+         text(FOLLOWUP_HEADER, *(followup_row(90 + n, valeur=value, cible=target, unite=unit)
+                                 for n, (value, target, unit) in enumerate(WRITTEN_WITH_UNITS))),
+         "accepted"),
+    # a sentence is no value with its unit
+    bad_followup(46, "valeur", "3 sur 5", "valeur illisible"),
     Case("suivi_etapes", "followup",
          text(FOLLOWUP_HEADER, *(followup_row(100 + n, valeur=step, cible="réalisé", unite="",
                                               nature_valeur="")
@@ -302,6 +315,8 @@ STAGED_AS = {
     # no value, no nature: « observée » would say something was observed
     "suivi_valeurs_pas_encore_connues": ("followup", "value, target, value_nature",
                                          [(None, 5.0, None)] * 5),
+    "suivi_valeurs_avec_unite": ("followup", "value, target, unit",
+                                 list(WRITTEN_WITH_UNITS.values())),
     "suivi_cibles_avec_leur_sens": ("followup", "target, target_direction",
                                     list(WRITTEN_TARGETS.values())),
     # a step has its state where a criterion has a number, and was observed like one

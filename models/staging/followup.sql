@@ -3,7 +3,7 @@ WITH typed AS (
     SELECT
         f.*,
         parse_period(f.periode) AS period,
-        parse_percent(f.valeur) AS value_number,
+        parse_quantity(f.valeur) AS value_number,
         -- a step of the roadmap has a state, not a number; its target, if any, is a state too
         parse_milestone(f.valeur) AS milestone,
         parse_milestone(f.cible) AS target_milestone,
@@ -33,7 +33,7 @@ checked AS (
             WHEN period IS NULL THEN ['periode', periode,
                 'période illisible : attendu 2024, S1 2024, T1 2024, 2024-03 ou « mars 2024 »']
             WHEN value_number IS NULL AND milestone IS NULL AND NOT value_not_known THEN ['valeur', valeur,
-                'valeur illisible : un nombre (ex. 12, 0,75 ou 45 %), l''état d''une étape (« réalisé », « en cours », « non réalisé » ou « abandonné »), ou vide, « NC » ou « à venir » si elle n''est pas encore connue']
+                'valeur illisible : un nombre (ex. 12, 0,75, 45 % ou « 12 professionnels »), l''état d''une étape (« réalisé », « en cours », « non réalisé » ou « abandonné »), ou vide, « NC » ou « à venir » si elle n''est pas encore connue']
             WHEN cible IS NOT NULL AND target_number IS NULL
                  AND (value_number IS NOT NULL OR target_milestone IS NULL) THEN ['cible', cible,
                 'cible non numérique (ex. 5, 80 %, « au moins 5 », ou « au plus 2 » quand moins est mieux ; « réalisé » pour une étape)']
@@ -54,7 +54,9 @@ SELECT
     milestone,
     target_milestone,
     CASE WHEN target_number IS NOT NULL THEN target_direction(cible) END AS target_direction,
-    coalesce(nullif(trim(unite), ''), CASE WHEN percent_sign THEN '%' END) AS unit,
+    -- the unit column, or the unit typed beside the number ('12 professionnels')
+    coalesce(nullif(trim(unite), ''), CASE WHEN percent_sign THEN '%' END, unit_of(valeur),
+             CASE WHEN target_number IS NOT NULL THEN unit_of(target_text(cible)) END) AS unit,
     -- a value not known yet has no nature, unless the file calls it illustrative
     CASE WHEN normalize_label(nature_valeur) = 'illustrative' THEN 'illustrative'
          WHEN value_number IS NOT NULL OR milestone IS NOT NULL THEN 'observée' END AS value_nature,
