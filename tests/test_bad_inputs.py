@@ -225,7 +225,10 @@ CASES = [
               activity_row(121, periode="juin-24", etp="80 %"),
               activity_row(122, profession="Médecin spécialiste en médecine générale"),
               activity_row(123, periode="Jun-24"), activity_row(124, periode="May 2024"),
-              *(activity_row(125 + n, periode=month) for n, month in enumerate(WRITTEN_MONTHS))),
+              *(activity_row(125 + n, periode=month) for n, month in enumerate(WRITTEN_MONTHS)),
+              # the RPPS directory's « Identification nationale PP »: 8 + RPPS, 0 + ADELI
+              activity_row(140, id_professionnel="819900000140"),
+              activity_row(141, id_professionnel="0123450141")),
          "accepted"),
     # a cell listing its communes one a line (Alt+Entrée), quoted in the CSV
     Case("recensement_communes_une_par_ligne", "census",
@@ -327,14 +330,17 @@ STAGED_AS = {
     "recensement_types_autrement_ecrits": ("census", "structure_type",
                                            [(t,) for t in WRITTEN_TYPES.values()]),
     # Excel's « mmm-aa » month, a time share in percent, the RPPS's wording of general practice,
-    # months as an Excel set to English writes them, and as other exports write them
+    # months as an Excel set to English writes them, and as other exports write them; national
+    # identifications
     "activite_autrement_ecrite": ("activity", "period_month, fte::DOUBLE, profession_code",
                                   [(date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 6, 1), 0.8, "medecin_generaliste"),
                                    (date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 5, 1), 0.8, "infirmier"),
-                                   *[(date(2024, 6, 1), 0.8, "infirmier")] * len(WRITTEN_MONTHS)]),
+                                   *[(date(2024, 6, 1), 0.8, "infirmier")] * len(WRITTEN_MONTHS),
+                                   (date(2024, 6, 1), 0.8, "infirmier"),
+                                   (date(2024, 6, 1), 0.8, "infirmier")]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
 }
 

@@ -4,10 +4,11 @@ key longer than SHA-256's block is hashed first) and whatever the identifier's t
 import hashlib
 import hmac
 
+import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.ingest.pseudonymise import HASH_FLOOR, keyed_hash, keyed_hashes
+from pipelines.ingest.pseudonymise import HASH_FLOOR, keyed_hash, keyed_hashes, pseudonymise
 
 
 def _reference(key: bytes, value: str) -> int:
@@ -28,3 +29,19 @@ def test_keys_around_the_block_size():
         key = bytes(range(size))
         assert keyed_hashes(key, ["10003456789", "123456789", "é"]) == [
             _reference(key, v) for v in ("10003456789", "123456789", "é")]
+
+
+def test_a_national_identification_is_the_professional_of_its_identifier():
+    """« Identification nationale PP »: 8 then the RPPS, 0 then the ADELI. The same professional
+    written either way has one pseudonym; other lengths are not read as such."""
+    key = b"cle"
+    written = ["10003456789", "810003456789", "123456789", "0123456789", "81000345678",
+               "8100034567890", "910003456789", None]
+    frame = pseudonymise(pl.DataFrame({"id": written, "row": range(len(written))}), "id", key)
+    assert frame["id_hmac"].to_list()[:5] == [
+        _reference(key, "10003456789"), _reference(key, "10003456789"),
+        _reference(key, "123456789"), _reference(key, "123456789"),
+        _reference(key, "81000345678")]
+    assert frame["id_hmac"][5] == _reference(key, "8100034567890")
+    assert frame["id_format"].to_list() == [
+        "rpps", "rpps", "adeli", "adeli", "rpps", "invalide", "invalide", "absent"]

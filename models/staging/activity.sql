@@ -69,7 +69,7 @@ checked AS (
             WHEN id_professionnel_format = 'scientifique' THEN ['id_professionnel', '<identifiant masqué>',
                 'identifiant écrit en notation scientifique (ex. 1,99E+10) : le tableur l''a arrondi ; exportez la colonne au format texte']
             WHEN id_professionnel_format NOT IN ('rpps', 'adeli') THEN ['id_professionnel', '<identifiant masqué>',
-                'identifiant invalide : un RPPS compte 11 chiffres (ou un ADELI 9)']
+                'identifiant invalide : un RPPS compte 11 chiffres, un ADELI 9 (12 et 10 dans l''identification nationale, précédés de 8 ou de 0)']
             WHEN profession_code IS NULL THEN ['profession', profession,
                 'profession inconnue du vocabulaire (voir ref.profession_synonyms)']
             WHEN commune_code IS NULL THEN ['code_commune_exercice', code_commune_exercice,

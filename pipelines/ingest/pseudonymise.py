@@ -22,6 +22,11 @@ ADELI = r"^\d{9}$"
 # what a spreadsheet writes of an 11-digit number in a cell formatted as a number: "1,99E+10",
 # the identifier rounded away
 SCIENTIFIC = r"^\d+(?:[.,]\d+)?[eE]\+?\d+$"
+# The national identification of a professional (the RPPS directory's « Identification
+# nationale PP ») is the identifier behind the digit of its type: 8 and the RPPS (12 digits), 0
+# and the ADELI (10). It is hashed as the identifier itself, so that the months of a file
+# written one way join those of a file written the other.
+NATIONAL_FORM = r"^(?:8\d{11}|0\d{9})$"
 
 
 # A professional appears in every monthly file: each identifier is hashed once per process
@@ -85,12 +90,15 @@ def keyed_hashes(key: bytes, values: list[str]) -> list[int]:
 
 def _hashed(values: list[str], key: bytes) -> pl.DataFrame:
     value = pl.col("value")
-    return pl.DataFrame({
-        "value": values,
-        "hmac": pl.Series(keyed_hashes(key, values), dtype=pl.Int64),
-    }).with_columns(
-        pl.when(value.str.contains(RPPS)).then(pl.lit("rpps"))
-        .when(value.str.contains(ADELI)).then(pl.lit("adeli"))
+    identifiers = pl.DataFrame({"value": values}).with_columns(
+        pl.when(value.str.contains(NATIONAL_FORM)).then(value.str.slice(1)).otherwise(value)
+        .alias("identifier"))
+    identifier = pl.col("identifier")
+    return identifiers.with_columns(
+        pl.Series("hmac", keyed_hashes(key, identifiers["identifier"].to_list()),
+                  dtype=pl.Int64),
+        pl.when(identifier.str.contains(RPPS)).then(pl.lit("rpps"))
+        .when(identifier.str.contains(ADELI)).then(pl.lit("adeli"))
         .when(value.str.contains(SCIENTIFIC)).then(pl.lit("scientifique"))
         .otherwise(pl.lit("invalide")).alias("format"),
-    )
+    ).select("value", "hmac", "format")
