@@ -32,16 +32,19 @@ def test_keys_around_the_block_size():
 
 
 def test_a_national_identification_is_the_professional_of_its_identifier():
-    """« Identification nationale PP »: 8 then the RPPS, 0 then the ADELI. The same professional
-    written either way has one pseudonym; other lengths are not read as such."""
+    """« Identification nationale PP »: 8 then the RPPS, 0 then the ADELI; and an ADELI whose
+    leading 0 a spreadsheet ate. The same professional written any of these ways has one
+    pseudonym; other lengths are not read as such."""
     key = b"cle"
-    written = ["10003456789", "810003456789", "123456789", "0123456789", "81000345678",
-               "8100034567890", "910003456789", None]
+    written = ["10003456789", "810003456789", "023456789", "0023456789", "81000345678",
+               "8100034567890", "910003456789", None, "23456789"]
     frame = pseudonymise(pl.DataFrame({"id": written, "row": range(len(written))}), "id", key)
     assert frame["id_hmac"].to_list()[:5] == [
         _reference(key, "10003456789"), _reference(key, "10003456789"),
-        _reference(key, "123456789"), _reference(key, "123456789"),
+        _reference(key, "023456789"), _reference(key, "023456789"),
         _reference(key, "81000345678")]
     assert frame["id_hmac"][5] == _reference(key, "8100034567890")
+    # an ADELI whose leading 0 a spreadsheet ate
+    assert frame["id_hmac"][8] == _reference(key, "023456789")
     assert frame["id_format"].to_list() == [
-        "rpps", "rpps", "adeli", "adeli", "rpps", "invalide", "invalide", "absent"]
+        "rpps", "rpps", "adeli", "adeli", "rpps", "invalide", "invalide", "absent", "adeli"]

@@ -27,6 +27,9 @@ SCIENTIFIC = r"^\d+(?:[.,]\d+)?[eE]\+?\d+$"
 # and the ADELI (10). It is hashed as the identifier itself, so that the months of a file
 # written one way join those of a file written the other.
 NATIONAL_FORM = r"^(?:8\d{11}|0\d{9})$"
+# An ADELI of a département 01 to 09 starts with 0, which a spreadsheet eats when the column is
+# a number: 8 digits are that ADELI (no identifier has 8 digits).
+ADELI_WITHOUT_ZERO = r"^\d{8}$"
 
 
 # A professional appears in every monthly file: each identifier is hashed once per process
@@ -91,8 +94,9 @@ def keyed_hashes(key: bytes, values: list[str]) -> list[int]:
 def _hashed(values: list[str], key: bytes) -> pl.DataFrame:
     value = pl.col("value")
     identifiers = pl.DataFrame({"value": values}).with_columns(
-        pl.when(value.str.contains(NATIONAL_FORM)).then(value.str.slice(1)).otherwise(value)
-        .alias("identifier"))
+        pl.when(value.str.contains(NATIONAL_FORM)).then(value.str.slice(1))
+        .when(value.str.contains(ADELI_WITHOUT_ZERO)).then("0" + value)
+        .otherwise(value).alias("identifier"))
     identifier = pl.col("identifier")
     return identifiers.with_columns(
         pl.Series("hmac", keyed_hashes(key, identifiers["identifier"].to_list()),
