@@ -424,6 +424,13 @@ def test_a_postal_code_before_the_name_as_an_address_writes_it(resolver, text):
                     method="postal_code+name")
 
 
+@pytest.mark.parametrize("text", ["59512 - Roubaix", "59512 Roubaix", "59512-ROUBAIX"])
+def test_an_insee_code_before_the_name_as_a_table_writes_it(resolver, text):
+    """« code - libellé », as tables and the COG's own files write a commune: unresolved
+    before, Roubaix named as its own candidate."""
+    assert_resolved(resolver.resolve(text, NORD_PAS_DE_CALAIS), "59512", method="code+name")
+
+
 def test_a_postal_code_is_not_an_insee_code(resolver):
     result = resolver.resolve("59000")
     assert_not_resolved(result, "unresolved")
@@ -458,6 +465,10 @@ def test_communes_deleguees_and_associees_give_their_commune(resolver):
         ("Lens\nLiévin", ("62498", "62510")),
         ("Fruges,\nHesdin", ("62364", "62447")),
         ("- Fruges\n- Hesdin", ("62364", "62447")),
+        # INSEE codes alone, or each with its name
+        ("62364 62447", ("62364", "62447")),
+        ("62041 Arras, 62498 Lens", ("62041", "62498")),
+        ("62041 - Arras\n62498 - Lens", ("62041", "62498")),
     ],
 )
 def test_lists(resolver, text, codes):

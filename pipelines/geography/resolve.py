@@ -10,7 +10,8 @@ The rules are tried in this order; the first that answers wins:
 5. communes listed with "/", ",", ";", "+", "&", " et " or a line break, each read as a
    commune: "Lens, Liévin" is two communes, though "Lens-Liévin" is an EPCI's name;
 6. the name of an EPCI (status "epci", with its member communes);
-7. a postal code then a name, as an address writes it ("59100 Roubaix");
+7. a postal or INSEE code then a name, as an address or a table writes it ("59100 Roubaix",
+   "59512 - Roubaix");
 8. a list, as in 5, or split on "-" when every piece is a commune, answering for its parts
    (ambiguous or unresolved when one is); in a list that names a commune of the départements
    given, an INSEE code of a commune outside them is that commune (a project at a région's
@@ -52,7 +53,9 @@ SUR_SOUS_ABBREVIATIONS = (
 LIST_SEPARATORS = re.compile(r"\s*(?:[/,;+&]|[\r\n\t])\s*|\s+et\s+", re.IGNORECASE)
 HYPHEN = re.compile(r"\s*-\s*")
 SLASH = re.compile(r"\s*/\s*")
-POSTAL_THEN_NAME = re.compile(r"^(\d{5})\s+(\D.*)$")
+CODE_THEN_NAME = re.compile(r"^(\d{5}|2[AB]\d{3})\s*(?:-\s*)?(\D.*)$", re.IGNORECASE)
+# INSEE codes alone, separated by spaces or hyphens ("62364 62447")
+CODES_ALONE = re.compile(r"^(?:\d{5}|2[AB]\d{3})(?:[\s-]+(?:\d{5}|2[AB]\d{3}))+$", re.IGNORECASE)
 WORD_FORMS = {"st": "saint", "ste": "sainte", "lez": "les"}  # "lès" is "les" once unaccented
 ARTICLES = {"le", "la", "les", "l"}
 PARTICLES = {"de", "du", "des", "d"}
@@ -240,7 +243,7 @@ class CommuneResolver:
             or self._by_slash_for_sur(text, departments)
             or (allow_list and self._by_communes_listed(text, strict, departments))
             or self._by_epci(text, strict, departments)
-            or self._by_postal_code_and_name(text, departments)
+            or self._by_code_and_name(text, departments)
             or (allow_list and self._by_list(text, departments))
             or self._by_hyphen_split(text, departments)
             or self._by_fuzzy(text, strict, departments)
@@ -313,18 +316,22 @@ class CommuneResolver:
         ((code, method),) = hits.items()
         return Resolution(text, RESOLVED, (code,), None, method)
 
-    def _by_postal_code_and_name(self, text, departments) -> Resolution | None:
-        """« 59100 Roubaix », as an address writes it: the commune of that name that has that
-        postal code."""
-        written = POSTAL_THEN_NAME.match(text)
+    def _by_code_and_name(self, text, departments) -> Resolution | None:
+        """« 59100 Roubaix », as an address writes it, or « 59512 - Roubaix », as a table
+        writes a commune's INSEE code and name: the commune of that name that has that postal
+        or INSEE code."""
+        written = CODE_THEN_NAME.match(text)
         if not written:
             return None
-        postal_code, name = written.groups()
-        hits = [code for code in self._name_hits(strict_key(name), departments)
-                if code in self.postal.get(postal_code, ())]
+        code, name = written.groups()
+        by_code = self._resolve_code(code.upper(), departments).commune_codes
+        hits = [(hit, "code+name" if hit in by_code else "postal_code+name")
+                for hit in self._name_hits(strict_key(name), departments)
+                if hit in by_code or hit in self.postal.get(code, ())]
         if len(hits) != 1:
             return None
-        return Resolution(text, RESOLVED, (hits[0],), None, "postal_code+name")
+        ((hit, method),) = hits
+        return Resolution(text, RESOLVED, (hit,), None, method)
 
     def _by_communes_listed(self, text, strict, departments) -> Resolution | None:
         """Communes written with a separator, each read as a commune ("Lens, Liévin"), are
@@ -336,7 +343,10 @@ class CommuneResolver:
         return listed if listed is not None and listed.status == RESOLVED else None
 
     def _by_list(self, text, departments) -> Resolution | None:
-        parts = [p for p in LIST_SEPARATORS.split(expand_sur_sous(text)) if p.strip()]
+        if CODES_ALONE.match(text.strip()):
+            parts = re.split(r"[\s-]+", text.strip())
+        else:
+            parts = [p for p in LIST_SEPARATORS.split(expand_sur_sous(text)) if p.strip()]
         if len(parts) < 2:
             return None
         resolved = [self._resolve_part(p, departments, False) for p in parts]
