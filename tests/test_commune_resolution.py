@@ -488,6 +488,18 @@ def test_a_slash_may_stand_for_sur(resolver, text, code):
     assert_resolved(resolver.resolve(text), code)
 
 
+@pytest.mark.parametrize(("text", "codes"), [
+    # was Coulogne, one letter away, used and only shown to be confirmed
+    ("Boulogne", {"59093", "62160"}),
+    # was ambiguous between Marck and Le Parcq, one letter away each
+    ("Marcq", {"59378", "59379"}),
+])
+def test_a_shortened_name_suggests_the_communes_it_starts_and_no_typo(resolver, text, codes):
+    result = resolver.resolve(text, NORD_PAS_DE_CALAIS)
+    assert_not_resolved(result, "unresolved")
+    assert {code for code, _, _ in result.candidates} == codes
+
+
 def test_a_short_word_is_no_typo_of_a_commune(resolver):
     """« Mer » is one letter from Méru (Oise): too short a name for a letter to be a typo."""
     assert_not_resolved(resolver.resolve("Mer", ["60", "62"]), "unresolved")

@@ -17,9 +17,12 @@ The rules are tried in this order; the first that answers wins:
    given, an INSEE code of a commune outside them is that commune (a project at a région's
    border serving the next one: Cap Atlantique straddles Loire-Atlantique and Morbihan, the
    Grand Avignon Vaucluse and Gard);
-9. a typo within a bounded edit distance (2 from 6 letters on, 1 from 4, none below: "Mer"
+9. the first words of a few communes' names, as a name is shortened ("Boulogne",
+   "Le Touquet"), from 4 letters on: unresolved, those communes suggested, never a typo's
+   reading ("Boulogne" was Coulogne, one letter away);
+10. a typo within a bounded edit distance (2 from 6 letters on, 1 from 4, none below: "Mer"
    one letter from "Méru" is no evidence);
-10. a commune name followed by a neighbourhood ("Lille Moulins"), by longest prefix.
+11. a commune name followed by a neighbourhood ("Lille Moulins"), by longest prefix.
 
 Whenever two answers are equally good the result is "ambiguous" with its candidates; when no
 rule answers it is "unresolved" with the nearest names. The resolver never picks for the analyst.
@@ -53,6 +56,8 @@ SUR_SOUS_ABBREVIATIONS = (
 LIST_SEPARATORS = re.compile(r"\s*(?:[/,;+&]|[\r\n\t])\s*|\s+et\s+", re.IGNORECASE)
 HYPHEN = re.compile(r"\s*-\s*")
 SLASH = re.compile(r"\s*/\s*")
+# beyond this many communes, a name's start ("Saint") suggests nothing useful
+MAX_NAME_STARTS = 5
 CODE_THEN_NAME = re.compile(r"^(\d{5}|2[AB]\d{3})\s*(?:-\s*)?(\D.*)$", re.IGNORECASE)
 # INSEE codes alone, separated by spaces or hyphens ("62364 62447")
 CODES_ALONE = re.compile(r"^(?:\d{5}|2[AB]\d{3})(?:[\s-]+(?:\d{5}|2[AB]\d{3}))+$", re.IGNORECASE)
@@ -246,6 +251,7 @@ class CommuneResolver:
             or self._by_code_and_name(text, departments)
             or (allow_list and self._by_list(text, departments))
             or self._by_hyphen_split(text, departments)
+            or self._by_name_start(text, strict, departments)
             or self._by_fuzzy(text, strict, departments)
             or self._by_prefix(text, strict, departments)
             or Resolution(
@@ -387,6 +393,20 @@ class CommuneResolver:
                 (code,) = hits
                 found += [[code, *rest] for rest in self._partitions(pieces, end, departments)]
         return found
+
+    def _by_name_start(self, text, strict, departments) -> Resolution | None:
+        """A shortened name (« Boulogne », « Miramont ») is suggested as the communes it starts,
+        never taken for one of them, nor for a commune one letter away (Coulogne)."""
+        key = loose_key(strict)
+        if _letters(key) < 4:
+            return None
+        found = set()
+        for name_key, codes in zip(*self._choices_in(departments), strict=True):
+            if name_key.startswith(key + " "):
+                found |= codes
+        if not 1 <= len(found) <= MAX_NAME_STARTS:
+            return None
+        return Resolution(text, UNRESOLVED, (), None, "name_start", self._candidates(found))
 
     def _by_fuzzy(self, text, strict, departments) -> Resolution | None:
         query = loose_key(strict)
