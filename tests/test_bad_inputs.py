@@ -92,6 +92,12 @@ WRITTEN_PERIODS = {"1er trimestre 2024": "2024-T1", "T2-2024": "2024-T2", "2024 
 WRITTEN_MONTHS = ["2024-06-01 00:00:00", "2024-06-01T00:00:00", "01/06/2024 00:00", "juin-2024",
                   "06-2024", "2024/06"]
 
+# professions as MSP and CPTS exports word them, and the profession staged
+WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
+                       "Médecin généraliste remplaçant": "medecin_generaliste",
+                       "IPA": "infirmier", "Infirmière Asalée": "infirmier",
+                       "Puéricultrice": "infirmier"}
+
 # how follow-up tables write a target, and what it is read as
 # a step's state as roadmaps write it, then the state staged
 WRITTEN_STEPS = {"Réalisé": "réalisé", "fait": "réalisé", "Oui": "réalisé",
@@ -228,7 +234,10 @@ CASES = [
               *(activity_row(125 + n, periode=month) for n, month in enumerate(WRITTEN_MONTHS)),
               # the RPPS directory's « Identification nationale PP »: 8 + RPPS, 0 + ADELI
               activity_row(140, id_professionnel="819900000140"),
-              activity_row(141, id_professionnel="0123450141")),
+              activity_row(141, id_professionnel="0123450141"),
+              # professions as MSP and CPTS exports word them
+              *(activity_row(150 + n, profession=written)
+                for n, written in enumerate(WRITTEN_PROFESSIONS))),
          "accepted"),
     # a cell listing its communes one a line (Alt+Entrée), quoted in the CSV
     Case("recensement_communes_une_par_ligne", "census",
@@ -340,7 +349,9 @@ STAGED_AS = {
                                    (date(2024, 5, 1), 0.8, "infirmier"),
                                    *[(date(2024, 6, 1), 0.8, "infirmier")] * len(WRITTEN_MONTHS),
                                    (date(2024, 6, 1), 0.8, "infirmier"),
-                                   (date(2024, 6, 1), 0.8, "infirmier")]),
+                                   (date(2024, 6, 1), 0.8, "infirmier"),
+                                   *[(date(2024, 6, 1), 0.8, code)
+                                     for code in WRITTEN_PROFESSIONS.values()]]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
 }
 

@@ -221,11 +221,16 @@ PROFESSIONS: Vocabulary = {
          "Médecins généralistes (hors médecins à expertise particulière - MEP)",
          # the RPPS's wording since general practice became a specialty (2017)
          "Médecin spécialiste en médecine générale", "Spécialiste en médecine générale",
-         "Médecin qualifié en médecine générale", "Qualifié en médecine générale"),
+         "Médecin qualifié en médecine générale", "Qualifié en médecine générale",
+         # as MSP and CPTS exports word them
+         "Généraliste", "Médecin généraliste remplaçant", "MG remplaçant"),
     ),
     "infirmier": Term(
         "Infirmier",
-        ("Infirmière", "Infirmier libéral", "Infirmière libérale", "IDE", "IDEL", "Infirmiers"),
+        ("Infirmière", "Infirmier libéral", "Infirmière libérale", "IDE", "IDEL", "Infirmiers",
+         # nurses by profession in the RPPS, whatever their practice
+         "Infirmier en pratique avancée", "Infirmière en pratique avancée", "IPA",
+         "Infirmier Asalée", "Infirmière Asalée", "Infirmière puéricultrice", "Puéricultrice"),
     ),
     "masseur_kinesitherapeute": Term(
         "Masseur-kinésithérapeute",
@@ -263,6 +268,15 @@ OTHER_PROFESSIONS: Vocabulary = {
     "ergotherapeute": Term("Ergothérapeute", ("ergothérapeutes",)),
     "psychomotricien": Term("Psychomotricien", ("psychomotricienne", "psychomotriciens")),
     "assistant_medical": Term("Assistant médical", ("assistante médicale",)),
+    # professions of the RPPS directory beside those followed
+    "osteopathe": Term("Ostéopathe", ("ostéopathes",)),
+    "psychotherapeute": Term("Psychothérapeute", ("psychothérapeutes",)),
+    "audioprothesiste": Term("Audioprothésiste", ("audioprothésistes",)),
+    "opticien": Term("Opticien-lunetier", ("opticien", "opticienne", "opticiens")),
+    # trainees work in MSPs beside the professionals, but are not installed there
+    "interne": Term("Interne ou étudiant", ("interne", "interne en médecine générale",
+                                            "docteur junior", "externe", "étudiant",
+                                            "étudiante", "stagiaire")),
 }
 
 # The stages of the ARS Nord-Pas-de-Calais census (seed 002): réflexion, a dynamic beginning;
