@@ -270,6 +270,20 @@ def test_missing_required_column_is_named_with_accepted_synonyms(tmp_path):
     assert "Ajoutez cette colonne" in message
 
 
+def test_a_table_with_a_column_per_year_is_told_to_have_a_row_per_period(tmp_path):
+    """Roadmaps are often laid out with a column per year: the missing « periode » and
+    « valeur » are explained by the columns that are periods."""
+    path = write_lines(tmp_path / "followup" / "suivi.csv", [
+        "programme;territoire;action;critere;2022;2023;T1 2024;cible",
+        "CLS;PETR du Pays Ruffécois;Action 2;Installations;2;3;1;3"])
+    with pytest.raises(SourceFileError) as caught:
+        read_source_file(path, "followup")
+    assert str(caught.value).endswith(
+        "Les colonnes « 2022 », « 2023 », « T1 2024 » sont des périodes : le fichier attend une "
+        "ligne par période, la période dans une colonne « periode » et ce qui a été mesuré dans "
+        "une colonne « valeur ». Mettez le tableau sous cette forme avant de le déposer.")
+
+
 def test_a_file_without_any_recognisable_header(tmp_path):
     path = write_lines(tmp_path / "a.csv", ["x;y;z", "1;2;3"])
     with pytest.raises(SourceFileError, match="pas de ligne d'en-tête reconnaissable"):

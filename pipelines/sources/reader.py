@@ -37,6 +37,9 @@ from pipelines.sources.contracts import CONTRACTS, Contract, normalize_label
 
 SEPARATORS = (";", ",", "\t", "|")
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
+# a header that is a period (a table with a column per year or quarter): 2024, T1 2024, 2024-03
+PERIOD_HEADER = re.compile(r"^\s*(?:(?:19|20)\d{2}(?:\s*-?\s*(?:[TS][1-4]|\d{2}))?"
+                           r"|[TS][1-4]\s*-?\s*(?:19|20)\d{2})\s*$", re.IGNORECASE)
 # compressed text files (activite_2024-03.csv.gz, or a .zip of one CSV)
 ARCHIVES = {".gz", ".zip"}
 HEADER_SEARCH_ROWS = 30
@@ -378,6 +381,13 @@ def _missing_columns(best: _Header | None, contract: Contract, shown: str) -> So
     else:
         what = "les colonnes obligatoires " + ", ".join(f"« {m} »" for m in missing)
         advice = "Ajoutez ces colonnes ou renommez les en-têtes correspondants."
+    periods = [cell for cell in best.ignored if PERIOD_HEADER.match(cell)]
+    if "periode" in missing and periods:
+        # a table with a column per year, as roadmaps are often laid out
+        listed = ", ".join(f"« {p} »" for p in periods)
+        advice = (f"Les colonnes {listed} sont des périodes : le fichier attend une ligne par "
+                  "période, la période dans une colonne « periode » et ce qui a été mesuré dans "
+                  "une colonne « valeur ». Mettez le tableau sous cette forme avant de le déposer.")
     return SourceFileError(
         shown,
         f"Le fichier {shown}{_sheet_note(best)} ne contient pas {what} (ligne d'en-tête "
