@@ -397,13 +397,9 @@ class CommuneResolver:
     def _by_name_start(self, text, strict, departments) -> Resolution | None:
         """A shortened name (« Boulogne », « Miramont ») is suggested as the communes it starts,
         never taken for one of them, nor for a commune one letter away (Coulogne)."""
-        key = loose_key(strict)
-        if _letters(key) < 4:
+        if _letters(loose_key(strict)) < 4:
             return None
-        found = set()
-        for name_key, codes in zip(*self._choices_in(departments), strict=True):
-            if name_key.startswith(key + " "):
-                found |= codes
+        found = self._communes_starting_with(strict, departments)
         if not 1 <= len(found) <= MAX_NAME_STARTS:
             return None
         return Resolution(text, UNRESOLVED, (), None, "name_start", self._candidates(found))
@@ -445,10 +441,9 @@ class CommuneResolver:
             (code,) = hits
             # "Vars Saint Amant" is two places, not Vars with a neighbourhood "Saint Amant"; nor
             # is "Fruges Hesdin Montreuil-sur-Mer" Fruges with a neighbourhood "Hesdin …"
-            department = self.department[code]
+            department = frozenset([self.department[code]])
             rest_hits = self._communes_starting_with(" ".join(rest), department).union(
-                *(self._name_hits(" ".join(rest[:k]), frozenset([department]))
-                  for k in range(1, len(rest))))
+                *(self._name_hits(" ".join(rest[:k]), department) for k in range(1, len(rest))))
             if rest_hits:
                 candidates = self._candidates({code, *rest_hits})
                 return Resolution(text, AMBIGUOUS, (), None, "prefix", candidates)
@@ -467,10 +462,12 @@ class CommuneResolver:
                 return hits
         return {}
 
-    def _communes_starting_with(self, strict: str, department: str) -> set[str]:
+    def _communes_starting_with(self, strict: str,
+                                departments: frozenset[str] | None) -> set[str]:
+        """The communes whose name is these words, or starts with them."""
         key = loose_key(strict)
         found = set()
-        for name_key, codes in zip(*self._choices_in(frozenset([department])), strict=True):
+        for name_key, codes in zip(*self._choices_in(departments), strict=True):
             if name_key == key or name_key.startswith(key + " "):
                 found |= codes
         return found
