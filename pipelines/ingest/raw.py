@@ -26,10 +26,10 @@ from pipelines.ingest.digests import file_sha256
 from pipelines.ingest.pseudonymise import HASH_FLOOR, pseudonymise
 from pipelines.sources.contracts import CONTRACTS
 from pipelines.sources.reader import (
-    TEXT_SUFFIXES,
     WHITESPACE,
     PlainText,
     SourceFileError,
+    is_compressed_text,
     open_source_file,
 )
 
@@ -110,11 +110,9 @@ def readable(path: Path, archives: bool = True) -> bool:
     """A data file in a format the readers take; `archives`: a compressed text file too
     (activite_2024-03.csv.gz, a .zip), which the families' reader opens and the public
     formats' readers do not."""
-    suffix = path.suffix.lower()
-    compressed_text = suffix == ".zip" or (
-        suffix == ".gz" and Path(path.stem).suffix.lower() in TEXT_SUFFIXES)
     return (path.is_file() and is_data(path)
-            and (suffix in READABLE_SUFFIXES or (archives and compressed_text)))
+            and (path.suffix.lower() in READABLE_SUFFIXES
+                 or (archives and is_compressed_text(path))))
 
 
 def readable_files(folder: Path, archives: bool = True) -> list[Path]:

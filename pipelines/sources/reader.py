@@ -195,6 +195,13 @@ def open_source_file(path: Path, family: str | Contract) -> SourceTable | PlainT
     return _read_text(path, shown, data, sha256, contract)
 
 
+def is_compressed_text(path: Path) -> bool:
+    """A file `open_source_file` unpacks: a .zip, or a text file compressed with gzip."""
+    suffix = path.suffix.lower()
+    return suffix == ".zip" or (suffix == ".gz"
+                                and Path(path.stem).suffix.lower() in TEXT_SUFFIXES)
+
+
 def _unpacked(data: bytes, suffix: str, shown: str) -> bytes:
     """The text file inside a compressed one: a gzip file, or a zip archive of one text file,
     as large exports are sent. The file is known by its own sha256 (the archive's), like any
