@@ -46,6 +46,12 @@ def followup_row(n: int, **change: str) -> str:
     return ";".join({**row, **change}.values())
 
 
+# action, criterion, values of 2022 to 2024 (the last not known yet), target, unit
+ROADMAP = [("Action 1", "Stagiaires accueillis", ("2", "3", ""), "5", "stagiaires"),
+           ("Action 2", "Réunions de groupe", ("4", "6,5", "NC"), "au moins 10", ""),
+           ("Action 3", "Projet de santé rédigé", ("en cours", "réalisé", ""), "réalisé", "")]
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -216,6 +222,20 @@ CASES = [
          "accepted"),
     # a sentence is no value with its unit
     bad_followup(46, "valeur", "3 sur 5", "valeur illisible"),
+    # a roadmap laid out with a column per year, and the same as a row per year
+    Case("suivi_une_colonne_par_annee", "followup",
+         text("programme;territoire;axe;action;critere;2022;2023;2024;cible;unite",
+              *(f"Feuille de route en colonnes;CC du Pays de Duras;Axe 1;{action};{criterion};"
+                f"{';'.join(values)};{target};{unit}"
+                for action, criterion, values, target, unit in ROADMAP)),
+         "accepted", rows=3 * len(ROADMAP)),
+    Case("suivi_une_ligne_par_annee", "followup",
+         text("programme;territoire;axe;action;critere;periode;valeur;cible;unite",
+              *(f"Feuille de route en lignes;CC du Pays de Duras;Axe 1;{action};{criterion};"
+                f"{year};{value};{target};{unit}"
+                for action, criterion, values, target, unit in ROADMAP
+                for year, value in zip(("2022", "2023", "2024"), values, strict=True))),
+         "accepted"),
     Case("suivi_etapes", "followup",
          text(FOLLOWUP_HEADER, *(followup_row(100 + n, valeur=step, cible="réalisé", unite="",
                                               nature_valeur="")
@@ -362,6 +382,22 @@ def test_what_is_written_otherwise_is_staged_as_meant(bad_night, name):
     family, columns, rows = STAGED_AS[name]
     assert con.execute(f"SELECT {columns} FROM staging.{family} WHERE _source_file = ? "
                        "ORDER BY _source_row", [f"{family}/cas_{name}.csv"]).fetchall() == rows
+
+
+def test_a_roadmap_with_a_column_per_year_is_staged_as_with_a_row_per_year(bad_night):
+    _, con, _ = bad_night
+
+    def staged(layout: str) -> list[tuple]:
+        return con.execute(
+            """SELECT action, criterion, period, value, target, target_direction, milestone,
+                      target_milestone, unit, value_nature
+               FROM staging.followup WHERE _source_file = ? ORDER BY action, period""",
+            [f"followup/cas_suivi_une_{layout}_par_annee.csv"]).fetchall()
+
+    wide = staged("colonne")
+    assert len(wide) == 9
+    assert wide == staged("ligne")
+    assert [row[3] for row in wide] == [2.0, 3.0, None, 4.0, 6.5, None, None, None, None]
 
 
 def test_communes_listed_one_a_line_in_their_cell_are_each_resolved(bad_night):

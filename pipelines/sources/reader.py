@@ -5,7 +5,8 @@ It finds the header (title rows may sit above it), maps the headers onto a sourc
 returns the values as text exactly as written, only trimmed: typing is staging's job. A
 workbook's (.xlsx) cell is read as the spreadsheet shows it where its value alone would
 mislead: a number in a percent format (« 75 % », held as 0.75) is read « 75 % », and a cell
-merged over several rows gives its value to each of them.
+merged over several rows gives its value to each of them. A follow-up table with a column per
+period is read as a row per line and period.
 
 Rows whose field count differs from the header's are not loaded (their values would land in
 the wrong columns); they are returned in `SourceTable.bad_rows` with their line number and a
@@ -44,6 +45,10 @@ PERIOD_HEADER = re.compile(r"^\s*(?:(?:19|20)\d{2}(?:\s*-?\s*(?:[TS][1-4]|\d{2})
 ARCHIVES = {".gz", ".zip"}
 HEADER_SEARCH_ROWS = 30
 SOURCE_ROW = "_source_row"
+# A table with a column per period (roadmaps are often laid out so: a row per criterion, a
+# column per year) in place of these two columns is read a row per period and line: the
+# header is the period, the cell the value.
+PERIOD_VALUE = ("periode", "valeur")
 _UTF8_BOM = b"\xef\xbb\xbf"
 # what a spreadsheet's « Texte Unicode » export starts with (tab-separated UTF-16)
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -99,9 +104,11 @@ class _Header:
     duplicates: dict[str, list[str]]
     separator: str | None = None
     sheet: str | None = None
+    periods: dict[int, str] = field(default_factory=dict)  # index → period, read as PERIOD_VALUE
 
     def missing(self, contract: Contract) -> list[str]:
-        return [name for name in contract.required if name not in self.positions]
+        return [name for name in contract.required if name not in self.positions
+                and not (self.periods and name in PERIOD_VALUE)]
 
     def rank(self, contract: Contract) -> tuple[int, int]:
         return len(contract.required) - len(self.missing(contract)), len(self.positions)
@@ -244,11 +251,14 @@ def _read_text(path: Path, shown: str, data: bytes, sha256: str,
     body = lines.slice(header.line)
     first_line = header.line + 1
     if not body.str.contains('"', literal=True).any():
-        return PlainText(
+        plain = PlainText(
             path=path, sha256=sha256, encoding=encoding, header_line=header.line,
             ignored_columns=header.ignored, lines=_numbered(body, first_line), _header=header,
             _contract=contract,
         )
+        # the raw load splits plain lines by the contract's columns, which a table with a
+        # column per period does not have: it is split here
+        return plain.table() if header.periods else plain
     raw, bad_rows = _split_quoted(body.str.join("\n").item(), header, first_line)
     return SourceTable(
         path=path, sha256=sha256, encoding=encoding, separator=header.separator, sheet=None,
@@ -320,19 +330,25 @@ def _match_header(cells: list[str], contract: Contract, line: int, *,
                   separator: str | None = None, sheet: str | None = None) -> _Header:
     positions: dict[str, int] = {}
     headers_by_column: dict[str, list[str]] = {}
-    ignored = []
+    unmatched: dict[int, str] = {}
     for index, cell in enumerate(cells):
         name = cell.strip()
         if not name:
             continue
         canonical = contract.match(name)
         if canonical is None:
-            ignored.append(name)
+            unmatched[index] = name
             continue
         positions.setdefault(canonical, index)
         headers_by_column.setdefault(canonical, []).append(name)
+    periods = {}
+    if set(PERIOD_VALUE) <= set(contract.names) and not positions.keys() & set(PERIOD_VALUE):
+        periods = {index: name for index, name in unmatched.items() if PERIOD_HEADER.match(name)}
+        for name in periods.values():
+            headers_by_column.setdefault(normalize_label(name), []).append(name)
     duplicates = {c: names for c, names in headers_by_column.items() if len(names) > 1}
-    return _Header(line, cells, positions, ignored, duplicates, separator, sheet)
+    ignored = [name for index, name in unmatched.items() if index not in periods]
+    return _Header(line, cells, positions, ignored, duplicates, separator, sheet, periods)
 
 
 def _choose_header(candidates: Iterable[_Header], contract: Contract, shown: str) -> _Header:
@@ -388,13 +404,6 @@ def _missing_columns(best: _Header | None, contract: Contract, shown: str) -> So
     else:
         what = "les colonnes obligatoires " + ", ".join(f"« {m} »" for m in missing)
         advice = "Ajoutez ces colonnes ou renommez les en-têtes correspondants."
-    periods = [cell for cell in best.ignored if PERIOD_HEADER.match(cell)]
-    if "periode" in missing and periods:
-        # a table with a column per year, as roadmaps are often laid out
-        listed = ", ".join(f"« {p} »" for p in periods)
-        advice = (f"Les colonnes {listed} sont des périodes : le fichier attend une ligne par "
-                  "période, la période dans une colonne « periode » et ce qui a été mesuré dans "
-                  "une colonne « valeur ». Mettez le tableau sous cette forme avant de le déposer.")
     return SourceFileError(
         shown,
         f"Le fichier {shown}{_sheet_note(best)} ne contient pas {what} (ligne d'en-tête "
@@ -519,10 +528,22 @@ def _split_quoted(body: str, header: _Header,
 
 
 def _contract_frame(raw: pl.DataFrame, header: _Header, contract: Contract) -> pl.DataFrame:
-    """Keep the contract's columns under their canonical names, trimmed, empty → null."""
-    values = [_value(pl.col(str(header.positions[name])).cast(pl.String)).alias(name)
-              for name in contract.names if name in header.positions]
-    return raw.select(*values, pl.col(SOURCE_ROW).cast(pl.Int64))
+    """Keep the contract's columns under their canonical names, trimmed, empty → null; a
+    table with a column per period as a row per line and period (every period of every line,
+    an empty cell being a value not known, as a row without a value is)."""
+    values = {name: _value(pl.col(str(header.positions[name])).cast(pl.String)).alias(name)
+              for name in contract.names if name in header.positions}
+    source_row = pl.col(SOURCE_ROW).cast(pl.Int64)
+    if not header.periods:
+        return raw.select(*values.values(), source_row)
+    period, value = PERIOD_VALUE
+    values |= {period: pl.col(period), value: pl.col(value)}
+    return pl.concat(
+        raw.with_columns(pl.lit(text).alias(period),
+                         _value(pl.col(str(index)).cast(pl.String)).alias(value))
+        for index, text in header.periods.items()
+    ).sort(SOURCE_ROW, maintain_order=True).select(
+        *(values[name] for name in contract.names if name in values), source_row)
 
 
 def _value(field: pl.Expr) -> pl.Expr:
