@@ -302,19 +302,19 @@ def test_a_workbook_with_a_column_per_year_is_read_a_row_per_year(tmp_path):
     path = write_workbook(tmp_path / "suivi.xlsx", {"Feuille de route": [
         (0, ["Feuille de route du pôle de santé"]),
         (2, ["Programme", "Territoire", "Fiche action", "Critère de suivi", 2021, 2022,
-             "Référent"]),
-        (3, ["Pôle", "Duras", "Action 1", "Remplacements accueillis", 4, 6, "Dr Martin"]),
+             "Réalisé 2023", "Valeur T1 2024", "Référent"]),
+        (3, ["Pôle", "Duras", "Action 1", "Remplacements accueillis", 4, 6, 7, 2, "Dr Martin"]),
     ]})
     table = read_source_file(path, "followup")
     assert table.ignored_columns == ["Référent"]
     assert table.frame.select("periode", "valeur", "_source_row").rows() == [
-        ("2021", "4", 4), ("2022", "6", 4)]
+        ("2021", "4", 4), ("2022", "6", 4), ("2023", "7", 4), ("T1 2024", "2", 4)]
 
 
 def test_a_period_column_twice_is_a_duplicated_header(tmp_path):
     path = write_lines(tmp_path / "followup" / "suivi.csv", [
-        "programme;territoire;action;critere;2022;2023;2023", "CLS;Ruffec;A;C;1;2;3"])
-    with pytest.raises(SourceFileError, match="« 2023 » et « 2023 »"):
+        "programme;territoire;action;critere;2022;2023;Réalisé 2023", "CLS;Ruffec;A;C;1;2;3"])
+    with pytest.raises(SourceFileError, match="« 2023 » et « Réalisé 2023 »"):
         read_source_file(path, "followup")
 
 

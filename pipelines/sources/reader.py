@@ -38,8 +38,10 @@ from pipelines.sources.contracts import CONTRACTS, Contract, normalize_label
 
 SEPARATORS = (";", ",", "\t", "|")
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
-# a header that is a period (a table with a column per year or quarter): 2024, T1 2024, 2024-03
-PERIOD_HEADER = re.compile(r"^\s*(?:(?:19|20)\d{2}(?:\s*-?\s*(?:[TS][1-4]|\d{2}))?"
+# a header that is a period (a table with a column per year or quarter): 2024, T1 2024, 2024-03,
+# or what was measured in it (« Valeur 2024 », « Réalisé 2024 », « Résultat T1 2024 »)
+PERIOD_HEADER = re.compile(r"^\s*(?:(?:valeur|r[ée]alis[ée]|r[ée]sultat)s?\s+)?"
+                           r"(?P<period>(?:19|20)\d{2}(?:\s*-?\s*(?:[TS][1-4]|\d{2}))?"
                            r"|[TS][1-4]\s*-?\s*(?:19|20)\d{2})\s*$", re.IGNORECASE)
 # compressed text files (activite_2024-03.csv.gz, or a .zip of one CSV)
 ARCHIVES = {".gz", ".zip"}
@@ -343,9 +345,10 @@ def _match_header(cells: list[str], contract: Contract, line: int, *,
         headers_by_column.setdefault(canonical, []).append(name)
     periods = {}
     if set(PERIOD_VALUE) <= set(contract.names) and not positions.keys() & set(PERIOD_VALUE):
-        periods = {index: name for index, name in unmatched.items() if PERIOD_HEADER.match(name)}
-        for name in periods.values():
-            headers_by_column.setdefault(normalize_label(name), []).append(name)
+        for index, name in unmatched.items():
+            if period := PERIOD_HEADER.match(name):
+                periods[index] = period["period"]
+                headers_by_column.setdefault(normalize_label(period["period"]), []).append(name)
     duplicates = {c: names for c, names in headers_by_column.items() if len(names) > 1}
     ignored = [name for index, name in unmatched.items() if index not in periods]
     return _Header(line, cells, positions, ignored, duplicates, separator, sheet, periods)
