@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 import xlrd
 import xlsxwriter
+import xlwt
 from support import real_data
 
 from pipelines.sources.contracts import Column, Contract
@@ -496,6 +497,35 @@ def test_xlsx_cells_merged_over_several_rows_give_each_row_their_value(tmp_path)
     assert frame["action"].to_list() == ["Action 1"] * 3 + ["Action 2"] * 3
     assert frame["critere"].to_list() == ["Stagiaires"] * 3 + ["Ateliers"] * 3
     assert frame["valeur"].to_list() == ["3", "4", "5", "6", "7", "8"]
+
+
+def test_xls_cells_merged_and_in_a_percent_format_are_read_as_shown(tmp_path):
+    """Old censuses and roadmaps come as .xls: its merged cells gave their value to the first
+    row alone (the others rejected without programme nor action) and its percent cells were
+    read as the share they hold (0,75 for 75 %)."""
+    path = tmp_path / "feuille_de_route.xls"
+    workbook = xlwt.Workbook()
+    sheet = workbook.add_sheet("Suivi")
+    percent = xlwt.easyxf(num_format_str="0.0%")
+    sheet.write(0, 0, "Feuille de route du pôle")
+    for column, header in enumerate(FOLLOWUP_XLSX_HEADER):
+        sheet.write(2, column, header)
+    for column, value in enumerate(("Pôle", "Ruffec", "Action 1", "Part des patients")):
+        sheet.write_merge(3, 5, column, column, value)
+    for row, (year, share) in enumerate(((2022, 0.5), (2023, 0.625), (2024, 0.75)), start=3):
+        sheet.write(row, 4, year)
+        sheet.write(row, 5, share, percent)
+        sheet.write(row, 6, 80)
+        sheet.write(row, 7, "%")
+    workbook.save(path)
+
+    table = read_source_file(path, "followup")
+    assert (table.encoding, table.header_line) == ("xls", 3)
+    assert table.frame.select("programme", "action", "critere", "periode", "valeur",
+                              "cible", "_source_row").rows() == [
+        ("Pôle", "Action 1", "Part des patients", "2022", "50 %", "80", 4),
+        ("Pôle", "Action 1", "Part des patients", "2023", "62,5 %", "80", 5),
+        ("Pôle", "Action 1", "Part des patients", "2024", "75 %", "80", 6)]
 
 
 def test_xlsx_missing_column_names_the_sheet(tmp_path):

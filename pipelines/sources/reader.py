@@ -3,7 +3,7 @@ CSV may come compressed, with gzip or alone in a zip).
 
 It finds the header (title rows may sit above it), maps the headers onto a source contract and
 returns the values as text exactly as written, only trimmed: typing is staging's job. A
-workbook's (.xlsx) cell is read as the spreadsheet shows it where its value alone would
+workbook's cell (.xlsx or .xls) is read as the spreadsheet shows it where its value alone would
 mislead: a number in a percent format (« 75 % », held as 0.75) is read « 75 % », and a cell
 merged over several rows gives its value to each of them. A follow-up table with a column per
 period is read as a row per line and period.
@@ -734,17 +734,33 @@ def _percent_text(value: float) -> str:
 
 
 def _xls_sheets(path: Path, shown: str) -> list[tuple[str, pl.DataFrame]]:
+    """Every sheet as text cells, shown as in `_xlsx_sheets` (percent formats, merged cells):
+    old censuses and roadmaps come as .xls."""
     try:
-        workbook = xlrd.open_workbook(path)
+        workbook = xlrd.open_workbook(path, formatting_info=True)
     except Exception as exc:  # xlrd raises XLRDError, struct.error, AssertionError…
         raise _unreadable_workbook(shown, "xls", exc) from exc
     grids = []
     for sheet in workbook.sheets():
-        rows = [[_xls_text(cell, workbook.datemode) for cell in sheet.row(r)]
-                for r in range(sheet.nrows)]
+        layout = _Layout(merged=[(first_row, end_row - 1, first_column, end_column - 1)
+                                 for first_row, end_row, first_column, end_column
+                                 in sheet.merged_cells if end_row - first_row > 1])
+        rows = []
+        for r in range(sheet.nrows):
+            row = sheet.row(r)
+            rows.append([_xls_text(cell, workbook.datemode) for cell in row])
+            layout.percents += [(r, c, cell.value) for c, cell in enumerate(row)
+                                if cell.ctype == xlrd.XL_CELL_NUMBER
+                                and _percent_format(_xls_format(workbook, cell))]
         schema = {f"column_{i}": pl.String for i in range(sheet.ncols)}
-        grids.append((sheet.name, pl.DataFrame(rows, schema=schema, orient="row")))
+        grids.append((sheet.name, _as_shown(pl.DataFrame(rows, schema=schema, orient="row"),
+                                            layout)))
     return grids
+
+
+def _xls_format(workbook: xlrd.book.Book, cell: xlrd.sheet.Cell) -> str | None:
+    number_format = workbook.format_map.get(workbook.xf_list[cell.xf_index].format_key)
+    return number_format.format_str if number_format else None
 
 
 def _xls_text(cell: xlrd.sheet.Cell, datemode: int) -> str | None:
