@@ -12,7 +12,9 @@ import os
 import re
 import shutil
 import signal
+import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,8 +87,30 @@ def night_of(context) -> str:
     return run.root_run_id or run.run_id
 
 
+# Nights whose build file is being copied ahead of their first step (start_build_file).
+_copies: dict[str, Future] = {}
+
+
+def start_build_file(settings: Settings, night: str) -> None:
+    """Start copying the published warehouse to `night`'s build file now, in a thread, while
+    Dagster creates the run (its planned events alone took 0.7 s at region scale); the first
+    step then finds the copy made, or waits for its end, rather than make it: 0.5 to 1.1 s of a
+    national night with one new month, for a 0.5 GB warehouse. Its errors (a lock held past
+    its retries) are raised in that step, as if it had copied."""
+    copier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copie-entrepot")
+    _copies[night] = copier.submit(_copy_build_file, settings, night,
+                                   lambda message: print(message, file=sys.stderr, flush=True))
+    copier.shutdown(wait=False)  # its thread ends with the copy
+
+
 def _prepare_build_file(settings: Settings, night: str,
                         log: Callable[[str], None] | None = None) -> Path:
+    copying = _copies.pop(night, None)
+    return copying.result() if copying is not None else _copy_build_file(settings, night, log)
+
+
+def _copy_build_file(settings: Settings, night: str,
+                     log: Callable[[str], None] | None = None) -> Path:
     build = settings.build_path(night)
     if build.exists():
         return build

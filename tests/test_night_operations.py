@@ -14,6 +14,7 @@ import duckdb
 import pytest
 from support import make_landing, run_night
 
+from pipelines import warehouse
 from pipelines.cli import summarise
 from pipelines.ingest.digests import file_sha256
 from pipelines.settings import get_settings
@@ -683,3 +684,26 @@ def test_a_warehouse_of_hexadecimal_hashes_publishes_what_a_first_night_does(
         assert {t: _content_hash(con, t) for t in tables} == expected
         # the two months of the first night were not read again: their rows are its load's
         assert con.execute("SELECT count(DISTINCT _load_id) FROM raw.activity").fetchone() == (2,)
+
+
+def test_the_night_copies_the_published_warehouse_before_its_first_step(tmp_path, monkeypatch):
+    """`observatoire run` starts the copy while Dagster creates the run: the first step takes
+    the copy made (or waits for it), and a copy that failed fails that step."""
+    monkeypatch.setenv("OBSERVATOIRE_HOME", str(tmp_path / "home"))
+    settings = get_settings()
+    settings.warehouse_dir.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("CREATE TABLE t AS SELECT 42 AS x")
+    warehouse.start_build_file(settings, "nuit-1")
+    build = settings.build_path("nuit-1")
+    # made in its thread, with no step asking for it
+    assert warehouse._copies["nuit-1"].result(timeout=60) == build
+    assert build.read_bytes() == settings.warehouse_path.read_bytes()
+    assert warehouse._prepare_build_file(settings, "nuit-1") == build
+    assert "nuit-1" not in warehouse._copies
+
+    settings.warehouse_path.unlink()
+    settings.warehouse_path.mkdir()  # no DuckDB file to copy
+    warehouse.start_build_file(settings, "nuit-2")
+    with pytest.raises(duckdb.Error):
+        warehouse._prepare_build_file(settings, "nuit-2")

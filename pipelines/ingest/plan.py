@@ -18,6 +18,7 @@ import json
 import os
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,6 +30,7 @@ from pipelines.ingest.digests import file_sha256, load_digests, save_digests
 from pipelines.ingest.public_files import PUBLIC_FORMATS, public_files
 from pipelines.ingest.raw import is_data, landing_files, readable
 from pipelines.settings import REPO_ROOT, SOURCE_FAMILIES, Settings
+from pipelines.warehouse import start_build_file
 
 # Activity statistics describe complete months; 2010 is older than any export an observatory
 # gets, and the current month is included so that a file dated today still has a partition.
@@ -361,6 +363,8 @@ def launch_night(instance: dg.DagsterInstance, settings: Settings, **kwargs):
     from pipelines.definitions import defs
 
     plan = plan_night(settings)
+    run_id = kwargs.setdefault("run_id", str(uuid.uuid4()))
+    start_build_file(settings, run_id)
     result = defs.resolve_job_def("nightly").execute_in_process(
         instance=instance, raise_on_error=False, tags=plan.tags,
         asset_selection=plan.asset_keys, **kwargs)
