@@ -1,8 +1,9 @@
 """The night's private DuckDB file, the atomic swap that publishes it, and the published versions.
 
-A night never writes to the published file: its first step copies the last published warehouse
-(which carries the raw layer and the list of files already loaded) to `build/night-<run>.duckdb`,
-every asset works on that copy, and `publish` checkpoints it and `os.replace`s it over the
+A night never writes to the published file: it copies the last published warehouse (which
+carries the raw layer and the list of files already loaded) to `build/night-<run>.duckdb` (from
+`observatoire run`, while Dagster creates the run; otherwise in its first step), every asset
+works on that copy, and `publish` checkpoints it and `os.replace`s it over the
 published path. Readers of the published file are never locked out (DESIGN §8) and a failed or
 killed night leaves it byte-for-byte as it was. Each published file is also kept, as a hard
 link, in `warehouse/versions/` (the last OBSERVATOIRE_KEEP_VERSIONS), for comparison and rollback.
