@@ -196,7 +196,17 @@ CREATE OR REPLACE MACRO missing_reason(what) AS
     || 'tableur n''a sa valeur que sur la première dans un export CSV : déposez plutôt le '
     || 'classeur .xlsx, ou répétez la valeur)';
 
--- Yes/no columns as ARS spreadsheets write them.
+CREATE OR REPLACE MACRO flag_not_known(x) AS
+    trim(x) NOT IN ('✓', '✔') AND normalize_label(x) IN (
+        '', 'nc', 'nd', 'n_c', 'n_d', 'na', 'n_a', 'non_renseigne', 'non_communique', 'inconnu',
+        'a_preciser', 'a_verifier', 'ne_sait_pas', 'nsp');
+
+-- Yes/no columns as ARS spreadsheets write them: a tick, « Oui (ZIP) » with its reason; NULL
+-- where the cell says it is not known (« NC », « ? », « - »), as an empty cell does.
 CREATE OR REPLACE MACRO parse_flag(x) AS
-    CASE WHEN normalize_label(x) IN ('oui', 'o', 'yes', 'y', 'vrai', 'true', '1', 'x') THEN TRUE
-         WHEN normalize_label(x) IN ('non', 'n', 'no', 'faux', 'false', '0') THEN FALSE END;
+    CASE WHEN trim(x) IN ('✓', '✔') THEN TRUE
+         WHEN flag_not_known(x) THEN NULL
+         WHEN normalize_label(x) IN ('oui', 'o', 'yes', 'y', 'vrai', 'true', '1', 'x')
+              OR starts_with(normalize_label(x), 'oui_') THEN TRUE
+         WHEN normalize_label(x) IN ('non', 'n', 'no', 'faux', 'false', '0', 'non_concerne')
+              OR starts_with(normalize_label(x), 'non_') THEN FALSE END;

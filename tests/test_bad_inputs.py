@@ -127,6 +127,10 @@ WRITTEN_STAGES = {"Projet émergent": "reflexion", "En cours d'élaboration": "c
                   "En service": "fonctionnement"}
 
 WRITTEN_TYPES = {"MSP multisite": "MSP", "MSPU": "MSP", "Centre de santé polyvalent": "CDS"}
+# a census's yes/no columns: with their reason, ticked, or said not known (the project was
+# rejected « oui/non attendu », which blocked the night)
+WRITTEN_FLAGS = {"Oui (ZIP)": True, "Non (hors zonage)": False, "✓": True, "NC": None,
+                 "?": None, "-": None, "Non renseigné": None, "à préciser": None}
 
 CASES = [
     # whole files refused: the contract is broken
@@ -243,6 +247,9 @@ CASES = [
     Case("recensement_stades_autrement_ecrits", "census",
          text(CENSUS_HEADER, *(census_row(90 + n, stade=stage)
                                for n, stage in enumerate(WRITTEN_STAGES))), "accepted"),
+    Case("recensement_oui_non_autrement_ecrits", "census",
+         text(CENSUS_HEADER, *(census_row(120 + n, zone_fragile=flag, zus=flag)
+                               for n, flag in enumerate(WRITTEN_FLAGS))), "accepted"),
     Case("recensement_types_autrement_ecrits", "census",
          text(CENSUS_HEADER, *(census_row(100 + n, type_structure=kind)
                                for n, kind in enumerate(WRITTEN_TYPES))), "accepted"),
@@ -356,6 +363,8 @@ STAGED_AS = {
                      [(None, state, "réalisé", "observée") for state in WRITTEN_STEPS.values()]),
     "recensement_stades_autrement_ecrits": ("census", "stage_code",
                                             [(s,) for s in WRITTEN_STAGES.values()]),
+    "recensement_oui_non_autrement_ecrits": ("census", "fragile_zone, near_zus",
+                                             [(f, f) for f in WRITTEN_FLAGS.values()]),
     "recensement_types_autrement_ecrits": ("census", "structure_type",
                                            [(t,) for t in WRITTEN_TYPES.values()]),
     # Excel's « mmm-aa » month, a time share in percent, the RPPS's wording of general practice,
