@@ -107,22 +107,24 @@ CREATE OR REPLACE MACRO month_of_name(word) AS coalesce(
 -- "mai 2013", "févr. 2013", "mai-2013", "mai-13" or "May-13" → its first day. A date may carry
 -- the time that a database's export or a spreadsheet's date-and-time cell writes after it
 -- ("2013-05-01 00:00:00", "01/05/2013 00:00").
+-- the day before a month written in words ('15 mai 2013', '1er mai 2013') is dropped too
 CREATE OR REPLACE MACRO month_text(x) AS
-    regexp_replace(trim(x), '[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$', '');
+    regexp_replace(regexp_replace(trim(x), '[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$', ''),
+                   '^\d{1,2}(er)?\s+([[:alpha:]])', '\2');
 CREATE OR REPLACE MACRO parse_month(x) AS (
     CASE
-        WHEN regexp_full_match(month_text(x), '\d{4}[-/]\d{1,2}([-/]\d{1,2})?') THEN
+        WHEN regexp_full_match(month_text(x), '\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?') THEN
             try(make_date(CAST(left(month_text(x), 4) AS INT),
-                          CAST(regexp_extract(month_text(x), '^\d{4}[-/](\d{1,2})', 1) AS INT), 1))
-        WHEN regexp_full_match(month_text(x), '(\d{1,2}[-/])?\d{1,2}[-/]\d{4}') THEN
+                          CAST(regexp_extract(month_text(x), '^\d{4}[-/.](\d{1,2})', 1) AS INT), 1))
+        WHEN regexp_full_match(month_text(x), '(\d{1,2}[-/.])?\d{1,2}[-/.]\d{4}') THEN
             try(make_date(CAST(right(month_text(x), 4) AS INT),
-                          CAST(regexp_extract(month_text(x), '(\d{1,2})[-/]\d{4}$', 1) AS INT), 1))
+                          CAST(regexp_extract(month_text(x), '(\d{1,2})[-/.]\d{4}$', 1) AS INT), 1))
         WHEN regexp_full_match(trim(x), '\d{6}') THEN
             try(make_date(CAST(left(trim(x), 4) AS INT), CAST(right(trim(x), 2) AS INT), 1))
-        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+(\s+|-)\d{4}')
-             AND month_of_name(regexp_extract(trim(x), '^([[:alpha:]éû\.]+)', 1)) > 0 THEN
-            make_date(CAST(right(trim(x), 4) AS INT),
-                      month_of_name(regexp_extract(trim(x), '^([[:alpha:]éû\.]+)', 1)), 1)
+        WHEN regexp_full_match(month_text(x), '[[:alpha:]éû\.]+(\s*|-)\d{4}')
+             AND month_of_name(regexp_extract(month_text(x), '^([[:alpha:]éû\.]+)', 1)) > 0 THEN
+            make_date(CAST(right(month_text(x), 4) AS INT),
+                      month_of_name(regexp_extract(month_text(x), '^([[:alpha:]éû\.]+)', 1)), 1)
         -- a date cell in Excel's « mmm-aa » format, as a French export writes it: 'déc.-24' (or an
         -- English one: 'Dec-24')
         WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+-\d{2}') AND month_of_name(split_part(trim(x), '-', 1)) > 0 THEN

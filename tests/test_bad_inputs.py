@@ -96,7 +96,9 @@ WRITTEN_PERIODS = {"1er trimestre 2024": "2024-T1", "T2-2024": "2024-T2", "2024 
 # June 2024 as other exports write a month: a database's date and time, a spreadsheet's
 # date-and-time cell saved as CSV, the month's name or number beside a four-digit year
 WRITTEN_MONTHS = ["2024-06-01 00:00:00", "2024-06-01T00:00:00", "01/06/2024 00:00", "juin-2024",
-                  "06-2024", "2024/06"]
+                  "06-2024", "2024/06",
+                  # a day written before the month in words, dots, no space
+                  "15 juin 2024", "1er juin 2024", "01.06.2024", "06.2024", "juin2024"]
 
 # professions as MSP and CPTS exports word them, and the profession staged
 WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
@@ -247,6 +249,11 @@ CASES = [
     Case("recensement_stades_autrement_ecrits", "census",
          text(CENSUS_HEADER, *(census_row(90 + n, stade=stage)
                                for n, stage in enumerate(WRITTEN_STAGES))), "accepted"),
+    # a census dated as its press kit writes it
+    Case("recensement_dates_en_toutes_lettres", "census",
+         text(CENSUS_HEADER, census_row(130, date_recensement="15 mai 2013"),
+              census_row(131, date_recensement="1er mai 2013"),
+              census_row(132, date_recensement="15.05.2013")), "accepted"),
     Case("recensement_oui_non_autrement_ecrits", "census",
          text(CENSUS_HEADER, *(census_row(120 + n, zone_fragile=flag, zus=flag)
                                for n, flag in enumerate(WRITTEN_FLAGS))), "accepted"),
@@ -363,6 +370,7 @@ STAGED_AS = {
                      [(None, state, "réalisé", "observée") for state in WRITTEN_STEPS.values()]),
     "recensement_stades_autrement_ecrits": ("census", "stage_code",
                                             [(s,) for s in WRITTEN_STAGES.values()]),
+    "recensement_dates_en_toutes_lettres": ("census", "census_date", [(date(2013, 5, 1),)] * 3),
     "recensement_oui_non_autrement_ecrits": ("census", "fragile_zone, near_zus",
                                              [(f, f) for f in WRITTEN_FLAGS.values()]),
     "recensement_types_autrement_ecrits": ("census", "structure_type",
