@@ -128,7 +128,8 @@ WRITTEN_STAGES = {"Projet émergent": "reflexion", "En cours d'élaboration": "c
                   "En travaux": "operationnalisation", "Fonctionnelle": "fonctionnement",
                   "En service": "fonctionnement"}
 
-WRITTEN_TYPES = {"MSP multisite": "MSP", "MSPU": "MSP", "Centre de santé polyvalent": "CDS"}
+WRITTEN_TYPES = {"MSP multisite": "MSP", "MSPU": "MSP", "Centre de santé polyvalent": "CDS",
+                 "Centre municipal de santé": "CDS", "CDS associatif": "CDS"}
 # a census's yes/no columns: with their reason, ticked, or said not known (the project was
 # rejected « oui/non attendu », which blocked the night)
 WRITTEN_FLAGS = {"Oui (ZIP)": True, "Non (hors zonage)": False, "✓": True, "NC": None,

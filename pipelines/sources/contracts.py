@@ -326,7 +326,11 @@ STRUCTURE_TYPES: Vocabulary = {
     ),
     "CDS": Term("Centre de santé", ("centres de santé", "centre de santé pluriprofessionnel",
                                     "centre de santé polyvalent", "CDS polyvalent",
-                                    "centre de santé pluridisciplinaire")),
+                                    "centre de santé pluridisciplinaire",
+                                    # by who runs it
+                                    "centre municipal de santé", "centre de santé municipal",
+                                    "CDS municipal", "centre de santé associatif",
+                                    "CDS associatif", "centre de santé mutualiste")),
     "CPTS": Term(
         "Communauté professionnelle territoriale de santé",
         ("communautés professionnelles territoriales de santé",),
