@@ -156,6 +156,20 @@ def test_extra_columns_are_ignored_and_reported(tmp_path):
     assert table.frame.drop("_source_row").row(0) == tuple(ACTIVITY_ROWS[0])
 
 
+def test_headers_with_their_filler_words_are_the_contracts_columns(tmp_path):
+    """Headers as software exports write them, with « nb de », « n° » or an article the
+    contract's names lack; a header matching none is still ignored."""
+    header = ["Mois d'activité", "N° ADELI", "Profession", "Code INSEE de la commune d'exercice",
+              "ETP", "Nb d'actes", "Nb de visites", "Patients MT", "Nom de la structure",
+              "Nb de jours"]
+    lines = [";".join(header), "2024-03;012345678;Infirmier;16015;0,8;640;12;80;MSP Ruffec;18"]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), "activity")
+    assert table.ignored_columns == ["Nb de jours"]
+    assert table.frame.columns == [
+        "periode", "id_professionnel", "profession", "code_commune_exercice", "structure", "etp",
+        "nb_actes", "nb_visites", "nb_patients_medecin_traitant", "_source_row"]
+
+
 def test_title_rows_above_the_header_and_line_numbers(tmp_path):
     lines = ["Statistiques d'activité;;", "Extraction du 3 janvier 2025", "",
              ";".join(ACTIVITY_HEADER), ";".join(ACTIVITY_ROWS[0]), "",

@@ -25,6 +25,18 @@ def normalize_label(text: str) -> str:
     return _NON_ALPHANUMERIC.sub("_", unaccented.lower()).strip("_")
 
 
+# Words a header may add around a column's name: articles, « nombre » or « n° » before a count
+# or an identifier.
+_FILLERS = {"de", "d", "du", "des", "la", "le", "l", "les", "nb", "nbre", "nombre", "n", "no",
+            "num", "numero"}
+
+
+def _without_fillers(key: str) -> str:
+    """`key` without its filler words, unless that leaves less than a word (« nb_c »)."""
+    loose = "_".join(word for word in key.split("_") if word not in _FILLERS)
+    return loose if len(loose) >= 3 else key
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -49,6 +61,10 @@ class Contract:
         _check_unique(
             {c.name: c.accepted_names for c in self.columns}, f"contract {self.family}"
         )
+        _check_unique(
+            {c.name: tuple(dict.fromkeys(map(_without_fillers, c.accepted_names)))
+             for c in self.columns}, f"contract {self.family}, without fillers"
+        )
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -62,9 +78,16 @@ class Contract:
         return next(c for c in self.columns if c.name == name)
 
     def match(self, header: str) -> str | None:
-        """The canonical column a file header stands for, or None if the contract lacks it."""
+        """The canonical column a file header stands for, or None if the contract lacks it: a
+        header named as one of the column's names, or as one without its filler words
+        (« Nb de visites », « N° ADELI », « Mois d'activité »)."""
         key = normalize_label(header)
-        return next((c.name for c in self.columns if key in c.accepted_names), None)
+        exact = next((c.name for c in self.columns if key in c.accepted_names), None)
+        if exact is not None:
+            return exact
+        loose = _without_fillers(key)
+        return next((c.name for c in self.columns
+                     if loose in map(_without_fillers, c.accepted_names)), None)
 
 
 @dataclass(frozen=True)
@@ -109,14 +132,17 @@ ACTIVITY = Contract(
                ("période", "mois", "date", "mois_activite", "periode_activite", "annee_mois")),
         Column("id_professionnel", True, "Identifiant RPPS du professionnel (11 chiffres)",
                ("rpps", "identifiant_rpps", "num_rpps", "numero_rpps", "n_rpps",
-                "identifiant_pp", "id_pp", "Identifiant PP", "Numéro RPPS")),
+                "identifiant_pp", "id_pp", "Identifiant PP", "Numéro RPPS",
+                # the identifier may be an ADELI number
+                "adeli", "identifiant_adeli", "rpps_adeli", "rpps_ou_adeli")),
         Column("profession", True, "Profession (libellé ou code)",
                ("profession_sante", "Libellé profession", "libelle_profession",
                 "categorie_professionnelle", "specialite")),
         Column("code_commune_exercice", True, "Code INSEE de la commune d'exercice",
                ("code_commune", "Code commune INSEE", "code_commune_insee", "CODGEO",
                 "insee_com", "commune_exercice", "code_insee", "depcom",
-                "Code commune (coord. structure)")),
+                "Code commune (coord. structure)", "Code INSEE de la commune d'exercice",
+                "Commune d'exercice (code INSEE)")),
         Column("structure", False, "Structure d'exercice (nom ou numéro FINESS)",
                ("nom_structure", "site", "lieu_exercice", "finess", "FINESS site",
                 "Raison sociale site", "raison_sociale")),
@@ -133,7 +159,8 @@ ACTIVITY = Contract(
         Column("nb_visites", False, "Nombre de visites à domicile",
                ("visites", "Nombre de visites", "nb_v")),
         Column("nb_patients", False, "Nombre de patients vus (file active)",
-               ("patients", "Nombre de patients", "file_active", "patientele")),
+               ("patients", "Nombre de patients", "file_active", "patientele",
+                "patients vus")),
         Column("nb_patients_medecin_traitant", False,
                "Nombre de patients ayant déclaré le professionnel médecin traitant",
                ("patients médecin traitant", "Nombre de patients médecin traitant",
