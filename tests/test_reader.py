@@ -170,6 +170,26 @@ def test_headers_with_their_filler_words_are_the_contracts_columns(tmp_path):
         "nb_actes", "nb_visites", "nb_patients_medecin_traitant", "_source_row"]
 
 
+@pytest.mark.parametrize("family, header, columns", [
+    ("census", ["Date de recensement", "Région", "Territoire de démocratie sanitaire",
+                "Nom de la MSP", "Type de projet", "Communes d'implantation",
+                "Stade d'avancement", "Zone fragile (oui/non)", "Quartier politique de la ville",
+                "Module(s) NMR"],
+     ["date_recensement", "region", "territoire", "nom_projet", "type_structure", "communes",
+      "stade", "zone_fragile", "zus", "modules_nmr"]),
+    # seed 000's action sheets name their criteria « critères d'évaluation »
+    ("followup", ["Intitulé du programme", "Périmètre", "Fiche action",
+                  "Critères d'évaluation", "Année", "Valeur atteinte", "Source"],
+     ["programme", "territoire", "action", "critere", "periode", "valeur", "commentaire"]),
+])
+def test_census_and_roadmap_headers_as_their_tables_write_them(tmp_path, family, header,
+                                                               columns):
+    lines = [";".join(header), ";".join(["x"] * len(header))]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), family)
+    assert table.ignored_columns == []
+    assert table.frame.columns == [*columns, "_source_row"]
+
+
 def test_title_rows_above_the_header_and_line_numbers(tmp_path):
     lines = ["Statistiques d'activité;;", "Extraction du 3 janvier 2025", "",
              ";".join(ACTIVITY_HEADER), ";".join(ACTIVITY_ROWS[0]), "",

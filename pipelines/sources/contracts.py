@@ -26,9 +26,9 @@ def normalize_label(text: str) -> str:
 
 
 # Words a header may add around a column's name: articles, « nombre » or « n° » before a count
-# or an identifier.
+# or an identifier, « (oui/non) » after a yes/no column.
 _FILLERS = {"de", "d", "du", "des", "la", "le", "l", "les", "nb", "nbre", "nombre", "n", "no",
-            "num", "numero"}
+            "num", "numero", "oui", "non"}
 
 
 def _without_fillers(key: str) -> str:
@@ -181,24 +181,27 @@ CENSUS = Contract(
                ("région", "libelle_region", "nom_region", "reg")),
         Column("territoire", True, "Territoire de santé ou de proximité",
                ("Territoire de santé", "territoire_sante", "territoire_de_proximite",
-                "zone_de_proximite")),
+                "zone_de_proximite", "Territoire de démocratie sanitaire")),
         Column("nom_projet", True, "Nom du projet ou de la structure",
                ("Nom du projet", "projet", "nom", "nom_structure", "Intitulé du projet",
-                "intitule")),
+                "intitule", "Nom de la MSP")),
         Column("type_structure", True, "Type de structure (MSP, PSP, CDS, CPTS)",
                ("Type de structure", "type", "type_projet", "categorie")),
         Column("communes", True, "Commune(s) d'implantation : noms ou codes INSEE",
                ("Commune(s)", "commune", "communes_concernees", "Commune(s) d'implantation",
-                "localisation", "lieu")),
+                "Communes d'implantation", "Commune d'implantation", "localisation", "lieu")),
         Column("stade", True, "Degré de maturité du projet",
                ("stade_projet", "maturite", "Degré de maturité", "etat_avancement",
-                "avancement", "statut", "etape")),
+                "Stade d'avancement", "avancement", "statut", "etape")),
         Column("zone_fragile", False, "Projet situé en zone fragile (oui/non)",
                ("Zone fragile", "zone_en_difficulte", "Zone en difficulté", "fragile")),
         Column("zus", False, "Projet au sein ou à proximité d'une zone urbaine sensible",
-               ("ZUS", "Zone urbaine sensible", "qpv", "quartier_prioritaire")),
+               ("ZUS", "Zone urbaine sensible", "qpv", "quartier_prioritaire",
+                "Quartier politique de la ville",
+                "Quartier prioritaire de la politique de la ville")),
         Column("modules_nmr", False, "Modules des nouveaux modes de rémunération (ex. « 1,2 »)",
-               ("Modules NMR", "nmr", "modules", "enmr", "Nouveaux modes de rémunération")),
+               ("Modules NMR", "Module(s) NMR", "nmr", "modules", "enmr",
+                "Nouveaux modes de rémunération")),
         Column("commentaire", False, "Commentaire libre",
                ("commentaires", "remarque", "remarques", "observations")),
     ),
@@ -209,7 +212,8 @@ FOLLOWUP = Contract(
     label="critères de suivi (CLS, feuille de route, contrat CPTS)",
     columns=(
         Column("programme", True, "Programme suivi (CLS, feuille de route de pôle, ACI CPTS)",
-               ("Programme", "contrat", "dispositif", "nom_programme", "cls")),
+               ("Programme", "contrat", "dispositif", "nom_programme", "cls",
+                "Intitulé du programme")),
         Column("territoire", True, "Territoire du programme (communes ou EPCI)",
                ("périmètre", "perimetre", "epci", "territoire_programme")),
         Column("axe", False, "Axe stratégique", ("axe_strategique", "Axe stratégique")),
@@ -217,20 +221,24 @@ FOLLOWUP = Contract(
                ("fiche_action", "Fiche action", "Fiche-action", "intitule_action")),
         Column("critere", True, "Critère (indicateur) de suivi",
                ("critère", "Critère de suivi", "critere_suivi", "Critères de suivi",
-                "indicateur")),
+                "indicateur", "Indicateurs de suivi", "Indicateur de suivi",
+                # seed 000's action sheets: « critères d'évaluation »
+                "Critère d'évaluation", "Critères d'évaluation", "Indicateur d'évaluation",
+                "Indicateurs d'évaluation")),
         Column("periode", True, "Période mesurée (année, AAAA-MM ou date)",
                ("période", "annee", "année", "date", "mois")),
         Column("valeur", True,
                "Valeur mesurée (virgule décimale acceptée), ou état d'une étape (réalisé, en "
                "cours, non réalisé, abandonné)",
-               ("valeur_observee", "Valeur observée", "realise", "réalisé", "resultat")),
+               ("valeur_observee", "Valeur observée", "realise", "réalisé", "resultat",
+                "Valeur atteinte", "Valeur réalisée", "Valeur mesurée")),
         Column("cible", False, "Valeur cible", ("objectif", "valeur_cible", "Valeur cible")),
         Column("unite", False, "Unité de la valeur", ("unité", "unite_mesure")),
         Column("nature_valeur", False,
                "« observée » (fait publié) ou « illustrative » (valeur de démonstration)",
                ("Nature de la valeur", "nature", "statut_valeur")),
         Column("commentaire", False, "Commentaire ou source",
-               ("commentaires", "remarque", "remarques", "observations")),
+               ("commentaires", "remarque", "remarques", "observations", "source")),
     ),
 )
 
