@@ -112,6 +112,16 @@ def test_crlf_line_endings(tmp_path):
     assert table.frame.to_dicts() == expected_activity_frame()
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_an_old_mac_csv_ends_its_lines_with_a_carriage_return_alone(tmp_path, encoding):
+    """« CSV (Macintosh) » of an older Excel for Mac: read as one line, the file was refused
+    for a missing column."""
+    path = activity_csv(tmp_path / "a.csv", newline="\r", encoding=encoding)
+    table = read_source_file(path, "activity")
+    assert table.frame.to_dicts() == expected_activity_frame()
+    assert table.frame["_source_row"].to_list() == [2, 3]
+
+
 def test_a_lone_carriage_return_below_the_header_is_kept_in_its_value(tmp_path):
     """It used to stop the header search with a csv error instead of loading the file: the
     value reaches staging, which rejects it with its line."""
