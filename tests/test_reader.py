@@ -112,12 +112,13 @@ def test_crlf_line_endings(tmp_path):
     assert table.frame.to_dicts() == expected_activity_frame()
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+@pytest.mark.parametrize("encoding", ["utf-8", "mac_roman"])
 def test_an_old_mac_csv_ends_its_lines_with_a_carriage_return_alone(tmp_path, encoding):
-    """« CSV (Macintosh) » of an older Excel for Mac: read as one line, the file was refused
-    for a missing column."""
+    """« CSV (Macintosh) » of an older Excel for Mac, in Mac Roman: read as one line, the file
+    was refused for a missing column; and read as Windows-1252, its « é » was « Ž »."""
     path = activity_csv(tmp_path / "a.csv", newline="\r", encoding=encoding)
     table = read_source_file(path, "activity")
+    assert table.encoding == encoding
     assert table.frame.to_dicts() == expected_activity_frame()
     assert table.frame["_source_row"].to_list() == [2, 3]
 

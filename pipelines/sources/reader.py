@@ -83,7 +83,8 @@ class SourceFileError(Exception):
 
 @dataclass
 class SourceTable:
-    """A file as read. `encoding` is "utf-8", "utf-8-sig", "utf-16" or "cp1252" for text files and
+    """A file as read. `encoding` is "utf-8", "utf-8-sig", "utf-16", "cp1252" or "mac_roman" (an
+    old Mac spreadsheet's CSV) for text files and
     "xlsx" or "xls" for spreadsheets; `separator` and `sheet` are None when not applicable."""
 
     path: Path
@@ -279,7 +280,12 @@ def _split_lines(data: bytes, shown: str) -> tuple[pl.Series, str]:
                          dtype=pl.Binary).cast(pl.String)
         encoding = "utf-8-sig" if bom else "utf-8"
     except pl.exceptions.ComputeError:  # not UTF-8
-        decoded, encoding = _decode(data, shown)
+        decoded, encoding = (
+            # an old Mac spreadsheet's CSV (below) is in Mac Roman: read as Windows-1252, its
+            # « Réflexion » was « RŽflexion »
+            (data.decode("mac_roman"), "mac_roman")
+            if b"\n" not in data and b"\r" in data and not data.startswith(_UTF16_BOMS)
+            else _decode(data, shown))
         text = pl.Series([decoded])
     # a CSV saved by an old Mac spreadsheet ends its lines with "\r" alone
     mac = (not text.str.contains("\n", literal=True).item()
