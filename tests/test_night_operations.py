@@ -234,6 +234,28 @@ def test_a_total_or_a_note_below_a_spreadsheets_table_is_set_aside_without_block
                            "'ligne de titre, de total ou de note du tableau%'").fetchone()[0] == 6
 
 
+def test_files_put_end_to_end_load_without_their_repeated_header(tmp_path, landing):
+    """Monthly exports put end to end (`copy *.csv tout.csv`), each with its header and byte
+    order mark: the second header was a row with an unreadable month, which blocked the night.
+    It is set aside as a title line; every month loads."""
+    home = tmp_path / "home"
+    months = sorted((landing / "activity").glob("*.csv"))
+    texts = [path.read_text(encoding="utf-8-sig") for path in months]
+    for path in months:
+        path.unlink()
+    (landing / "activity" / "activite_tout.csv").write_text(
+        "".join("\ufeff" + text for text in texts), encoding="utf-8")
+    result = run_night(home, landing)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    second_header = texts[0].count("\n") + 1
+    with _connect(home) as con:
+        assert con.execute("SELECT count(*) FROM staging.activity").fetchone()[0] == sum(
+            text.count("\n") - 1 for text in texts)
+        assert con.execute("SELECT source_row, reason FROM audit.rejected_rows").fetchall() == [
+            (second_header, "ligne de titre, de total ou de note du tableau : ce n'est pas une "
+                             "donnée, écartée sans bloquer la nuit")]
+
+
 def test_refused_file_blocks_the_night_with_a_french_message(tmp_path, landing, monkeypatch):
     home = tmp_path / "home"
     assert run_night(home, landing).success

@@ -39,11 +39,12 @@ def activity_csv(path: Path, sep: str = ";", **kwargs) -> Path:
     return write_lines(path, lines, **kwargs)
 
 
-def expected_activity_frame() -> list[dict]:
+def expected_activity_frame(rows: list[int] | None = None) -> list[dict]:
+    """ACTIVITY_ROWS as read, on lines `rows` (default: right below the header)."""
     return [
         {"periode": r[0], "id_professionnel": r[1], "profession": r[2],
-         "code_commune_exercice": r[3], "etp": r[4], "nb_actes": r[5], "_source_row": i + 2}
-        for i, r in enumerate(ACTIVITY_ROWS)
+         "code_commune_exercice": r[3], "etp": r[4], "nb_actes": r[5], "_source_row": line}
+        for r, line in zip(ACTIVITY_ROWS, rows or range(2, len(ACTIVITY_ROWS) + 2), strict=True)
     ]
 
 
@@ -121,6 +122,18 @@ def test_an_old_mac_csv_ends_its_lines_with_a_carriage_return_alone(tmp_path, en
     assert table.encoding == encoding
     assert table.frame.to_dicts() == expected_activity_frame()
     assert table.frame["_source_row"].to_list() == [2, 3]
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_the_header_again_below_is_set_aside_as_a_title_line(tmp_path, quoted):
+    """Two exports put end to end, the second with its byte order mark."""
+    rows = [";".join(row) for row in ACTIVITY_ROWS]
+    if quoted:
+        rows[1] = rows[1].replace("Infirmière", '"Infirmière"')
+    lines = [";".join(ACTIVITY_HEADER), rows[0], "\ufeff" + ";".join(ACTIVITY_HEADER), rows[1]]
+    table = read_source_file(write_lines(tmp_path / "a.csv", lines), "activity")
+    assert table.frame.to_dicts() == expected_activity_frame(rows=[2, 4])
+    assert table.bad_rows == [(3, FOOTER_REASON)]
 
 
 def test_a_lone_carriage_return_below_the_header_is_kept_in_its_value(tmp_path):

@@ -133,6 +133,7 @@ class PlainText:
     lines: pl.DataFrame
     _header: _Header
     _contract: Contract
+    repeated_headers: list[int] = field(default_factory=list)  # lines set aside (`_read_text`)
 
     @property
     def separator(self) -> str:
@@ -161,7 +162,8 @@ class PlainText:
         many fields can be, so only those are split."""
         low, high = self.field_counts
         fields = pl.col("line").str.count_matches(self.separator, literal=True) + 1
-        return _split_plain(self.lines.filter(~fields.is_between(low, high)), self._header)[1]
+        return self._with_repeated_headers(
+            _split_plain(self.lines.filter(~fields.is_between(low, high)), self._header)[1])
 
     def table(self) -> SourceTable:
         raw, bad_rows = _split_plain(self.lines, self._header)
@@ -169,8 +171,11 @@ class PlainText:
             path=self.path, sha256=self.sha256, encoding=self.encoding,
             separator=self.separator, sheet=None, header_line=self.header_line,
             frame=_contract_frame(raw, self._header, self._contract),
-            ignored_columns=self.ignored_columns, bad_rows=bad_rows,
+            ignored_columns=self.ignored_columns, bad_rows=self._with_repeated_headers(bad_rows),
         )
+
+    def _with_repeated_headers(self, bad_rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
+        return sorted(bad_rows + [(line, FOOTER_REASON) for line in self.repeated_headers])
 
 
 def read_source_file(path: Path, family: str | Contract) -> SourceTable:
@@ -254,10 +259,16 @@ def _read_text(path: Path, shown: str, data: bytes, sha256: str,
     body = lines.slice(header.line)
     first_line = header.line + 1
     if not body.str.contains('"', literal=True).any():
+        numbered = _numbered(body, first_line)
+        # the header line again: files put end to end (`copy *.csv tout.csv`), each with its
+        # header (and its byte order mark), whose headers are no data
+        repeated = (pl.col("line").str.strip_prefix("\ufeff")
+                    == head[header.line - 1].removesuffix("\r"))
         plain = PlainText(
             path=path, sha256=sha256, encoding=encoding, header_line=header.line,
-            ignored_columns=header.ignored, lines=_numbered(body, first_line), _header=header,
+            ignored_columns=header.ignored, lines=numbered.filter(~repeated), _header=header,
             _contract=contract,
+            repeated_headers=numbered.filter(repeated)[SOURCE_ROW].to_list(),
         )
         # the raw load splits plain lines by the contract's columns, which a table with a
         # column per period does not have: it is split here
@@ -518,9 +529,13 @@ def _split_quoted(body: str, header: _Header,
     source_rows: list[int] = []
     bad_rows = []
     previous_end = 0
+    header_cells = [cell.strip() for cell in header.cells]
     for record in reader:
         start, previous_end = first_line + previous_end, reader.line_num
         if not "".join(record).strip():
+            continue
+        if [cell.strip().lstrip("\ufeff") for cell in record] == header_cells:
+            bad_rows.append((start, FOOTER_REASON))  # the header again (`_read_text`)
             continue
         count = len(record)
         if count > high and not "".join(record[high:]).strip():
