@@ -262,12 +262,12 @@ def _read_text(path: Path, shown: str, data: bytes, sha256: str,
         numbered = _numbered(body, first_line)
         # the header line again: files put end to end (`copy *.csv tout.csv`), each with its
         # header (and its byte order mark), whose headers are no data
-        repeated = (pl.col("line").str.strip_prefix("\ufeff")
-                    == head[header.line - 1].removesuffix("\r"))
+        header_text = head[header.line - 1].removesuffix("\r")
+        repeated = numbered["line"].is_in([header_text, "\ufeff" + header_text])
         plain = PlainText(
             path=path, sha256=sha256, encoding=encoding, header_line=header.line,
-            ignored_columns=header.ignored, lines=numbered.filter(~repeated), _header=header,
-            _contract=contract,
+            ignored_columns=header.ignored, _header=header, _contract=contract,
+            lines=numbered.filter(~repeated) if repeated.any() else numbered,
             repeated_headers=numbered.filter(repeated)[SOURCE_ROW].to_list(),
         )
         # the raw load splits plain lines by the contract's columns, which a table with a
