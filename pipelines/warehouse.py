@@ -27,6 +27,7 @@ import duckdb
 from pipelines import nights, stats
 from pipelines.locks import retry_on_lock
 from pipelines.settings import Settings, get_settings
+from pipelines.sql import define_macros
 
 # The storage format of a new night file, kept by every later night (each copies the last one).
 # duckdb 2.0 writes its own format by default, which no 1.x client opens, not even the newest
@@ -147,6 +148,9 @@ def _open_build_file(path: Path, settings: Settings,
             f"fichier de la nuit {path.name}", log)
         # the interval and flag functions, for every cursor of the file
         stats.register_duckdb_functions(database)
+        # and the models' macros, kept in the file: defined here, outside any step's
+        # transaction, the steps find them defined (define_macros)
+        define_macros(database)
         _open_files[path] = database
     return _open_files[path]
 

@@ -1,6 +1,7 @@
 """Nights over changing landing folders: re-runs, files sent twice or corrected, bad files,
 unresolved place names and their correction, and no network."""
 
+import datetime as dt
 import gzip
 import html
 import json
@@ -18,6 +19,7 @@ from pipelines import warehouse
 from pipelines.cli import summarise
 from pipelines.ingest.digests import file_sha256
 from pipelines.settings import get_settings
+from pipelines.sql import define_macros
 
 STAGING_TABLES = ("staging.activity", "staging.census", "staging.census_communes",
                   "staging.followup")
@@ -729,3 +731,22 @@ def test_the_night_copies_the_published_warehouse_before_its_first_step(tmp_path
     warehouse.start_build_file(settings, "nuit-2")
     with pytest.raises(duckdb.Error):
         warehouse._prepare_build_file(settings, "nuit-2")
+
+
+def test_the_macros_are_defined_once_in_a_file_and_again_in_a_new_one(tmp_path):
+    """The night's file is open from step to step and keeps the macros: the eight steps that
+    use them defined all 26 again each (30 to 40 ms). A file made anew is another file."""
+    path = tmp_path / "nuit.duckdb"
+    con = duckdb.connect(str(path))
+    define_macros(con)
+    assert con.execute("SELECT parse_month('mars 2024')").fetchone() == (dt.date(2024, 3, 1),)
+    con.execute("DROP MACRO parse_month")
+    define_macros(con.cursor())  # the same file: taken as defined
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT parse_month('mars 2024')")
+    con.close()
+    path.unlink()
+    con = duckdb.connect(str(path))  # where the other was
+    define_macros(con)
+    assert con.execute("SELECT parse_month('mars 2024')").fetchone() == (dt.date(2024, 3, 1),)
+    con.close()

@@ -26,7 +26,7 @@ from pipelines.ingest.raw import landing_files, load_family
 from pipelines.ingest.vocabularies import load_vocabularies
 from pipelines.settings import SOURCE_FAMILIES
 from pipelines.sources.contracts import normalize_label
-from pipelines.sql import macros_sql, model_sql
+from pipelines.sql import define_macros, model_sql
 from pipelines.warehouse import WarehouseResource
 
 REFERENCE_TABLES = (
@@ -135,7 +135,7 @@ def build_staging(con: duckdb.DuckDBPyConnection, family: str,
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'staging' "
         "AND table_name = ?", [family]).fetchone()[0]
-    con.execute(macros_sql())
+    define_macros(con)
     # a night of new code whose model makes other columns (an added one, another type) types
     # every month again: the months it refreshes would not fit in the table the old code made
     if months is not None and exists and _model_columns(con, family) == _columns(con, table):

@@ -128,7 +128,7 @@ def file_months(path: Path, family: str = "activity") -> list[str]:
     if len(named) == 1:
         return sorted(named)
     from pipelines.sources.reader import SourceFileError, read_source_file
-    from pipelines.sql import macros_sql
+    from pipelines.sql import define_macros
 
     try:
         table = read_source_file(path, family)
@@ -136,7 +136,7 @@ def file_months(path: Path, family: str = "activity") -> list[str]:
         return []  # the raw step records the refusal; the file has no month to stage
     con = duckdb.connect()
     try:
-        con.execute(macros_sql())
+        define_macros(con)
         con.register("incoming", table.frame.select("periode").to_arrow())
         return [r[0] for r in con.execute(
             """SELECT DISTINCT strftime(parse_month(periode), '%Y-%m') AS m FROM incoming
@@ -164,16 +164,24 @@ def night_months(con: duckdb.DuckDBPyConnection, run) -> list[date] | None:
     months = months_in_range(run.tags)
     if months is None or json.loads(run.tags.get(PLAN_TAG, "{}")).get("kind") == "complète":
         return None
-    from pipelines.sql import macros_sql
+    if run.run_id not in _months_of_run:
+        from pipelines.sql import define_macros
 
-    con.execute(macros_sql())
-    nights = [i for i in {run.run_id, run.parent_run_id, run.root_run_id} if i]
-    # each spelling parsed once: a national night loads 9 million rows and a few dozen spellings
-    loaded = [r[0] for r in con.execute(
-        """SELECT DISTINCT parse_month(periode) AS m
-           FROM (SELECT DISTINCT periode FROM raw.activity WHERE list_contains(?, _load_id))
-           WHERE m IS NOT NULL""", [nights]).fetchall()]
-    return sorted({date.fromisoformat(f"{m}-01") for m in months} | set(loaded))
+        define_macros(con)
+        nights = [i for i in {run.run_id, run.parent_run_id, run.root_run_id} if i]
+        # each spelling parsed once: a national night loads 9 million rows and a few dozen
+        loaded = [r[0] for r in con.execute(
+            """SELECT DISTINCT parse_month(periode) AS m
+               FROM (SELECT DISTINCT periode FROM raw.activity WHERE list_contains(?, _load_id))
+               WHERE m IS NOT NULL""", [nights]).fetchall()]
+        _months_of_run[run.run_id] = sorted(
+            {date.fromisoformat(f"{m}-01") for m in months} | set(loaded))
+    return _months_of_run[run.run_id]
+
+
+# Each run's months, found once in this process: staging, its suite and activity_years ask,
+# all after the raw load, the only step that adds rows to raw.activity
+_months_of_run: dict[str, list[date]] = {}
 
 
 def _digest(parts) -> str:

@@ -17,7 +17,7 @@ import yaml
 from pipelines.query import SCHEMA_ORDER
 from pipelines.settings import MODELS_DIR, REPO_ROOT
 from pipelines.sources.contracts import CONTRACTS
-from pipelines.sql import macros_sql
+from pipelines.sql import define_macros
 
 COMMENTS_PATH = MODELS_DIR / "comments.yaml"
 VIEWS_DIR = MODELS_DIR / "views"
@@ -68,7 +68,7 @@ def create_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     the models' macros (period_order), defined here first: a night that only publishes runs no
     model, and its file may come from a release without them (a deployment that kept its
     OBSERVATOIRE_CODE_VERSION)."""
-    con.execute(macros_sql())
+    define_macros(con)
     names = []
     for path in sorted(VIEWS_DIR.glob("*.sql")):
         name = f"{VIEWS_SCHEMA}.{path.stem}"

@@ -16,7 +16,7 @@ from pipelines.ingest.plan import night_months
 from pipelines.ingest.public_files import PUBLIC_FORMATS, PublicFormat
 from pipelines.quality import worker
 from pipelines.quality.great_expectations import ExpectationOutcome
-from pipelines.sql import macros_sql
+from pipelines.sql import define_macros
 from pipelines.warehouse import WarehouseResource, run_id_of
 
 SUITES = {"activity": "activity", "census": "census", "followup": "followup"}
@@ -417,7 +417,7 @@ def census_communes_known(context: dg.AssetCheckExecutionContext, warehouse: War
 def activity_structures_known(context: dg.AssetCheckExecutionContext,
                               warehouse: WarehouseResource):
     with warehouse.connect(context) as con:
-        con.execute(macros_sql())
+        define_macros(con)
         finess = {r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = 'staging' AND table_name = 'structures'").fetchall()}

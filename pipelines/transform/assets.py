@@ -14,7 +14,7 @@ import yaml
 from pipelines import stats
 from pipelines.ingest.plan import PLAN_TAG, night_months
 from pipelines.settings import MODELS_DIR, Settings
-from pipelines.sql import macros_sql, model_sql, models_in, referenced_tables
+from pipelines.sql import define_macros, model_sql, models_in, referenced_tables
 from pipelines.warehouse import WarehouseResource
 
 CATALOGUE_PATH = MODELS_DIR / "indicators.yaml"
@@ -52,7 +52,7 @@ def _mart_asset(table: str) -> dg.AssetsDefinition:
               description=sql.splitlines()[0].removeprefix("-- "))
     def _mart(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect(context) as con:
-            con.execute(macros_sql())
+            define_macros(con)
             con.execute("CREATE SCHEMA IF NOT EXISTS marts")
             con.execute(f"CREATE OR REPLACE TABLE marts.{table} AS {sql}")
             rows = con.execute(f"SELECT count(*) FROM marts.{table}").fetchone()[0]
@@ -225,7 +225,7 @@ def build_indicators(
     territories: a caller that knows the last three unchanged since `previous` was digested can
     take the rows it published then for the indicators in `unchanged`.
     """
-    con.execute(macros_sql())
+    define_macros(con)
     for sql in _shared_indicator_sql():
         con.execute(sql)
     thresholds = {
