@@ -47,17 +47,23 @@ CREATE OR REPLACE MACRO parse_target(x) AS parse_quantity(target_text(x));
 CREATE OR REPLACE MACRO parse_milestone(x) AS
     CASE WHEN normalize_label(x) IN (
              'realise', 'realisee', 'realises', 'realisees', 'fait', 'faite', 'fini', 'finie',
-             'termine', 'terminee', 'acheve', 'achevee', 'effectue', 'effectuee', 'oui', 'ok')
+             'termine', 'terminee', 'acheve', 'achevee', 'effectue', 'effectuee', 'oui', 'ok',
+             'finalise', 'finalisee', 'atteint', 'atteinte')
+             OR trim(x) IN ('✓', '✔')
              THEN 'réalisé'
          WHEN normalize_label(x) IN (
              'en_cours', 'encours', 'engage', 'engagee', 'commence', 'commencee', 'demarre',
              'demarree', 'partiel', 'partielle', 'en_partie', 'partiellement_realise',
-             'partiellement_realisee', 'en_cours_de_realisation')
+             'partiellement_realisee', 'en_cours_de_realisation', 'initie', 'initiee',
+             'lance', 'lancee')
              THEN 'en cours'
+         -- postponed or waiting is not done (not given up either)
          WHEN normalize_label(x) IN (
              'non_realise', 'non_realisee', 'non_fait', 'non_faite', 'pas_fait', 'non_demarre',
              'non_demarree', 'non_commence', 'non_commencee', 'pas_commence', 'pas_demarre',
-             'a_faire', 'non_engage', 'non_engagee', 'non')
+             'a_faire', 'non_engage', 'non_engagee', 'non', 'non_atteint', 'non_atteinte',
+             'reporte', 'reportee', 'ajourne', 'ajournee', 'suspendu', 'suspendue',
+             'en_attente', 'prevu', 'prevue')
              THEN 'non réalisé'
          WHEN normalize_label(x) IN ('abandonne', 'abandonnee', 'annule', 'annulee')
              THEN 'abandonné' END;

@@ -110,7 +110,10 @@ WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
 # a step's state as roadmaps write it, then the state staged
 WRITTEN_STEPS = {"Réalisé": "réalisé", "fait": "réalisé", "Oui": "réalisé",
                  "En cours": "en cours", "engagé": "en cours", "Non démarré": "non réalisé",
-                 "non": "non réalisé", "Abandonné": "abandonné"}
+                 "non": "non réalisé", "Abandonné": "abandonné",
+                 # postponed or waiting: not done; ticked, finalised: done; initiated: under way
+                 "Reporté": "non réalisé", "En attente": "non réalisé", "✓": "réalisé",
+                 "Finalisé": "réalisé", "initié": "en cours"}
 # a value and a target typed with their unit, the unit column empty or not, and what is staged:
 # (value, target, unit)
 WRITTEN_WITH_UNITS = {("12 professionnels", "au moins 15 professionnels", ""):
