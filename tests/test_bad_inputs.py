@@ -129,7 +129,8 @@ WRITTEN_TARGETS = {"≥ 80 %": (80.0, "au moins"), "au moins 5": (5.0, "au moins
 WRITTEN_STAGES = {"Projet émergent": "reflexion", "En cours d'élaboration": "conception",
                   "Projet de santé déposé": "operationnalisation",
                   "En travaux": "operationnalisation", "Fonctionnelle": "fonctionnement",
-                  "En service": "fonctionnement"}
+                  "En service": "fonctionnement", "Phase de conception": "conception",
+                  "Émergent": "reflexion", "Projet déposé": "operationnalisation"}
 
 WRITTEN_TYPES = {"MSP multisite": "MSP", "MSPU": "MSP", "Centre de santé polyvalent": "CDS",
                  "Centre municipal de santé": "CDS", "CDS associatif": "CDS"}
