@@ -204,10 +204,15 @@ CREATE OR REPLACE MACRO missing_reason(what) AS
     || 'tableur n''a sa valeur que sur la première dans un export CSV : déposez plutôt le '
     || 'classeur .xlsx, ou répétez la valeur)';
 
-CREATE OR REPLACE MACRO flag_not_known(x) AS
-    trim(x) NOT IN ('✓', '✔') AND normalize_label(x) IN (
-        '', 'nc', 'nd', 'n_c', 'n_d', 'na', 'n_a', 'non_renseigne', 'non_communique', 'inconnu',
-        'a_preciser', 'a_verifier', 'ne_sait_pas', 'nsp');
+-- A cell that says its answer is not known (yet): empty, « NC », « N/A », « ? », « - »,
+-- « à venir », « à préciser »…
+CREATE OR REPLACE MACRO not_known(x) AS
+    coalesce(normalize_label(x), '') IN (
+        '', 'nc', 'nd', 'n_c', 'n_d', 'na', 'n_a', 'non_renseigne', 'non_communique',
+        'non_disponible', 'non_connu', 'inconnu', 'a_venir', 'a_preciser', 'a_completer',
+        'a_verifier', 'ne_sait_pas', 'nsp', 'sans_objet', 's_o');
+
+CREATE OR REPLACE MACRO flag_not_known(x) AS trim(x) NOT IN ('✓', '✔') AND not_known(x);
 
 -- Yes/no columns as ARS spreadsheets write them: a tick, « Oui (ZIP) » with its reason; NULL
 -- where the cell says it is not known (« NC », « ? », « - »), as an empty cell does.

@@ -108,6 +108,8 @@ WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
 
 # how follow-up tables write a target, and what it is read as
 # a step's state as roadmaps write it, then the state staged
+# a follow-up value not known yet, as roadmaps write it
+NOT_KNOWN_YET = ["", "NC", "n.d.", "à venir", "-", "N/A", "sans objet", "à préciser"]
 WRITTEN_STEPS = {"Réalisé": "réalisé", "fait": "réalisé", "Oui": "réalisé",
                  "En cours": "en cours", "engagé": "en cours", "Non démarré": "non réalisé",
                  "non": "non réalisé", "Abandonné": "abandonné",
@@ -221,8 +223,8 @@ CASES = [
          text(FOLLOWUP_HEADER, *(followup_row(65 + n, periode=period)
                                  for n, period in enumerate(WRITTEN_PERIODS))), "accepted"),
     Case("suivi_valeurs_pas_encore_connues", "followup",
-         text(FOLLOWUP_HEADER, *(followup_row(75 + n, valeur=value, nature_valeur="")
-                                 for n, value in enumerate(["", "NC", "n.d.", "à venir", "-"]))),
+         text(FOLLOWUP_HEADER, *(followup_row(170 + n, valeur=value, nature_valeur="")
+                                 for n, value in enumerate(NOT_KNOWN_YET))),
          "accepted"),
     Case("suivi_cibles_avec_leur_sens", "followup",
          text(FOLLOWUP_HEADER, *(followup_row(80 + n, cible=target, unite="")
@@ -365,7 +367,7 @@ STAGED_AS = {
                                          [(p,) for p in WRITTEN_PERIODS.values()]),
     # no value, no nature: « observée » would say something was observed
     "suivi_valeurs_pas_encore_connues": ("followup", "value, target, value_nature",
-                                         [(None, 5.0, None)] * 5),
+                                         [(None, 5.0, None)] * len(NOT_KNOWN_YET)),
     "suivi_valeurs_avec_unite": ("followup", "value, target, unit",
                                  list(WRITTEN_WITH_UNITS.values())),
     "suivi_cibles_avec_leur_sens": ("followup", "target, target_direction",

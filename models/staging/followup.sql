@@ -10,9 +10,7 @@ WITH typed AS (
         parse_target(f.cible) AS target_number,
         has_percent_sign(f.valeur) OR has_percent_sign(f.cible) AS percent_sign,
         -- a roadmap lists the periods to come with their target and no value yet
-        coalesce(normalize_label(f.valeur), '') IN (
-            '', 'nc', 'nd', 'n_c', 'n_d', 'non_communique', 'non_disponible', 'non_renseigne',
-            'a_venir') AS value_not_known,
+        not_known(f.valeur) AS value_not_known,
         CASE WHEN f.critere IS NULL THEN footer_of([
             {'c': 'programme', 'v': f.programme}, {'c': 'territoire', 'v': f.territoire},
             {'c': 'axe', 'v': f.axe}, {'c': 'action', 'v': f.action},
