@@ -175,6 +175,13 @@ CASES = [
     bad_activity(14, "profession", "Astrologue", "profession inconnue"),
     bad_activity(15, "code_commune_exercice", "ABCDE", "code commune INSEE inconnu"),
     bad_activity(16, "code_commune_exercice", "16999", "code commune INSEE inconnu"),
+    # a postal code for the INSEE code: the reason names its communes and their INSEE codes
+    bad_activity(24, "code_commune_exercice", "16000",
+                 "code postal et non code INSEE (code postal de Angoulême 16015) : écrivez le "
+                 "code INSEE"),
+    bad_activity(25, "code_commune_exercice", "16700",
+                 "code postal et non code INSEE (code postal de 16 communes, dont Barro 16031, "
+                 "Bernac 16039, Bioussac 16044)"),
     bad_activity(17, "etp", "plein temps", "ETP absent ou non numérique"),
     bad_activity(18, "etp", "-0,5", "ETP négatif"),
     bad_activity(19, "id_professionnel", "1234", "identifiant invalide"),

@@ -41,8 +41,17 @@ typed AS (
     WHERE getvariable('staging_months') IS NULL OR m.period_month IS NULL
        OR list_contains(getvariable('staging_months'), m.period_month)
 ),
+-- the communes of each postal code, to tell a postal code written for an INSEE code
+postal_codes AS (
+    SELECT postal_code,
+           CASE WHEN count(*) > 1 THEN count(*) || ' communes, dont ' ELSE '' END
+           || array_to_string(list(commune_name || ' ' || commune_code
+                                   ORDER BY commune_name)[1:3], ', ') AS communes
+    FROM ref.communes, unnest(string_split(postal_codes, ',')) AS p(postal_code)
+    GROUP BY postal_code
+),
 resolved AS (
-    SELECT t.*, l.current_code AS commune_code,
+    SELECT t.*, l.current_code AS commune_code, pc.communes AS postal_code_communes,
            CASE WHEN id_professionnel_format = 'absent' THEN footer_of([
                {'c': 'periode', 'v': periode}, {'c': 'profession', 'v': profession},
                {'c': 'code_commune_exercice', 'v': code_commune_exercice},
@@ -54,6 +63,8 @@ resolved AS (
                {'c': 'nb_soins_non_programmes', 'v': nb_soins_non_programmes}]) END AS footer
     FROM typed AS t
     LEFT JOIN ref.commune_code_lookup AS l ON l.code = t.commune_code_as_written
+    LEFT JOIN postal_codes AS pc
+           ON l.current_code IS NULL AND pc.postal_code = t.commune_code_as_written
 ),
 checked AS (
     SELECT *,
@@ -72,6 +83,8 @@ checked AS (
                 'identifiant invalide : un RPPS compte 11 chiffres, un ADELI 9 (12 et 10 dans l''identification nationale, précédés de 8 ou de 0)']
             WHEN profession_code IS NULL THEN ['profession', profession,
                 'profession inconnue du vocabulaire (voir ref.profession_synonyms)']
+            WHEN commune_code IS NULL AND postal_code_communes IS NOT NULL THEN ['code_commune_exercice', code_commune_exercice,
+                'code postal et non code INSEE (code postal de ' || postal_code_communes || ') : écrivez le code INSEE de la commune d''exercice']
             WHEN commune_code IS NULL THEN ['code_commune_exercice', code_commune_exercice,
                 'code commune INSEE inconnu du COG 2026 (5 caractères, ex. 59350 ou 2A004)']
             WHEN annee_naissance IS NOT NULL AND (birth_year IS NULL OR birth_year NOT BETWEEN 1920 AND year(period_month) - 18)
