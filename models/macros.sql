@@ -212,13 +212,11 @@ CREATE OR REPLACE MACRO not_known(x) AS
         'non_disponible', 'non_connu', 'inconnu', 'a_venir', 'a_preciser', 'a_completer',
         'a_verifier', 'ne_sait_pas', 'nsp', 'sans_objet', 's_o');
 
-CREATE OR REPLACE MACRO flag_not_known(x) AS trim(x) NOT IN ('✓', '✔') AND not_known(x);
-
 -- Yes/no columns as ARS spreadsheets write them: a tick, « Oui (ZIP) » with its reason; NULL
 -- where the cell says it is not known (« NC », « ? », « - »), as an empty cell does.
 CREATE OR REPLACE MACRO parse_flag(x) AS
     CASE WHEN trim(x) IN ('✓', '✔') THEN TRUE
-         WHEN flag_not_known(x) THEN NULL
+         WHEN not_known(x) THEN NULL
          WHEN normalize_label(x) IN ('oui', 'o', 'yes', 'y', 'vrai', 'true', '1', 'x')
               OR starts_with(normalize_label(x), 'oui_') THEN TRUE
          WHEN normalize_label(x) IN ('non', 'n', 'no', 'faux', 'false', '0', 'non_concerne')

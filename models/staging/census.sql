@@ -36,8 +36,8 @@ checked AS (
             WHEN communes IS NULL THEN ['communes', NULL, 'commune(s) du projet absente(s)']
             WHEN stage_code IS NULL THEN ['stade', stade,
                 'stade inconnu : réflexion, conception, opérationnalisation ou fonctionnement attendu (voir ref.stage_synonyms pour les autres façons de l''écrire)']
-            WHEN fragile_zone IS NULL AND NOT coalesce(flag_not_known(zone_fragile), TRUE) THEN ['zone_fragile', zone_fragile, 'oui/non attendu (ou vide, « NC », « ? » si on ne sait pas)']
-            WHEN near_zus IS NULL AND NOT coalesce(flag_not_known(zus), TRUE) THEN ['zus', zus, 'oui/non attendu (ou vide, « NC », « ? » si on ne sait pas)']
+            WHEN fragile_zone IS NULL AND NOT not_known(zone_fragile) THEN ['zone_fragile', zone_fragile, 'oui/non attendu (ou vide, « NC », « ? » si on ne sait pas)']
+            WHEN near_zus IS NULL AND NOT not_known(zus) THEN ['zus', zus, 'oui/non attendu (ou vide, « NC », « ? » si on ne sait pas)']
         END AS problem
     FROM typed
 )

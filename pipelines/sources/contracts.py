@@ -7,6 +7,7 @@ to at most one column of a contract and to at most one code of a vocabulary: tha
 when this module is imported.
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -66,6 +67,15 @@ class Contract:
              for c in self.columns}, f"contract {self.family}, without fillers"
         )
 
+    @functools.cached_property
+    def _columns_by_name(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Each accepted name → its column, and each one without its filler words: every
+        header of every candidate line is looked up in them."""
+        exact = {name: c.name for c in self.columns for name in c.accepted_names}
+        loose = {_without_fillers(name): c.name for c in self.columns
+                 for name in c.accepted_names}
+        return exact, loose
+
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
@@ -82,12 +92,8 @@ class Contract:
         header named as one of the column's names, or as one without its filler words
         (« Nb de visites », « N° ADELI », « Mois d'activité »)."""
         key = normalize_label(header)
-        exact = next((c.name for c in self.columns if key in c.accepted_names), None)
-        if exact is not None:
-            return exact
-        loose = _without_fillers(key)
-        return next((c.name for c in self.columns
-                     if loose in map(_without_fillers, c.accepted_names)), None)
+        exact, loose = self._columns_by_name
+        return exact.get(key) or loose.get(_without_fillers(key))
 
 
 @dataclass(frozen=True)
