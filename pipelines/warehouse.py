@@ -27,7 +27,7 @@ import duckdb
 from pipelines import nights, stats
 from pipelines.locks import retry_on_lock
 from pipelines.settings import Settings, get_settings
-from pipelines.sql import define_macros
+from pipelines.sql import hold_macros, release_macros
 
 # The storage format of a new night file, kept by every later night (each copies the last one).
 # duckdb 2.0 writes its own format by default, which no 1.x client opens, not even the newest
@@ -138,6 +138,7 @@ def connection_config(settings: Settings) -> dict:
 # fixed 40 ms a step, most of the work of a small step (a check) and a tenth of a night with
 # one new month.
 _open_files: dict[Path, duckdb.DuckDBPyConnection] = {}
+_macros_of: dict[Path, str] = {}  # each open file's path as DuckDB names it
 
 
 def _open_build_file(path: Path, settings: Settings,
@@ -149,8 +150,8 @@ def _open_build_file(path: Path, settings: Settings,
         # the interval and flag functions, for every cursor of the file
         stats.register_duckdb_functions(database)
         # and the models' macros, kept in the file: defined here, outside any step's
-        # transaction, the steps find them defined (define_macros)
-        define_macros(database)
+        # transaction, the steps find them defined (define_macros) until the file is closed
+        _macros_of[path] = hold_macros(database)
         _open_files[path] = database
     return _open_files[path]
 
@@ -160,6 +161,7 @@ def _close_build_file(path: Path) -> None:
     database = _open_files.pop(path, None)
     if database is not None:
         database.close()
+        release_macros(_macros_of.pop(path))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import time
 import zipfile
 
 import duckdb
@@ -19,7 +20,7 @@ from pipelines import warehouse
 from pipelines.cli import summarise
 from pipelines.ingest.digests import file_sha256
 from pipelines.settings import get_settings
-from pipelines.sql import define_macros
+from pipelines.sql import define_macros, hold_macros, release_macros
 
 STAGING_TABLES = ("staging.activity", "staging.census", "staging.census_communes",
                   "staging.followup")
@@ -747,6 +748,35 @@ def test_the_macros_are_defined_once_in_a_file_and_again_in_a_new_one(tmp_path):
     con.close()
     path.unlink()
     con = duckdb.connect(str(path))  # where the other was
+    define_macros(con)
+    assert con.execute("SELECT parse_month('mars 2024')").fetchone() == (dt.date(2024, 3, 1),)
+    con.close()
+
+
+def test_the_night_file_keeps_its_macros_through_its_checkpoints(tmp_path):
+    """Each step checkpoints the night's file, which moves its modification time: the file held
+    open from step to step is still the one the macros were defined in (they were defined
+    again in two more steps of a night with one new month). Closed, it keeps them until a
+    connection writes it again."""
+    path = tmp_path / "nuit.duckdb"
+    con = duckdb.connect(str(path))
+    held = hold_macros(con)
+    con.execute("DROP MACRO parse_month")
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.execute("CHECKPOINT")
+    define_macros(con.cursor())
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT parse_month('mars 2024')")
+    con.close()
+    release_macros(held)
+    con = duckdb.connect(str(path))  # as this process left it
+    define_macros(con)
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT parse_month('mars 2024')")
+    time.sleep(0.05)  # past the file system's clock tick
+    con.execute("INSERT INTO t VALUES (2)")
+    con.close()  # written since: defined again
+    con = duckdb.connect(str(path))
     define_macros(con)
     assert con.execute("SELECT parse_month('mars 2024')").fetchone() == (dt.date(2024, 3, 1),)
     con.close()
