@@ -93,7 +93,7 @@ class Fragments:
 
     @functools.cached_property
     def _present(self) -> set[str]:
-        """The files of the previous site, listed once (a national site has 30,000)."""
+        """The files of the previous site, listed once (a national site has 5,000)."""
         present = set()
         for folder in (self.previous_site, self.previous_site / DATA_DIR):
             prefix = "" if folder == self.previous_site else f"{DATA_DIR}/"
@@ -120,7 +120,7 @@ class Fragments:
         the file system has no hard links)."""
         linked = [file for name in self.reused.get(page, [])
                   for file in self.made[page][name]["files"]]
-        # strings rather than paths: 30,000 links at national scale
+        # strings rather than paths: 5,000 links at national scale
         source, target = str(self.previous_site), str(into)
         for folder in {os.path.dirname(file) for file in linked}:
             os.makedirs(os.path.join(target, folder), exist_ok=True)

@@ -25,8 +25,8 @@ PLOTLY_SOURCE = Path(__file__).parent / "vendor" / "plotly-basic.min.js"
 
 def render_site(warehouse_path: Path, out_dir: Path, reuse: bool = True) -> list[str]:
     """Render the site into `out_dir` and return the names of its files, relative to it (a
-    national site has 30,000: their paths took 0.2 s to make). `reuse`: keep the fragments of
-    the site in `out_dir` whose inputs did not change."""
+    national site has 5,000). `reuse`: keep the fragments of the site in `out_dir` whose
+    inputs did not change."""
     snapshot = read_snapshot(warehouse_path)
     publication = snapshot.publication
     current = published_values(snapshot)

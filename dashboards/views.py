@@ -7,11 +7,12 @@ view found for the territory, then for each of its ancestors, then for "*": a d�
 without data of its own falls back to its région, and the page says so. Identical figures are
 stored once.
 
-The figures themselves are not in the page: they are written in small script files under
-`donnees/`, one per slot and view key (the first view that uses a figure), which the page's
-script loads with a <script> element (it works from file://) when the selection needs them. A
-page thus opens with the figures of its first view only, however many territories and
-indicators it has.
+The figures themselves are not in the page: they are written in script files under
+`donnees/`, one per slot and département (an EPCI's figures, in every period, in its
+département's file; a région's, France's, a programme's in their own), which the page's script
+loads with a <script> element (it works from file://) when the selection needs them. A page
+thus opens with the figures of its first view only, however many territories and indicators it
+has, and the neighbours of a territory come with it.
 
 A page's figures come in fragments (an indicator's section, the census block…): each numbers
 its figures from 0 and names its files after itself (`donnees/<page>-<fragment>-<n>.js`), so
@@ -138,10 +139,23 @@ class PageData:
         if text not in fragment._index:
             fragment._index[text] = len(fragment.texts)
             fragment.texts.append(text)
-            fragment.chunks.append(fragment._chunk_ids.setdefault(f"{slot}|{key}",
+            group = f"{slot}|{self._file_group(key)}"
+            fragment.chunks.append(fragment._chunk_ids.setdefault(group,
                                                                   len(fragment._chunk_ids)))
             fragment.heights.append(fig["layout"].get("height") or 450)
         self._view(fragment, slot, key, fragment._index[text])
+
+    def _file_group(self, key: str) -> str:
+        """The territory whose file, in a slot, holds the figure first shown for the view `key`:
+        an EPCI's (or a programme's) first département, any other territory itself, with all
+        their periods. A file a view made 30,000 files of 9 KB for the national site, whose
+        creation was most of its render's system time (5,077 files now); a département's file
+        of its EPCIs is 100 KB or so, loaded once for every territory and period there."""
+        territory = key.split("|", 1)[0]
+        if territory == ALL or territory.startswith(("region:", "departement:")):
+            return territory
+        return next((a for a in self.tree.ancestors(territory)
+                     if a.startswith("departement:")), territory)
 
     def figure_slot(self, slot: str, empty: str, by_territory: bool = True) -> str:
         """The place of a figure, filled by the page's script with the chosen view.

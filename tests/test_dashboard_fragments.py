@@ -12,6 +12,8 @@ from dashboard_fixture import make_fixture_warehouse
 
 from dashboards.fragments import MANIFEST
 from dashboards.render import render_site
+from dashboards.territories import Territory, TerritoryTree
+from dashboards.views import PageData
 
 LATER_NIGHT = ("night-20261115", datetime(2026, 11, 15, 2, 9))
 
@@ -99,3 +101,30 @@ def test_a_site_without_its_list_of_fragments_is_rendered_whole(warehouses, tmp_
     assert _files(kept) == _files(whole)
     for files in _fragment_files(kept).values():
         assert all(inodes.get(f) != (kept / f).stat().st_ino for f in files)
+
+
+def test_a_departements_epcis_share_its_figure_file_in_a_slot():
+    """A figure file per view made 30,000 files of 9 KB for the national site, whose creation
+    was most of its render's system time: a slot's figures for an EPCI, in every period, go in
+    its département's file, where the département's own are; a région, France, another
+    département and another slot have theirs."""
+    tree = TerritoryTree([
+        Territory("region:75", "region", "75", "Nouvelle-Aquitaine", ()),
+        Territory("departement:47", "departement", "47", "Lot-et-Garonne", ("region:75",)),
+        Territory("departement:24", "departement", "24", "Dordogne", ("region:75",)),
+        Territory("epci:1", "epci", "1", "CC du Pays de Duras", ("departement:47",)),
+        Territory("epci:2", "epci", "2", "CC du Pays de Lauzun", ("departement:47",)),
+        Territory("epci:3", "epci", "3", "CC Isle Double Landais", ("departement:24",)),
+    ])
+    data = PageData(tree)
+    views = ["epci:1|2023", "epci:1|2024", "epci:2|2023", "departement:47|2023", "epci:3|2023",
+             "region:75|2023", "*|2023"]
+    with data.fragment("densite"):
+        for number, view in enumerate(views):
+            data.add_figure("densite-profil", view, {"data": [{"x": [number]}], "layout": {}})
+        data.add_figure("densite-evolution", "epci:1|*", {"data": [{"y": [1]}], "layout": {}})
+    files = {name: json.loads(script[script.index(",") + 1:script.rindex(")")])
+             for name, script in data.figure_files("offre").items()}
+    held = sorted(sorted(figures) for figures in files.values())
+    assert held == [["0", "1", "2", "3"], ["4"], ["5"], ["6"], ["7"]]
+    assert all(name.startswith("donnees/offre-densite-") for name in files)
