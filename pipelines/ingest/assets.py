@@ -38,6 +38,8 @@ REFERENCE_TABLES = (
 # single-run backfills are what a month range needs; Dagster still calls the parameter beta
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 # A landing folder on a network share, or a file lock held by an antivirus, fails for a moment.
+# what a staging model says of a row it rejects; not columns of the staged table
+REJECT_COLUMNS = ("_reject_column", "_reject_value", "_reject_reason")
 TRANSIENT_IO = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -147,20 +149,23 @@ def build_staging(con: duckdb.DuckDBPyConnection, family: str,
             table_name VARCHAR, source_file VARCHAR, source_row BIGINT, column_name VARCHAR,
             value VARCHAR, reason VARCHAR, load_id VARCHAR)"""
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {model_sql('staging', family)}")
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {table} AS
-            SELECT * EXCLUDE (_reject_column, _reject_value, _reject_reason) FROM typed
-            WHERE _reject_reason IS NULL"""
-    )
+    # typed once, straight into the table, whose rejected rows are then moved to the audit and
+    # their columns dropped: typing into a temporary table and copying its rows into the table
+    # took 8.8-9.4 s at national scale, against 7.6-7.7 s; the blocks the dropped columns
+    # shared with others leave the published file 5 % larger (490 MB → 513 MB)
+    con.execute("BEGIN TRANSACTION")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {model_sql('staging', family)}")
     con.execute("DELETE FROM audit.rejected_rows WHERE table_name = ?", [table])
     con.execute(
-        """INSERT INTO audit.rejected_rows
-           SELECT ?, _source_file, _source_row, _reject_column, _reject_value, _reject_reason,
-                  _load_id
-           FROM typed WHERE _reject_reason IS NOT NULL""",
+        f"""INSERT INTO audit.rejected_rows
+            SELECT ?, _source_file, _source_row, _reject_column, _reject_value, _reject_reason,
+                   _load_id
+            FROM {table} WHERE _reject_reason IS NOT NULL""",
         [table],
     )
+    con.execute(f"DELETE FROM {table} WHERE _reject_reason IS NOT NULL")
+    for column in REJECT_COLUMNS:
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute(
         """INSERT INTO audit.rejected_rows
            SELECT ?, source_file, source_row, NULL, NULL, reason, load_id
@@ -170,19 +175,19 @@ def build_staging(con: duckdb.DuckDBPyConnection, family: str,
                  AND f.status = 'chargé')""",
         [table, family],
     )
+    con.execute("COMMIT")
     staged = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     rejected = con.execute(
         "SELECT count(*) FROM audit.rejected_rows WHERE table_name = ?", [table]
     ).fetchone()[0]
-    con.execute("DROP TABLE typed")
     return {"rows": staged, "rejected_rows": rejected}
 
 
 def _model_columns(con: duckdb.DuckDBPyConnection, family: str) -> list[tuple[str, str]]:
     """The names and types of the rows the staging model keeps, from its plan alone."""
     return con.execute(
-        f"""SELECT column_name, column_type FROM (DESCRIBE SELECT * EXCLUDE (_reject_column,
-                _reject_value, _reject_reason) FROM ({model_sql('staging', family)}))"""
+        f"""SELECT column_name, column_type FROM (DESCRIBE SELECT * EXCLUDE
+                ({', '.join(REJECT_COLUMNS)}) FROM ({model_sql('staging', family)}))"""
     ).fetchall()
 
 
@@ -204,7 +209,7 @@ def _refresh_months(con: duckdb.DuckDBPyConnection, family: str,
     con.execute(f"DELETE FROM {table} WHERE list_contains({month_list}, period_month)")
     con.execute(
         f"""INSERT INTO {table} BY NAME
-            SELECT * EXCLUDE (_reject_column, _reject_value, _reject_reason) FROM typed
+            SELECT * EXCLUDE ({', '.join(REJECT_COLUMNS)}) FROM typed
             WHERE _reject_reason IS NULL"""
     )
     # a clean table has nothing to look up; each spelling of a month is parsed once, not once
