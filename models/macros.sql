@@ -21,6 +21,10 @@ CREATE OR REPLACE MACRO parse_percent(x) AS
     parse_number(regexp_replace(x, '[\s\x{00A0}\x{202F}]*%\s*$', ''));
 CREATE OR REPLACE MACRO has_percent_sign(x) AS regexp_matches(x, '%\s*$');
 
+-- A time share with its unit, as MSP tables write it ('0,8 ETP', '1 e.t.p.'): the number.
+CREATE OR REPLACE MACRO without_fte_unit(x) AS
+    regexp_replace(x, '\s*e\.?\s*t\.?\s*p\.?\s*$', '', 'i');
+
 -- A number followed by its unit, as roadmaps type a value or a target in its cell
 -- ('12 professionnels', '1 200 €', '3 MSP'): {'number': '12', 'unit': 'professionnels'}, or
 -- empty strings. A unit holding a figure is a sentence, not a unit ('3 sur 5', '12 dont 3 MSP').

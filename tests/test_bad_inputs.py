@@ -285,7 +285,10 @@ CASES = [
               activity_row(141, id_professionnel="0123450141"),
               # professions as MSP and CPTS exports word them
               *(activity_row(150 + n, profession=written)
-                for n, written in enumerate(WRITTEN_PROFESSIONS))),
+                for n, written in enumerate(WRITTEN_PROFESSIONS)),
+              # a time share with its unit, as MSP tables write it
+              activity_row(170, etp="0,8 ETP"), activity_row(171, etp="0.8 etp"),
+              activity_row(172, etp="0,8 E.T.P.")),
          "accepted"),
     # a cell listing its communes one a line (Alt+Entrée), quoted in the CSV
     Case("recensement_communes_une_par_ligne", "census",
@@ -402,7 +405,8 @@ STAGED_AS = {
                                    (date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 6, 1), 0.8, "infirmier"),
                                    *[(date(2024, 6, 1), 0.8, code)
-                                     for code in WRITTEN_PROFESSIONS.values()]]),
+                                     for code in WRITTEN_PROFESSIONS.values()],
+                                   *[(date(2024, 6, 1), 0.8, "infirmier")] * 3]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
 }
 
