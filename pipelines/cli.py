@@ -193,8 +193,9 @@ def summarise(result, settings, seconds: float) -> str:
             published = published or key == "publish/warehouse"
             meta = {k: v.value for k, v in m.metadata.items()}
             if key in ("raw/activity", "raw/census", "raw/followup"):
-                raw_rows[key[4:]] = (meta.get("rows_loaded"), meta.get("files_loaded"),
-                                     meta.get("files_skipped"), meta.get("files_refused"))
+                raw_rows[key[4:]] = (meta.get("rows_loaded"), meta.get("lines_loaded"),
+                                     meta.get("files_loaded"), meta.get("files_skipped"),
+                                     meta.get("files_refused"))
             if key in ("staging/activity", "staging/census", "staging/followup"):
                 staged[key[8:]] = meta.get("rows")
                 rejected[key[8:]] = meta.get("rejected_rows")
@@ -210,11 +211,14 @@ def summarise(result, settings, seconds: float) -> str:
                 checks_failed.append((name, evaluation.severity.value, details))
     lines.append(f"\nNuit {'réussie' if result.success else 'BLOQUÉE'} en {seconds:.0f} s "
                  f"(run {result.run_id}).")
-    for family, (rows, loaded, skipped, refused) in sorted(raw_rows.items()):
+    for family, (rows, read, loaded, skipped, refused) in sorted(raw_rows.items()):
+        # a follow-up with a column per period: its lines, and the row of each line and period
+        per_period = (f" ({rows} valeurs, une par ligne et période)"
+                      if read is not None and read != rows else "")
         lines.append(
             f"  {family:9} fichiers chargés {loaded}, déjà connus {skipped}, "
-            f"lignes chargées {rows}, lignes typées {staged.get(family)}, "
-            f"rejetées {rejected.get(family)}"
+            f"lignes chargées {rows if read is None else read}{per_period}, "
+            f"lignes typées {staged.get(family)}, rejetées {rejected.get(family)}"
         )
         for name, message in (refused or {}).items():
             lines.append(f"    fichier refusé {name} : {message}")

@@ -780,3 +780,27 @@ def test_the_night_file_keeps_its_macros_through_its_checkpoints(tmp_path):
     define_macros(con)
     assert con.execute("SELECT parse_month('mars 2024')").fetchone() == (dt.date(2024, 3, 1),)
     con.close()
+
+
+def test_the_summary_counts_a_roadmaps_lines_not_its_rows_per_period(tmp_path, landing,
+                                                                   monkeypatch):
+    """A roadmap with a column per year is loaded as a row per line and year: the summary said
+    « lignes chargées 6 » of a file of two lines."""
+    (landing / "followup" / "feuille_de_route_par_annee.csv").write_text(
+        "Programme;Territoire;Axe;Action;Critère;2022;2023;2024;Cible\n"
+        "CLS Test;CA du Boulonnais;Accès;Action 1;Nombre de MSP;1;2;3;4\n"
+        "CLS Test;CA du Boulonnais;Accès;Action 2;Nombre de CPTS;0;1;1;2\n", encoding="utf-8")
+    home = tmp_path / "home"
+    result = run_night(home, landing)
+    assert result.success
+    con = duckdb.connect(str(home / "warehouse" / "observatoire.duckdb"), read_only=True)
+    rows, lines = con.execute("SELECT count(*), count(DISTINCT (_source_file, _source_row)) "
+                              "FROM raw.followup").fetchone()
+    con.close()
+    assert rows == lines + 4
+    monkeypatch.setenv("OBSERVATOIRE_HOME", str(home))
+    summary = summarise(result, get_settings(), 1)
+    assert (f"lignes chargées {lines} ({rows} valeurs, une par ligne et période), "
+            f"lignes typées {rows}, rejetées 0") in summary
+    assert "activity  fichiers chargés" in summary
+    assert "(valeurs" not in summary.split("activity  fichiers chargés")[1].split("\n")[0]

@@ -114,6 +114,7 @@ def _raw_asset(family: str) -> dg.AssetsDefinition:
                 "files_refused": dg.MetadataValue.json(load.refused),
                 "files_deferred": dg.MetadataValue.json(load.deferred),
                 "rows_loaded": load.rows,
+                "lines_loaded": load.lines,
                 "malformed_lines": load.bad_rows,
                 "rows_total": total,
             }
