@@ -20,20 +20,11 @@ def format_number(value: float | int, grouped: bool = True, decimals: int = 1) -
     # spares building the format each time, and a number for a CSV is not grouped at all
     if isinstance(value, int):
         return f"{value:,}".replace(",", NARROW_NBSP) if grouped else f"{value:d}"
+    places = 0 if value.is_integer() else decimals
     if grouped:
-        if value.is_integer():
-            text = f"{value:,.0f}"
-        elif decimals == 1:
-            text = f"{value:,.1f}"
-        else:
-            text = f"{value:,.{decimals}f}"
+        text = f"{value:,.1f}" if places == 1 else f"{value:,.{places}f}"
         return text.replace(",", NARROW_NBSP).replace(".", ",")
-    if value.is_integer():
-        text = f"{value:.0f}"
-    elif decimals == 2:
-        text = f"{value:.2f}"
-    else:
-        text = f"{value:.{decimals}f}"
+    text = f"{value:.2f}" if places == 2 else f"{value:.{places}f}"
     return text.replace(".", ",")
 
 
