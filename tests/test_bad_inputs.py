@@ -249,6 +249,12 @@ CASES = [
                 f"{';'.join(values)};{target};{unit}"
                 for action, criterion, values, target, unit in ROADMAP)),
          "accepted", rows=3 * len(ROADMAP)),
+    # a value of a column per period that cannot be read: the rejection names that column
+    Case("suivi_une_colonne_par_annee_illisible", "followup",
+         text("programme;territoire;axe;action;critere;Réalisé 2023;cible",
+              "Feuille de route;CC du Pays de Duras;Axe 1;Action 1;Nombre de MSP;1;2",
+              "Feuille de route;CC du Pays de Duras;Axe 1;Action 2;Nombre de CPTS;beaucoup;2"),
+         "rejected", "Réalisé 2023", "valeur illisible"),
     Case("suivi_une_ligne_par_annee", "followup",
          text("programme;territoire;axe;action;critere;periode;valeur;cible;unite",
               *(f"Feuille de route en lignes;CC du Pays de Duras;Axe 1;{action};{criterion};"

@@ -28,8 +28,9 @@ def load(tmp_path: Path, landing: Path, family: str = "activity") -> duckdb.Duck
 
 def loaded_rows(con: duckdb.DuckDBPyConnection, name: str, family: str = "activity"):
     return con.sql(
-        f"""SELECT * EXCLUDE (_source_file, _source_sha256, _load_id) FROM raw.{family}
-            WHERE _source_file = $name ORDER BY _source_row""",
+        f"""SELECT COLUMNS(lambda c: c NOT IN ('_source_file', '_source_sha256', '_load_id',
+                                                '_source_column'))
+            FROM raw.{family} WHERE _source_file = $name ORDER BY _source_row""",
         params={"name": name}).pl()
 
 

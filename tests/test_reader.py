@@ -346,7 +346,7 @@ def test_a_table_with_a_column_per_period_is_read_a_row_per_period(tmp_path, quo
                              "followup")
     assert table.ignored_columns == []
     assert table.frame.columns == ["programme", "territoire", "action", "critere", "periode",
-                                   "valeur", "cible", "_source_row"]
+                                   "valeur", "cible", "_source_row", "_source_column"]
     assert table.frame.select("critere", "periode", "valeur", "cible", "_source_row").rows() == [
         ("Installations", "2022", "2", "3", 2), ("Installations", "2023", "3", "3", 2),
         ("Installations", "T1 2024", None, "3", 2),
@@ -368,6 +368,9 @@ def test_a_workbook_with_a_column_per_year_is_read_a_row_per_year(tmp_path):
     assert table.ignored_columns == ["Référent"]
     assert table.frame.select("periode", "valeur", "_source_row").rows() == [
         ("2021", "4", 4), ("2022", "6", 4), ("2023", "7", 4), ("T1 2024", "2", 4)]
+    # each value keeps the header of its column, as the sheet shows it, for a rejection to name
+    assert table.frame["_source_column"].to_list() == ["2021", "2022", "Réalisé 2023",
+                                                       "Valeur T1 2024"]
 
 
 def test_a_period_column_twice_is_a_duplicated_header(tmp_path):

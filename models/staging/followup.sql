@@ -14,7 +14,7 @@ WITH typed AS (
         CASE WHEN f.critere IS NULL THEN footer_of([
             {'c': 'programme', 'v': f.programme}, {'c': 'territoire', 'v': f.territoire},
             {'c': 'axe', 'v': f.axe}, {'c': 'action', 'v': f.action},
-            {'c': 'periode', 'v': f.periode}, {'c': 'valeur', 'v': f.valeur},
+            {'c': 'periode', 'v': f.periode}, {'c': coalesce(f._source_column, 'valeur'), 'v': f.valeur},
             {'c': 'cible', 'v': f.cible}, {'c': 'unite', 'v': f.unite},
             {'c': 'nature_valeur', 'v': f.nature_valeur},
             {'c': 'commentaire', 'v': f.commentaire}]) END AS footer
@@ -30,7 +30,8 @@ checked AS (
             WHEN critere IS NULL THEN ['critere', NULL, missing_reason('critère absent')]
             WHEN period IS NULL THEN ['periode', periode,
                 'période illisible : attendu 2024, S1 2024, T1 2024, 2024-03 ou « mars 2024 »']
-            WHEN value_number IS NULL AND milestone IS NULL AND NOT value_not_known THEN ['valeur', valeur,
+            -- a table with a column per period: the column is the period's, as its header is written
+            WHEN value_number IS NULL AND milestone IS NULL AND NOT value_not_known THEN [coalesce(_source_column, 'valeur'), valeur,
                 'valeur illisible : un nombre (ex. 12, 0,75, 45 % ou « 12 professionnels »), l''état d''une étape (« réalisé », « en cours », « non réalisé » ou « abandonné »), ou vide, « NC » ou « à venir » si elle n''est pas encore connue']
             WHEN cible IS NOT NULL AND target_number IS NULL
                  AND (value_number IS NOT NULL OR target_milestone IS NULL) THEN ['cible', cible,

@@ -26,6 +26,8 @@ from pipelines.ingest.digests import file_sha256
 from pipelines.ingest.pseudonymise import HASH_FLOOR, pseudonymise
 from pipelines.sources.contracts import CONTRACTS
 from pipelines.sources.reader import (
+    PERIOD_VALUE,
+    SOURCE_COLUMN,
     WHITESPACE,
     PlainText,
     SourceFileError,
@@ -37,6 +39,9 @@ READABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xls"}
 # Notes that travel with the files (what they are, their licence) are for people, not the night.
 NOTE_NAMES = ("lisezmoi", "readme", "source")
 PSEUDONYMISED = {"activity": "id_professionnel"}
+# the families whose files may have a column per period, whose rows keep that column's header
+WIDE_FAMILIES = {family for family, contract in CONTRACTS.items()
+                 if set(PERIOD_VALUE) <= set(contract.names)}
 
 
 @dataclass
@@ -82,6 +87,9 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
             f"""CREATE TABLE IF NOT EXISTS raw.{family} ({columns}, _source_file VARCHAR,
                 _source_sha256 VARCHAR, _source_row BIGINT, _load_id VARCHAR)"""
         )
+        if family in WIDE_FAMILIES:  # a warehouse of before 7 December 2026 lacks it
+            con.execute(f"ALTER TABLE raw.{family} ADD COLUMN IF NOT EXISTS {SOURCE_COLUMN} "
+                        "VARCHAR")
     _hashes_as_integers(con)
 
 

@@ -51,6 +51,9 @@ SOURCE_ROW = "_source_row"
 # column per year) in place of these two columns is read a row per period and line: the
 # header is the period, the cell the value.
 PERIOD_VALUE = ("periode", "valeur")
+# the header of the period column a row's value comes from, as written (« Réalisé 2023 »), so
+# that a rejected value names the column the file has
+SOURCE_COLUMN = "_source_column"
 _UTF8_BOM = b"\xef\xbb\xbf"
 # what a spreadsheet's « Texte Unicode » export starts with (tab-separated UTF-16)
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -564,10 +567,12 @@ def _contract_frame(raw: pl.DataFrame, header: _Header, contract: Contract) -> p
     values |= {period: pl.col(period), value: pl.col(value)}
     return pl.concat(
         raw.with_columns(pl.lit(text).alias(period),
-                         _value(pl.col(str(index)).cast(pl.String)).alias(value))
+                         _value(pl.col(str(index)).cast(pl.String)).alias(value),
+                         pl.lit(header.cells[index].strip()).alias(SOURCE_COLUMN))
         for index, text in header.periods.items()
     ).sort(SOURCE_ROW, maintain_order=True).select(
-        *(values[name] for name in contract.names if name in values), source_row)
+        *(values[name] for name in contract.names if name in values), source_row,
+        SOURCE_COLUMN)
 
 
 def _value(field: pl.Expr) -> pl.Expr:
