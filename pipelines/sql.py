@@ -39,26 +39,27 @@ _defined: set[tuple[int, int, int, int]] = set()
 _held: set[str] = set()
 
 
-def define_macros(con: duckdb.DuckDBPyConnection) -> None:
+def define_macros(con: duckdb.DuckDBPyConnection) -> str:
     """Define models/macros.sql in `con`'s database, unless this process already did in that
     file: they are kept in it, and the night's file is open from step to step, where defining
-    the 26 macros again took 30 to 40 ms in each of the eight steps that use them."""
+    the 26 macros again took 30 to 40 ms in each of the eight steps that use them. Returns the
+    database's path ("" in memory)."""
     path = _database_path(con)
     if path in _held:
-        return
+        return path
     sql = macros_sql()
     key = _file_key(path, sql)
     if key is None or key not in _defined:
         con.execute(sql)
         if key is not None:
             _defined.add(key)
+    return path
 
 
 def hold_macros(con: duckdb.DuckDBPyConnection) -> str:
     """Define the macros in the file `con` has just opened, which this process keeps open until
     `release_macros`; returns its path."""
-    define_macros(con)
-    path = _database_path(con)
+    path = define_macros(con)
     if path:
         _held.add(path)
     return path

@@ -37,9 +37,9 @@ REFERENCE_TABLES = (
 )
 # single-run backfills are what a month range needs; Dagster still calls the parameter beta
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-# A landing folder on a network share, or a file lock held by an antivirus, fails for a moment.
 # what a staging model says of a row it rejects; not columns of the staged table
 REJECT_COLUMNS = ("_reject_column", "_reject_value", "_reject_reason")
+# A landing folder on a network share, or a file lock held by an antivirus, fails for a moment.
 TRANSIENT_IO = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 

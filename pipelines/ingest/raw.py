@@ -28,6 +28,7 @@ from pipelines.sources.contracts import CONTRACTS
 from pipelines.sources.reader import (
     PERIOD_VALUE,
     SOURCE_COLUMN,
+    SOURCE_ROW,
     WHITESPACE,
     PlainText,
     SourceFileError,
@@ -258,7 +259,7 @@ def _read(path: Path, family: str, key: bytes) -> _Incoming:
         frame = pseudonymise(frame, PSEUDONYMISED[family], key)
     return _Incoming(source.sha256, frame, _insert_sql(family, "* EXCLUDE (_source_row)",
                                                         "incoming"), source.bad_rows,
-                     frame["_source_row"].n_unique())
+                     frame[SOURCE_ROW].n_unique())
 
 
 def _plain_incoming(source: PlainText, family: str, key: bytes) -> _Incoming:
