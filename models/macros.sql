@@ -209,12 +209,29 @@ CREATE OR REPLACE MACRO missing_reason(what) AS
     || 'classeur .xlsx, ou répétez la valeur)';
 
 -- A cell that says its answer is not known (yet): empty, « NC », « N/A », « ? », « - »,
--- « à venir », « à préciser »…
+-- « à venir », « à préciser »… A pattern, not an IN list: DuckDB makes a list this long a join,
+-- which labels every row of the table, where the checks of staging/activity.sql label only the
+-- rare counts that are not numbers (3 s of a national night for the five counts).
 CREATE OR REPLACE MACRO not_known(x) AS
-    coalesce(normalize_label(x), '') IN (
-        '', 'nc', 'nd', 'n_c', 'n_d', 'na', 'n_a', 'non_renseigne', 'non_communique',
-        'non_disponible', 'non_connu', 'inconnu', 'a_venir', 'a_preciser', 'a_completer',
-        'a_verifier', 'ne_sait_pas', 'nsp', 'sans_objet', 's_o');
+    regexp_full_match(coalesce(normalize_label(x), ''),
+        '|nc|nd|n_c|n_d|na|n_a|non_renseigne|non_communique|non_disponible|non_connu|inconnu'
+        || '|a_venir|a_preciser|a_completer|a_verifier|ne_sait_pas|nsp|sans_objet|s_o');
+
+-- An optional count of the activity (consultations, visits, patients…) that says it is not
+-- known (« NC », « n.d. », « ? ») is read as an empty cell, as the census's yes/no columns and the
+-- follow-up values are. A dash is not: French statistical tables write it for zero as often
+-- as for unknown, and either reading would bias the ratios built on the count.
+CREATE OR REPLACE MACRO unknown_count(x) AS
+    not_known(x) AND NOT regexp_full_match(trim(x), '[-\x{2013}\x{2014}]+');
+
+-- Why such a count rejects its row.
+CREATE OR REPLACE MACRO count_reason(what, x) AS
+    CASE WHEN regexp_full_match(trim(x), '[-\x{2013}\x{2014}]+')
+         THEN 'nombre de ' || what || ' « ' || trim(x) || ' » : un tiret peut vouloir dire zéro '
+              || 'ou inconnu ; écrivez 0 si le nombre est nul, laissez la cellule vide ou écrivez '
+              || '« NC » s''il n''est pas connu'
+         ELSE 'nombre de ' || what || ' non entier ou négatif (laissez la cellule vide, ou '
+              || 'écrivez « NC », quand le nombre n''est pas connu)' END;
 
 -- Yes/no columns as ARS spreadsheets write them: a tick, « Oui (ZIP) » with its reason; NULL
 -- where the cell says it is not known (« NC », « ? », « - »), as an empty cell does.

@@ -109,6 +109,10 @@ WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
 # how follow-up tables write a target, and what it is read as
 # a step's state as roadmaps write it, then the state staged
 # a follow-up value not known yet, as roadmaps write it
+# the activity's optional counts, and how exports say one is not known
+OPTIONAL_COUNTS = ("nb_consultations", "nb_visites", "nb_patients", "nb_patients_medecin_traitant",
+                   "nb_soins_non_programmes")
+COUNTS_NOT_KNOWN = ["NC", "n.c.", "ND", "n.d.", "N/A", "?", "non communiqué", "Non renseigné"]
 NOT_KNOWN_YET = ["", "NC", "n.d.", "à venir", "-", "N/A", "sans objet", "à préciser"]
 WRITTEN_STEPS = {"Réalisé": "réalisé", "fait": "réalisé", "Oui": "réalisé",
                  "En cours": "en cours", "engagé": "en cours", "Non démarré": "non réalisé",
@@ -191,6 +195,9 @@ CASES = [
     bad_activity(20, "id_professionnel", "", "identifiant du professionnel absent"),
     bad_activity(21, "annee_naissance", "2030", "année de naissance invalide"),
     bad_activity(22, "nb_patients", "-1", "nombre de patients non entier ou négatif"),
+    # a dash says zero as often as unknown: the analyst is asked which
+    bad_activity(26, "nb_visites", "-", "nombre de visites « - » : un tiret peut vouloir dire "
+                 "zéro ou inconnu ; écrivez 0 si le nombre est nul"),
     bad_census(30, "stade", "En sommeil", "stade inconnu"),
     bad_census(31, "type_structure", "Hôpital", "type de structure inconnu"),
     bad_census(32, "date_recensement", "printemps 2013", "date de recensement illisible"),
@@ -295,6 +302,11 @@ CASES = [
               # a time share with its unit, as MSP tables write it
               activity_row(170, etp="0,8 ETP"), activity_row(171, etp="0.8 etp"),
               activity_row(172, etp="0,8 E.T.P.")),
+         "accepted"),
+    # optional counts an export says it does not know: the row is kept, the count empty
+    Case("activite_nombres_non_connus", "activity",
+         text(ACTIVITY_HEADER, *(activity_row(180 + n, **dict.fromkeys(OPTIONAL_COUNTS, written))
+                                 for n, written in enumerate(COUNTS_NOT_KNOWN))),
          "accepted"),
     # a cell listing its communes one a line (Alt+Entrée), quoted in the CSV
     Case("recensement_communes_une_par_ligne", "census",
@@ -414,6 +426,10 @@ STAGED_AS = {
                                      for code in WRITTEN_PROFESSIONS.values()],
                                    *[(date(2024, 6, 1), 0.8, "infirmier")] * 3]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
+    "activite_nombres_non_connus": ("activity", "acts, consultations, home_visits, patients, "
+                                    "patients_referring, unscheduled_care",
+                                    [(640, None, None, None, None, None)]
+                                    * len(COUNTS_NOT_KNOWN)),
 }
 
 

@@ -94,11 +94,11 @@ checked AS (
             WHEN fte < 0 THEN ['etp', etp, 'ETP négatif']
             WHEN acts IS NULL THEN ['nb_actes', nb_actes, 'nombre d''actes absent ou non entier']
             WHEN acts < 0 THEN ['nb_actes', nb_actes, 'nombre d''actes négatif']
-            WHEN nb_consultations IS NOT NULL AND coalesce(consultations, -1) < 0 THEN ['nb_consultations', nb_consultations, 'nombre de consultations non entier ou négatif']
-            WHEN nb_visites IS NOT NULL AND coalesce(home_visits, -1) < 0 THEN ['nb_visites', nb_visites, 'nombre de visites non entier ou négatif']
-            WHEN nb_patients IS NOT NULL AND coalesce(patients, -1) < 0 THEN ['nb_patients', nb_patients, 'nombre de patients non entier ou négatif']
-            WHEN nb_patients_medecin_traitant IS NOT NULL AND coalesce(patients_referring, -1) < 0 THEN ['nb_patients_medecin_traitant', nb_patients_medecin_traitant, 'nombre de patients médecin traitant non entier ou négatif']
-            WHEN nb_soins_non_programmes IS NOT NULL AND coalesce(unscheduled_care, -1) < 0 THEN ['nb_soins_non_programmes', nb_soins_non_programmes, 'nombre de soins non programmés non entier ou négatif']
+            WHEN nb_consultations IS NOT NULL AND coalesce(consultations, -1) < 0 AND NOT unknown_count(nb_consultations) THEN ['nb_consultations', nb_consultations, count_reason('consultations', nb_consultations)]
+            WHEN nb_visites IS NOT NULL AND coalesce(home_visits, -1) < 0 AND NOT unknown_count(nb_visites) THEN ['nb_visites', nb_visites, count_reason('visites', nb_visites)]
+            WHEN nb_patients IS NOT NULL AND coalesce(patients, -1) < 0 AND NOT unknown_count(nb_patients) THEN ['nb_patients', nb_patients, count_reason('patients', nb_patients)]
+            WHEN nb_patients_medecin_traitant IS NOT NULL AND coalesce(patients_referring, -1) < 0 AND NOT unknown_count(nb_patients_medecin_traitant) THEN ['nb_patients_medecin_traitant', nb_patients_medecin_traitant, count_reason('patients médecin traitant', nb_patients_medecin_traitant)]
+            WHEN nb_soins_non_programmes IS NOT NULL AND coalesce(unscheduled_care, -1) < 0 AND NOT unknown_count(nb_soins_non_programmes) THEN ['nb_soins_non_programmes', nb_soins_non_programmes, count_reason('soins non programmés', nb_soins_non_programmes)]
         END AS problem
     FROM resolved
 )
