@@ -499,6 +499,32 @@ def test_xlsx_with_title_rows_on_the_first_matching_sheet(tmp_path):
     assert table.frame["stade"].to_list() == ["En fonctionnement"] * 2
 
 
+def test_a_workbook_with_a_table_on_several_sheets_is_refused_whole(tmp_path):
+    """A sheet per month: reading the first alone lost the others' rows without a word."""
+    path = write_workbook(tmp_path / "activite.xlsx", {
+        "Lisez-moi": [(0, ["Activité des professionnels, une feuille par mois"])],
+        "janvier": [(0, ACTIVITY_HEADER), (1, ACTIVITY_ROWS[0])],
+        "février": [(2, ACTIVITY_HEADER), (3, ACTIVITY_ROWS[1])],
+    })
+    with pytest.raises(SourceFileError) as refused:
+        read_source_file(path, "activity")
+    message = str(refused.value)
+    assert "activite.xlsx" in message and "« janvier », « février »" in message
+    assert "Lisez-moi" not in message
+    assert "un classeur ou un CSV par feuille" in message
+
+
+def test_a_sheet_with_the_header_alone_is_no_table(tmp_path):
+    """A template sheet before the data: its header was taken, and no row loaded."""
+    path = write_workbook(tmp_path / "activite.xlsx", {
+        "Modèle": [(0, ACTIVITY_HEADER)],
+        "Données": [(0, ACTIVITY_HEADER), (1, ACTIVITY_ROWS[0]), (2, ACTIVITY_ROWS[1])],
+    })
+    table = read_source_file(path, "activity")
+    assert table.sheet == "Données"
+    assert table.frame["_source_row"].to_list() == [2, 3]
+
+
 FOLLOWUP_XLSX_HEADER = ["Programme", "Territoire", "Action", "Critère", "Période", "Valeur",
                         "Cible", "Unité"]
 
@@ -625,24 +651,38 @@ def test_truncated_xlsx_is_a_source_file_error(tmp_path):
         read_source_file(broken, "census")
 
 
-def test_real_xls_reads_the_first_sheet_holding_the_contract():
+AMELI_2018_COLUMNS = (
+    Column("departement", True, "Département"),
+    Column("effectif", True, "Effectif"),
+    Column("densite", False, "Densité", ("DENSITE /100 000 hab.",)),
+)
+
+
+def test_real_xls_reads_the_sheet_holding_the_contract():
+    """Each sheet's first header names its professions: a contract that requires the
+    midwives' finds their sheet, the sixth of eight."""
     path = real_data("ameli/Effectif_et_densite_par_departement_en_2018.xls")
-    contract = Contract("ameli_2018", "effectifs 2018", (
-        Column("departement", True, "Département"),
-        Column("effectif", True, "Effectif"),
-        Column("densite", False, "Densité", ("DENSITE /100 000 hab.",)),
-    ))
+    contract = Contract("ameli_2018", "effectifs 2018",
+                        (Column("groupe", True, "Groupe", ("Sages-femmes",)),
+                         *AMELI_2018_COLUMNS))
     table = read_source_file(path, contract)
-    book = xlrd.open_workbook(path)
-    first_matching = next(s for s in book.sheets()
-                          if "DEPARTEMENT" in [str(c.value) for c in s.row(0)])
-    assert table.sheet == first_matching.name
+    sheet = xlrd.open_workbook(path).sheet_by_name("Sages-femmes")
+    assert table.sheet == "Sages-femmes"
     assert (table.encoding, table.header_line) == ("xls", 1)
-    assert table.frame.height == first_matching.nrows - 1
+    assert table.frame.height == sheet.nrows - 1
     first = table.frame.row(0, named=True)
-    assert first["departement"] == first_matching.cell_value(1, 1)
-    assert first["effectif"] == str(int(first_matching.cell_value(1, 2)))
-    assert table.frame["_source_row"][-1] == first_matching.nrows
+    assert first["departement"] == sheet.cell_value(1, 1)
+    assert first["effectif"] == str(int(sheet.cell_value(1, 2)))
+    assert table.frame["_source_row"][-1] == sheet.nrows
+
+
+def test_real_xls_with_a_table_on_each_sheet_is_refused_naming_them():
+    path = real_data("ameli/Effectif_et_densite_par_departement_en_2018.xls")
+    with pytest.raises(SourceFileError) as refused:
+        read_source_file(path, Contract("ameli_2018", "effectifs 2018", AMELI_2018_COLUMNS))
+    tables = [s.name for s in xlrd.open_workbook(path).sheets()][2:]
+    assert len(tables) == 6
+    assert ", ".join(f"« {name} »" for name in tables) in str(refused.value)
 
 
 def test_real_cartosante_export_with_bom_and_title_lines():

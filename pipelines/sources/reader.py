@@ -585,13 +585,19 @@ def _read_spreadsheet(
     sheets: Callable[[Path, str], list[tuple[str, pl.DataFrame]]],
 ) -> SourceTable:
     grids = sheets(path, shown)
+    if not any(grid.height for _, grid in grids):
+        raise _empty_file(shown)
+    if len(grids) > 1:
+        tables = [name for name, grid in grids if _holds_a_table(name, grid, contract)]
+        if len(tables) > 1:
+            raise _several_tables(shown, tables)
+        # a sheet with the header and no row (a template, a copy emptied) is no table
+        grids = [(name, grid) for name, grid in grids if name in tables] or grids
     candidates = (
         _match_header([cell or "" for cell in grid.row(i)], contract, i + 1, sheet=name)
         for name, grid in grids
         for i in range(min(grid.height, HEADER_SEARCH_ROWS))
     )
-    if not any(grid.height for _, grid in grids):
-        raise _empty_file(shown)
     header = _choose_header(candidates, contract, shown)
     grid = dict(grids)[header.sheet]
     raw = (
@@ -604,6 +610,30 @@ def _read_spreadsheet(
         path=path, sha256=sha256, encoding=kind, separator=None, sheet=header.sheet,
         header_line=header.line, frame=_contract_frame(raw, header, contract),
         ignored_columns=header.ignored,
+    )
+
+
+def _holds_a_table(name: str, grid: pl.DataFrame, contract: Contract) -> bool:
+    """Whether the sheet has a header with every required column and a row below it."""
+    for i in range(min(grid.height, HEADER_SEARCH_ROWS)):
+        header = _match_header([cell or "" for cell in grid.row(i)], contract, i + 1, sheet=name)
+        if not header.missing(contract):
+            return grid.slice(i + 1).select(
+                pl.any_horizontal(pl.all().str.strip_chars() != "").any()).item() is True
+    return False
+
+
+def _several_tables(shown: str, sheets: list[str]) -> SourceFileError:
+    """A workbook with a table on each of several sheets (a sheet per month, per territory):
+    refused whole rather than read from one sheet, which lost the others' rows without a word
+    (a .zip of several files is refused the same way)."""
+    listed = ", ".join(f"« {name} »" for name in sheets)
+    return SourceFileError(
+        shown,
+        f"Le classeur {shown} a un tableau sur chacune de ses feuilles {listed} : "
+        "l'observatoire lit un tableau par fichier, et n'a rien chargé de celui-ci. "
+        "Enregistrez chaque feuille dans un fichier à elle (un classeur ou un CSV par feuille, "
+        "déposés ensemble), ou réunissez leurs lignes sur une seule feuille.",
     )
 
 
