@@ -514,6 +514,18 @@ def test_a_workbook_with_a_table_on_several_sheets_is_refused_whole(tmp_path):
     assert "un classeur ou un CSV par feuille" in message
 
 
+def test_a_sheet_repeating_its_header_sets_it_aside_as_a_title_line(tmp_path):
+    """Two months pasted one under the other, each with its header: the second header was a
+    row of data, rejected (« période illisible ») and the night blocked."""
+    path = write_workbook(tmp_path / "activite.xlsx", {"Activité": [
+        (0, ACTIVITY_HEADER), (1, ACTIVITY_ROWS[0]),
+        (3, [f" {cell} " for cell in ACTIVITY_HEADER]), (4, ACTIVITY_ROWS[1]),
+    ]})
+    table = read_source_file(path, "activity")
+    assert table.frame["_source_row"].to_list() == [2, 5]
+    assert table.bad_rows == [(4, FOOTER_REASON)]
+
+
 def test_a_sheet_with_the_header_alone_is_no_table(tmp_path):
     """A template sheet before the data: its header was taken, and no row loaded."""
     path = write_workbook(tmp_path / "activite.xlsx", {

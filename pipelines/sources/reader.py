@@ -606,10 +606,16 @@ def _read_spreadsheet(
         .rename({c: str(i) for i, c in enumerate(grid.columns)})
         .filter(pl.any_horizontal(pl.exclude(SOURCE_ROW).str.strip_chars() != ""))
     )
+    # the header again: tables pasted one under the other, each with its header, as the
+    # header of files put end to end is set aside (`_read_text`)
+    again = pl.all_horizontal(pl.col(str(i)).str.strip_chars().fill_null("") == cell.strip()
+                              for i, cell in enumerate(header.cells) if i < grid.width)
+    repeated = raw.filter(again)[SOURCE_ROW].to_list()
     return SourceTable(
         path=path, sha256=sha256, encoding=kind, separator=None, sheet=header.sheet,
-        header_line=header.line, frame=_contract_frame(raw, header, contract),
-        ignored_columns=header.ignored,
+        header_line=header.line,
+        frame=_contract_frame(raw.filter(~again) if repeated else raw, header, contract),
+        ignored_columns=header.ignored, bad_rows=[(line, FOOTER_REASON) for line in repeated],
     )
 
 
