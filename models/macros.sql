@@ -95,6 +95,37 @@ CREATE OR REPLACE MACRO achievement_rate(value, target, direction) AS
              CASE WHEN value > 0 AND target > 0 THEN 100.0 * target / value END
          WHEN target > 0 THEN 100.0 * value / target END;
 
+-- An age band as exports write it, or an age: « 60 ans et plus », « 60+ », « ≥ 60 », « 55-59 »,
+-- « 55 à 59 ans », « moins de 35 ans », « < 35 », « 62 ». Its bounds in years, either one NULL
+-- when the band is open; NULL for anything else (« tout âge », a year of birth).
+CREATE OR REPLACE MACRO age_text(x) AS lower(strip_accents(trim(x)));
+CREATE OR REPLACE MACRO age_numbers(x) AS
+    list_transform(regexp_extract_all(age_text(x), '\d+'), lambda n: TRY_CAST(n AS INTEGER));
+CREATE OR REPLACE MACRO age_band_bounds(x) AS CASE
+    WHEN NOT list_bool_and(list_transform(age_numbers(x), lambda n: n <= 120)) THEN NULL
+    WHEN len(age_numbers(x)) = 2 AND age_numbers(x)[1] <= age_numbers(x)[2]
+        THEN {'low': age_numbers(x)[1], 'high': age_numbers(x)[2]}
+    WHEN len(age_numbers(x)) <> 1 THEN NULL
+    -- « moins de 35 ans », « < 35 »: under 35; « ≤ 35 », « jusqu'à 35 ans »: 35 included
+    WHEN regexp_matches(age_text(x), 'moins|<|≤|inf|jusqu')
+        THEN {'low': NULL::INTEGER, 'high': age_numbers(x)[1]
+              - CASE WHEN regexp_matches(age_text(x), '<=|≤|jusqu|egal') THEN 0 ELSE 1 END}
+    -- « 60 ans et plus », « ≥ 60 », « 60+ »: 60 included; « plus de 59 ans », « > 59 »: not
+    WHEN regexp_matches(age_text(x), 'plus|\+|>|≥|sup|au moins|dela')
+        THEN {'low': age_numbers(x)[1]
+              + CASE WHEN regexp_matches(age_text(x), '^(plus de|>)')
+                          AND NOT regexp_matches(age_text(x), '>=|et plus|ou plus') THEN 1
+                     ELSE 0 END, 'high': NULL::INTEGER}
+    WHEN regexp_full_match(age_text(x), '\d+( ans?)?')
+        THEN {'low': age_numbers(x)[1], 'high': age_numbers(x)[1]}
+END;
+
+-- Whether a professional of that age band is 60 or over: NULL when the band straddles 60 or
+-- cannot be read, as when there is none.
+CREATE OR REPLACE MACRO aged_60_by_band(x) AS CASE
+    WHEN age_band_bounds(x).low >= 60 THEN TRUE
+    WHEN age_band_bounds(x).high < 60 THEN FALSE END;
+
 -- A whole count: '12', '1 204', '12,0'; never '12,5'.
 CREATE OR REPLACE MACRO parse_count(x) AS
     CASE WHEN parse_number(x) = floor(parse_number(x)) THEN CAST(parse_number(x) AS BIGINT) END;

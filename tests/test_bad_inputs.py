@@ -109,6 +109,10 @@ WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
 # how follow-up tables write a target, and what it is read as
 # a step's state as roadmaps write it, then the state staged
 # a follow-up value not known yet, as roadmaps write it
+# age bands as exports write them → 60 or over (None: the band straddles 60, or says nothing)
+WRITTEN_AGE_BANDS = {"60 ans et plus": True, "65 et +": True, "≥ 60": True, "plus de 59 ans": True,
+                     "60-64 ans": True, "de 55 à 59 ans": False, "moins de 35 ans": False,
+                     "< 60": False, "62": True, "55-64": None, "Tout âge": None}
 # the activity's optional counts, and how exports say one is not known
 OPTIONAL_COUNTS = ("nb_consultations", "nb_visites", "nb_patients", "nb_patients_medecin_traitant",
                    "nb_soins_non_programmes")
@@ -303,6 +307,12 @@ CASES = [
               activity_row(170, etp="0,8 ETP"), activity_row(171, etp="0.8 etp"),
               activity_row(172, etp="0,8 E.T.P.")),
          "accepted"),
+    # an age band for a birth year, as exports write it
+    Case("activite_tranches_d_age", "activity",
+         text("periode;id_professionnel;profession;code_commune_exercice;tranche_age;etp;"
+              "nb_actes", *(f"2024-06;{19900000190 + n};Infirmier;16015;{band};0,8;640"
+                            for n, band in enumerate(WRITTEN_AGE_BANDS))),
+         "accepted"),
     # optional counts an export says it does not know: the row is kept, the count empty
     Case("activite_nombres_non_connus", "activity",
          text(ACTIVITY_HEADER, *(activity_row(180 + n, **dict.fromkeys(OPTIONAL_COUNTS, written))
@@ -426,6 +436,8 @@ STAGED_AS = {
                                      for code in WRITTEN_PROFESSIONS.values()],
                                    *[(date(2024, 6, 1), 0.8, "infirmier")] * 3]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
+    "activite_tranches_d_age": ("activity", "birth_year, age_band, aged_60_by_band",
+                                [(None, band, aged) for band, aged in WRITTEN_AGE_BANDS.items()]),
     "activite_nombres_non_connus": ("activity", "acts, consultations, home_visits, patients, "
                                     "patients_referring, unscheduled_care",
                                     [(640, None, None, None, None, None)]

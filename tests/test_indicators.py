@@ -262,6 +262,26 @@ def test_part_60_ans_et_plus(tmp_path):
     assert rows["epci", "E1", "2024", GP]["denominator"] == 3
 
 
+def test_part_60_ans_et_plus_reads_the_age_band_where_there_is_no_birth_year(tmp_path):
+    gps = [*present("a", GP, "C1", birth_year=None),   # « 60 ans et plus »
+           *present("b", GP, "C1", birth_year=None),   # « 55-59 », then « 60-64 » from 2024-07
+           *present("c", GP, "C1", birth_year=None),   # « 55-64 »: across 60, says nothing
+           *present("d", GP, "C1", birth_year=1970),   # 53 in 2023: its « 60+ » is ignored
+           *present("e", GP, "C1", birth_year=None)]   # no band: left out
+    con = warehouse(tmp_path, gps)
+    con.execute("ALTER TABLE staging.activity ADD COLUMN aged_60_by_band BOOLEAN")
+    for who, aged, since in (("a", True, "2023-01"), ("b", False, "2023-01"),
+                             ("b", True, "2024-07"), ("d", True, "2023-01")):
+        con.execute("UPDATE staging.activity SET aged_60_by_band = ? WHERE professional_hash = ? "
+                    "AND period_month >= ?", [aged, pseudonym(who), month(since)])
+    rows = run(con, tmp_path, "part_60_ans_et_plus")
+    # 2023: a of a, b, d; 2024: a and b (60 in one of its months) of the same three
+    assert (rows["epci", "E1", "2023", GP]["numerator"],
+            rows["epci", "E1", "2023", GP]["denominator"]) == (1, 3)
+    assert (rows["epci", "E1", "2024", GP]["numerator"],
+            rows["epci", "E1", "2024", GP]["denominator"]) == (2, 3)
+
+
 MOVES = [
     *present("p1", GP, "C1"),                                 # there all along
     *present("p2", GP, "C1", first="2023-04"),                # settles in 2023
@@ -796,7 +816,7 @@ def test_status_says_not_computed_with_the_catalogue_reason(tmp_path):
         ('a', 'A', FALSE, '{}'),
         ('b', 'B', FALSE, '{"requires": "census_zus", "requires_note": "Pas de colonne ZUS."}'),
         ('c', 'C', FALSE, '{}'),
-        ('d', 'D', TRUE, '{"requires": "activity_annee_naissance",
+        ('d', 'D', TRUE, '{"requires": "activity_age",
                            "requires_note": "Pas de colonne annee_naissance."}'),
         ('e', 'E', TRUE, '{}'),
         ('f', 'F', TRUE, '{"requires": "commune_centroids",
@@ -813,7 +833,7 @@ def test_status_says_not_computed_with_the_catalogue_reason(tmp_path):
         ("b", "B", "census_zus", 0, 0, "non calculé", "Pas de colonne ZUS."),
         ("c", "C", None, 0, 0, "non calculé",
          "ses données sources n'ont pas été reçues ou ne suffisent pas à le calculer cette nuit"),
-        ("d", "D", "activity_annee_naissance", 0, 0, "non calculé",
+        ("d", "D", "activity_age", 0, 0, "non calculé",
          "Pas de colonne annee_naissance."),
         ("e", "E", None, 0, 0, "non calculé",
          "ses données sources n'ont pas été reçues ou ne suffisent pas à le calculer cette nuit"),

@@ -1,10 +1,11 @@
 -- Share of the professionals active in the year who are 60 or over that year (year − birth
--- year ≥ 60), by profession, among those whose birth year the activity files give.
+-- year ≥ 60, or an age band of 60 or over in one of its months), by profession, among those
+-- whose birth year or age band the activity files give.
 WITH counts AS (
     SELECT geo_level, geo_code, year, category, professionals_aged_60 AS aged_60,
-           professionals_with_birth_year AS professionals
+           professionals_of_known_age AS professionals
     FROM yearly_activity  -- models/indicators/shared/yearly_activity.sql
-    WHERE professionals_with_birth_year > 0
+    WHERE professionals_of_known_age > 0
 )
 SELECT
     'part_60_ans_et_plus' AS indicator_id,

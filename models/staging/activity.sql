@@ -1,7 +1,7 @@
 -- raw.activity typed: one row per professional × month × commune. A row that cannot be typed
 -- keeps its first problem in _reject_column/_reject_value/_reject_reason and goes to
 -- audit.rejected_rows instead of this table.
--- Months and professions are read once per distinct spelling (a national landing has 9 M rows
+-- Months, professions and age bands are read once per distinct spelling (a national landing has 9 M rows
 -- and a few dozen of each), not once per row.
 WITH months AS (
     SELECT periode, parse_month(periode) AS period_month
@@ -13,12 +13,17 @@ professions AS (
     LEFT JOIN ref.profession_synonyms AS p ON p.synonym = normalize_label(d.profession)
     LEFT JOIN ref.other_profession_synonyms AS o ON o.synonym = normalize_label(d.profession)
 ),
+age_bands AS (
+    SELECT tranche_age, aged_60_by_band(tranche_age) AS aged_60_by_band
+    FROM (SELECT DISTINCT tranche_age FROM raw.activity WHERE tranche_age IS NOT NULL)
+),
 typed AS (
     SELECT
         a.*,
         m.period_month,
         p.profession_code,
         p.other_profession_code,
+        b.aged_60_by_band,
         CASE WHEN regexp_full_match(trim(a.code_commune_exercice), '\d{4}')
              THEN '0' || trim(a.code_commune_exercice)      -- a spreadsheet ate the leading zero
              ELSE upper(trim(a.code_commune_exercice)) END AS commune_code_as_written,
@@ -37,6 +42,7 @@ typed AS (
     FROM raw.activity AS a
     LEFT JOIN months AS m ON m.periode = a.periode
     LEFT JOIN professions AS p ON p.profession = a.profession
+    LEFT JOIN age_bands AS b ON b.tranche_age = a.tranche_age
     -- a night refreshes only the months it was given (pipelines/ingest/plan.py); rows with no
     -- readable month belong to none and are always rejected again
     WHERE getvariable('staging_months') IS NULL OR m.period_month IS NULL
@@ -110,6 +116,7 @@ SELECT
     nullif(trim(structure), '') AS structure,
     birth_year,
     tranche_age AS age_band,
+    aged_60_by_band,
     fte,
     acts,
     consultations,

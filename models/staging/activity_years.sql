@@ -10,13 +10,17 @@ WITH months AS (
     -- missing here is null rather than an error in the indicators that do not read it
     FROM staging.activity
     UNION ALL BY NAME
-    (SELECT NULL::INTEGER AS birth_year, NULL::DECIMAL(12, 4) AS fte, NULL::BIGINT AS acts,
+    (SELECT NULL::INTEGER AS birth_year, NULL::BOOLEAN AS aged_60_by_band,
+            NULL::DECIMAL(12, 4) AS fte, NULL::BIGINT AS acts,
             NULL::BIGINT AS patients_referring, NULL::BIGINT AS unscheduled_care
      WHERE false)
 )
 SELECT year(period_month) AS year, professional_hash, profession_code, commune_code,
        min(period_month) AS first_month, max(period_month) AS last_month,
-       max(birth_year) AS birth_year, sum(fte) AS fte, sum(acts) AS acts,
+       max(birth_year) AS birth_year,
+       -- 60 or over in one of the year's months, by the age band where there is no birth year
+       bool_or(aged_60_by_band) AS aged_60_by_band,
+       sum(fte) AS fte, sum(acts) AS acts,
        -- the next four are over the months whose files give the number of patients who
        -- declared the professional as their médecin traitant, or of unscheduled care acts;
        -- null when none of them does

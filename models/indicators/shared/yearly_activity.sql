@@ -21,7 +21,8 @@ professionals AS (
     SELECT geo_level, geo_code, year, professional,
            CASE WHEN grouping(profession_code) = 1 THEN 'ensemble' ELSE profession_code END
                AS category,
-           max(birth_year) AS birth_year, sum(fte) AS fte, sum(acts) AS acts,
+           max(birth_year) AS birth_year, bool_or(aged_60_by_band) AS aged_60_by_band,
+           sum(fte) AS fte, sum(acts) AS acts,
            sum(patients_referring) AS patients_referring,
            sum(fte_with_patients_referring) AS fte_with_patients_referring,
            sum(unscheduled_care) AS unscheduled_care,
@@ -31,14 +32,14 @@ professionals AS (
     GROUP BY GROUPING SETS ((geo_level, geo_code, year, professional, profession_code),
                             (geo_level, geo_code, year, professional))
     UNION ALL
-    SELECT geo_level, geo_code, year, professional, profession_code, birth_year, fte, acts,
-           patients_referring, fte_with_patients_referring, unscheduled_care,
+    SELECT geo_level, geo_code, year, professional, profession_code, birth_year, aged_60_by_band,
+           fte, acts, patients_referring, fte_with_patients_referring, unscheduled_care,
            acts_with_unscheduled_care
     FROM territory_years
     WHERE one_workplace
     UNION ALL
-    SELECT geo_level, geo_code, year, professional, 'ensemble', birth_year, fte, acts,
-           patients_referring, fte_with_patients_referring, unscheduled_care,
+    SELECT geo_level, geo_code, year, professional, 'ensemble', birth_year, aged_60_by_band,
+           fte, acts, patients_referring, fte_with_patients_referring, unscheduled_care,
            acts_with_unscheduled_care
     FROM territory_years
     WHERE one_workplace
@@ -47,9 +48,12 @@ SELECT geo_level, geo_code, year, category,
        count(*) AS professionals,
        sum(fte) AS fte,
        sum(acts) AS acts,
-       -- by the latest birth year the files give for the professional in the territory
-       count(birth_year) AS professionals_with_birth_year,
-       count(*) FILTER (WHERE year - birth_year >= 60) AS professionals_aged_60,
+       -- by the latest birth year the files give for the professional in the territory, else
+       -- by the age band of one of the year's months (a band across 60 says nothing)
+       count(*) FILTER (WHERE birth_year IS NOT NULL OR aged_60_by_band IS NOT NULL)
+           AS professionals_of_known_age,
+       count(*) FILTER (WHERE coalesce(year - birth_year >= 60, aged_60_by_band))
+           AS professionals_aged_60,
        -- over the professionals, and their months, whose files give the number
        count(patients_referring) AS professionals_with_patients_referring,
        sum(patients_referring) AS patients_referring,
