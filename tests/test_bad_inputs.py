@@ -180,7 +180,10 @@ CASES = [
     bad_activity(11, "nb_actes", "-4", "nombre d'actes négatif"),
     bad_activity(12, "nb_actes", "douze", "nombre d'actes absent ou non entier"),
     bad_activity(13, "nb_actes", "12,5", "nombre d'actes absent ou non entier"),
-    bad_activity(14, "profession", "Astrologue", "profession inconnue"),
+    bad_activity(14, "profession", "Astrologue", "profession inconnue : l'observatoire suit "
+                 "Médecin généraliste, Infirmier, Masseur-kinésithérapeute"),
+    bad_activity(27, "profession", "Médecin", "profession « Médecin » sans précision : écrivez "
+                 "« Médecin généraliste », ou la spécialité"),
     bad_activity(15, "code_commune_exercice", "ABCDE", "code commune INSEE inconnu"),
     bad_activity(16, "code_commune_exercice", "16999", "code commune INSEE inconnu"),
     # a postal code for the INSEE code: the reason names its communes and their INSEE codes

@@ -88,8 +88,12 @@ checked AS (
                 'identifiant écrit en notation scientifique (ex. 1,99E+10) : le tableur l''a arrondi ; exportez la colonne au format texte']
             WHEN id_professionnel_format NOT IN ('rpps', 'adeli') THEN ['id_professionnel', '<identifiant masqué>',
                 'identifiant invalide : un RPPS compte 11 chiffres, un ADELI 9 (12 et 10 dans l''identification nationale, précédés de 8 ou de 0)']
+            -- a doctor may be a GP or a specialist: which one only the file can say
+            WHEN profession_code IS NULL AND normalize_label(profession) IN ('medecin', 'medecins', 'docteur') THEN ['profession', profession,
+                'profession « ' || profession || ' » sans précision : écrivez « Médecin généraliste », ou la spécialité d''un médecin spécialiste (sa ligne est alors écartée sans bloquer la nuit)']
             WHEN profession_code IS NULL THEN ['profession', profession,
-                'profession inconnue du vocabulaire (voir ref.profession_synonyms)']
+                'profession inconnue : l''observatoire suit ' || (SELECT string_agg(label, ', ' ORDER BY sort_order) FROM ref.professions)
+                || ' (voir ref.profession_synonyms pour les autres façons de les écrire) ; une autre profession reconnue (ref.other_professions) est écartée sans bloquer la nuit']
             WHEN commune_code IS NULL AND postal_code_communes IS NOT NULL THEN ['code_commune_exercice', code_commune_exercice,
                 'code postal et non code INSEE (code postal de ' || postal_code_communes || ') : écrivez le code INSEE de la commune d''exercice']
             WHEN commune_code IS NULL THEN ['code_commune_exercice', code_commune_exercice,
