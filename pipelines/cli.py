@@ -154,6 +154,13 @@ def _located(failure: dict) -> list[str]:
             for v, where in zip(values, rows, strict=True)]
 
 
+def _count(value: int | None) -> str:
+    """479444 → « 479 444 »; « – » for a step that did not run to its end."""
+    from dashboards.formatting import format_number
+
+    return "–" if value is None else format_number(value)
+
+
 def _failure(table: str, failure: dict) -> str:
     """A failed rule on `table` as the quality page names it, its column as the analyst's file
     names it, its first offending values, and what to do about it."""
@@ -213,12 +220,13 @@ def summarise(result, settings, seconds: float) -> str:
                  f"(run {result.run_id}).")
     for family, (rows, read, loaded, skipped, refused) in sorted(raw_rows.items()):
         # a follow-up with a column per period: its lines, and the row of each line and period
-        per_period = (f" ({rows} valeurs, une par ligne et période)"
+        per_period = (f" ({_count(rows)} valeurs, une par ligne et période)"
                       if read is not None and read != rows else "")
         lines.append(
-            f"  {family:9} fichiers chargés {loaded}, déjà connus {skipped}, "
-            f"lignes chargées {rows if read is None else read}{per_period}, "
-            f"lignes typées {staged.get(family)}, rejetées {rejected.get(family)}"
+            f"  {family:9} fichiers chargés {_count(loaded)}, déjà connus {_count(skipped)}, "
+            f"lignes chargées {_count(rows if read is None else read)}{per_period}, "
+            f"lignes typées {_count(staged.get(family))}, "
+            f"rejetées {_count(rejected.get(family))}"
         )
         for name, message in (refused or {}).items():
             lines.append(f"    fichier refusé {name} : {message}")

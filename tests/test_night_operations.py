@@ -796,11 +796,15 @@ def test_the_summary_counts_a_roadmaps_lines_not_its_rows_per_period(tmp_path, l
     con = duckdb.connect(str(home / "warehouse" / "observatoire.duckdb"), read_only=True)
     rows, lines = con.execute("SELECT count(*), count(DISTINCT (_source_file, _source_row)) "
                               "FROM raw.followup").fetchone()
+    activity = con.execute("SELECT count(*) FROM staging.activity").fetchone()[0]
     con.close()
     assert rows == lines + 4
     monkeypatch.setenv("OBSERVATOIRE_HOME", str(home))
     summary = summarise(result, get_settings(), 1)
     assert (f"lignes chargées {lines} ({rows} valeurs, une par ligne et période), "
             f"lignes typées {rows}, rejetées 0") in summary
-    assert "activity  fichiers chargés" in summary
-    assert "(valeurs" not in summary.split("activity  fichiers chargés")[1].split("\n")[0]
+    activity_line = summary.split("activity  fichiers chargés")[1].split("\n")[0]
+    assert "(valeurs" not in activity_line
+    # thousands grouped as the analyst reads them: « 9 744 », not « 9744 »
+    assert activity >= 1000
+    assert f"lignes typées {activity:,}".replace(",", "\u202f") + ", " in activity_line
