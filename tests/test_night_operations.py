@@ -808,3 +808,49 @@ def test_the_summary_counts_a_roadmaps_lines_not_its_rows_per_period(tmp_path, l
     # thousands grouped as the analyst reads them: « 9 744 », not « 9744 »
     assert activity >= 1000
     assert f"lignes typées {activity:,}".replace(",", "\u202f") + ", " in activity_line
+
+
+def test_a_new_months_night_keeps_the_rejected_rows_a_full_rebuild_would(tmp_path,
+                                                                         monkeypatch):
+    """A night with one new month types that month again and keeps the other months' rejected
+    rows: those of the new month and of lines with no readable month are made again, the
+    others stay, as a rebuild of every month would leave them."""
+    monkeypatch.setenv("OBSERVATOIRE_REJECTED_TOLERANCE", "0.05")
+    landing = make_landing(tmp_path / "landing", months=3)
+    first, *_, newest = sorted((landing / "activity").glob("*.csv"))
+
+    def edit(path, rows: dict[int, dict[int, str]]) -> None:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for row, fields in rows.items():
+            cells = lines[row].split(";")
+            for index, value in fields.items():
+                cells[index] = value
+            lines[row] = ";".join(cells)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    # set aside (a profession not followed), rejected (negative acts), no readable month
+    edit(first, {1: {2: "Pharmacien"}, 2: {7: "-4"}, 3: {0: "2024-13"}})
+    edit(newest, {1: {2: "Ostéopathe"}, 2: {0: "13/2024"}})
+    held = tmp_path / newest.name
+    shutil.move(newest, held)
+    home = tmp_path / "home"
+    assert run_night(home, landing).success
+    shutil.move(held, newest)
+    incremental = run_night(home, landing)
+    assert incremental.success
+    assert json.loads(incremental.dagster_run.tags["observatoire/plan"])["months"] == [
+        newest.stem.removeprefix("activite_")]
+    rebuild = tmp_path / "rebuild"
+    assert run_night(rebuild, landing).success
+
+    def rejected(home) -> list[tuple]:
+        with _connect(home) as con:
+            return con.execute(
+                """SELECT source_file, source_row, column_name, value, reason
+                   FROM audit.rejected_rows WHERE table_name = 'staging.activity'
+                   ORDER BY ALL""").fetchall()
+
+    kept = rejected(home)
+    assert [(file.split("/")[-1], row) for file, row, *_ in kept] == [
+        (first.name, 2), (first.name, 3), (first.name, 4), (newest.name, 2), (newest.name, 3)]
+    assert kept == rejected(rebuild)

@@ -14,7 +14,7 @@ professions AS (
     LEFT JOIN ref.other_profession_synonyms AS o ON o.synonym = normalize_label(d.profession)
 ),
 age_bands AS (
-    SELECT tranche_age, aged_60_by_band(tranche_age) AS aged_60_by_band
+    SELECT tranche_age AS band, aged_60_by_band(tranche_age) AS aged_60_by_band
     FROM (SELECT DISTINCT tranche_age FROM raw.activity WHERE tranche_age IS NOT NULL)
 ),
 typed AS (
@@ -23,7 +23,6 @@ typed AS (
         m.period_month,
         p.profession_code,
         p.other_profession_code,
-        b.aged_60_by_band,
         CASE WHEN regexp_full_match(trim(a.code_commune_exercice), '\d{4}')
              THEN '0' || trim(a.code_commune_exercice)      -- a spreadsheet ate the leading zero
              ELSE upper(trim(a.code_commune_exercice)) END AS commune_code_as_written,
@@ -42,11 +41,13 @@ typed AS (
     FROM raw.activity AS a
     LEFT JOIN months AS m ON m.periode = a.periode
     LEFT JOIN professions AS p ON p.profession = a.profession
-    LEFT JOIN age_bands AS b ON b.tranche_age = a.tranche_age
-    -- a night refreshes only the months it was given (pipelines/ingest/plan.py); rows with no
-    -- readable month belong to none and are always rejected again
-    WHERE getvariable('staging_months') IS NULL OR m.period_month IS NULL
-       OR list_contains(getvariable('staging_months'), m.period_month)
+    -- a night refreshes only the months it was given (pipelines/ingest/plan.py): the rows of
+    -- the spellings of their periode, and of those no month can be read from (they belong to
+    -- none and are always rejected again), listed by pipelines/ingest/assets.py. Filtered on
+    -- the raw column itself, DuckDB skips the other months' row groups: a national month is
+    -- typed in 0.23-0.32 s, against 0.47-0.54 s when filtered on the month parsed
+    WHERE getvariable('staging_periodes') IS NULL OR a.periode IS NULL
+       OR list_contains(getvariable('staging_periodes'), a.periode)
 ),
 -- the communes of each postal code, to tell a postal code written for an INSEE code
 postal_codes AS (
@@ -59,6 +60,7 @@ postal_codes AS (
 ),
 resolved AS (
     SELECT t.*, l.current_code AS commune_code, pc.communes AS postal_code_communes,
+           b.aged_60_by_band,
            CASE WHEN id_professionnel_format = 'absent' THEN footer_of([
                {'c': 'periode', 'v': periode}, {'c': 'profession', 'v': profession},
                {'c': 'code_commune_exercice', 'v': code_commune_exercice},
@@ -70,6 +72,7 @@ resolved AS (
                {'c': 'nb_soins_non_programmes', 'v': nb_soins_non_programmes}]) END AS footer
     FROM typed AS t
     LEFT JOIN ref.commune_code_lookup AS l ON l.code = t.commune_code_as_written
+    LEFT JOIN age_bands AS b ON b.band = t.tranche_age
     LEFT JOIN postal_codes AS pc
            ON l.current_code IS NULL AND pc.postal_code = t.commune_code_as_written
 ),
