@@ -169,11 +169,14 @@ def night_months(con: duckdb.DuckDBPyConnection, run) -> list[date] | None:
 
         define_macros(con)
         nights = [i for i in {run.run_id, run.parent_run_id, run.root_run_id} if i]
-        # each spelling parsed once: a national night loads 9 million rows and a few dozen
-        loaded = [r[0] for r in con.execute(
-            """SELECT DISTINCT parse_month(periode) AS m
-               FROM (SELECT DISTINCT periode FROM raw.activity WHERE list_contains(?, _load_id))
-               WHERE m IS NOT NULL""", [nights]).fetchall()]
+        # each spelling parsed once (a national night loads 9 million rows and a few dozen), in
+        # a list: a WHERE on the month parsed, DuckDB pushes below the DISTINCT, to each row
+        # (0.14 s against 0.02 s for a national month)
+        loaded = con.execute(
+            """SELECT list_filter(list_transform(list(DISTINCT periode),
+                                                 lambda p: parse_month(p)),
+                                  lambda m: m IS NOT NULL)
+               FROM raw.activity WHERE list_contains(?, _load_id)""", [nights]).fetchone()[0] or []
         _months_of_run[run.run_id] = sorted(
             {date.fromisoformat(f"{m}-01") for m in months} | set(loaded))
     return _months_of_run[run.run_id]
