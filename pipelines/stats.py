@@ -82,14 +82,18 @@ def poisson_interval(count, confidence: float = 0.95, exact_below: float = 10):
     alpha = 1 - confidence
     z = _z(confidence)
     valid = o >= 0
+    use_exact = o < exact_below
+    # the gamma quantiles of the counts that use them alone (NaN elsewhere, which costs nothing):
+    # they were most of the time of the indicators' intervals, and most counts are above 10
+    small = np.where(use_exact, o, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         # gammaincinv(a, q) is the gamma distribution's quantile, scipy.stats.gamma.ppf(q, a)
-        exact_low = np.where(o > 0, _special().gammaincinv(np.where(o > 0, o, 1), alpha / 2),
+        exact_low = np.where(small > 0,
+                             _special().gammaincinv(np.where(small > 0, small, 1), alpha / 2),
                              0.0)
-        exact_high = _special().gammaincinv(o + 1, 1 - alpha / 2)
+        exact_high = _special().gammaincinv(small + 1, 1 - alpha / 2)
         byar_low = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
         byar_high = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
-    use_exact = o < exact_below
     low = np.where(use_exact, exact_low, np.maximum(byar_low, 0.0))
     high = np.where(use_exact, exact_high, byar_high)
     return _unwrap(np.where(valid, low, np.nan), np.where(valid, high, np.nan))
