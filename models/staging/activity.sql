@@ -1,8 +1,8 @@
 -- raw.activity typed: one row per professional × month × commune. A row that cannot be typed
 -- keeps its first problem in _reject_column/_reject_value/_reject_reason and goes to
 -- audit.rejected_rows instead of this table.
--- Months, professions and age bands are read once per distinct spelling (a national landing has 9 M rows
--- and a few dozen of each), not once per row.
+-- Months, professions and age bands are read once per distinct spelling (a national landing
+-- has 9 M rows and a few dozen of each), not once per row.
 WITH months AS (
     SELECT periode, parse_month(periode) AS period_month
     FROM (SELECT DISTINCT periode FROM raw.activity)
