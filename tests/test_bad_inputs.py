@@ -303,6 +303,9 @@ CASES = [
               # the RPPS directory's « Identification nationale PP »: 8 + RPPS, 0 + ADELI
               activity_row(140, id_professionnel="819900000140"),
               activity_row(141, id_professionnel="0123450141"),
+              # an identifier held as a number: its digits grouped, or a float's « .0 »
+              activity_row(142, id_professionnel="199 000 001 42"),
+              activity_row(143, id_professionnel="19900000143.0"),
               # professions as MSP and CPTS exports word them
               *(activity_row(150 + n, profession=written)
                 for n, written in enumerate(WRITTEN_PROFESSIONS)),
@@ -433,8 +436,7 @@ STAGED_AS = {
                                    (date(2024, 6, 1), 0.8, "infirmier"),
                                    (date(2024, 5, 1), 0.8, "infirmier"),
                                    *[(date(2024, 6, 1), 0.8, "infirmier")] * len(WRITTEN_MONTHS),
-                                   (date(2024, 6, 1), 0.8, "infirmier"),
-                                   (date(2024, 6, 1), 0.8, "infirmier"),
+                                   *[(date(2024, 6, 1), 0.8, "infirmier")] * 4,
                                    *[(date(2024, 6, 1), 0.8, code)
                                      for code in WRITTEN_PROFESSIONS.values()],
                                    *[(date(2024, 6, 1), 0.8, "infirmier")] * 3]),

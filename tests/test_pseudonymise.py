@@ -48,3 +48,19 @@ def test_a_national_identification_is_the_professional_of_its_identifier():
     assert frame["id_hmac"][8] == _reference(key, "023456789")
     assert frame["id_format"].to_list() == [
         "rpps", "rpps", "adeli", "adeli", "rpps", "invalide", "invalide", "absent", "adeli"]
+
+
+def test_an_identifier_held_as_a_number_is_its_digits():
+    """A spreadsheet's number format groups the digits (« 100 012 345 67 », with a space or a
+    no-break space), a float export adds « .0 »: every digit is there, and the professional
+    keeps the pseudonym of the identifier; a decimal that is not zero, a rounded identifier or
+    a grouped number of the wrong length is still no identifier."""
+    key = b"cle"
+    written = ["10003456789", "100 034 567 89", "10\u00a0003\u00a0456\u00a0789",
+               "10003456789.0", "10003456789,00", "8 100 034 567 89", "23 456 789",
+               "023456789.0", "10003456789.5", "1,00035E+10", "1 234"]
+    frame = pseudonymise(pl.DataFrame({"id": written, "row": range(len(written))}), "id", key)
+    rpps, adeli = _reference(key, "10003456789"), _reference(key, "023456789")
+    assert frame["id_hmac"].to_list()[:8] == [rpps] * 6 + [adeli] * 2
+    assert frame["id_format"].to_list() == ["rpps"] * 6 + ["adeli"] * 2 + [
+        "invalide", "scientifique", "invalide"]

@@ -30,6 +30,10 @@ NATIONAL_FORM = r"^(?:8\d{11}|0\d{9})$"
 # An ADELI of a département 01 to 09 starts with 0, which a spreadsheet eats when the column is
 # a number: 8 digits are that ADELI (no identifier has 8 digits).
 ADELI_WITHOUT_ZERO = r"^\d{8}$"
+# What a spreadsheet or a script adds to the digits of an identifier held as a number, every
+# digit kept: the spaces of a number format that groups thousands (« 100 012 345 67 »), the
+# decimals a float export writes (« 10001234567.0 »). The identifier is its digits.
+NUMBER_DRESSING = r"[\s\x{a0}\x{202f}]|[.,]0+$"
 
 
 # A professional appears in every monthly file: each identifier is hashed once per process
@@ -93,9 +97,11 @@ def keyed_hashes(key: bytes, values: list[str]) -> list[int]:
 
 def _hashed(values: list[str], key: bytes) -> pl.DataFrame:
     value = pl.col("value")
+    digits = value.str.replace_all(NUMBER_DRESSING, "")
     identifiers = pl.DataFrame({"value": values}).with_columns(
-        pl.when(value.str.contains(NATIONAL_FORM)).then(value.str.slice(1))
-        .when(value.str.contains(ADELI_WITHOUT_ZERO)).then("0" + value)
+        pl.when(digits.str.contains(NATIONAL_FORM)).then(digits.str.slice(1))
+        .when(digits.str.contains(ADELI_WITHOUT_ZERO)).then("0" + digits)
+        .when(digits.str.contains(r"^\d+$")).then(digits)
         .otherwise(value).alias("identifier"))
     identifier = pl.col("identifier")
     return identifiers.with_columns(
