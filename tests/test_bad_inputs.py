@@ -313,6 +313,11 @@ CASES = [
               activity_row(170, etp="0,8 ETP"), activity_row(171, etp="0.8 etp"),
               activity_row(172, etp="0,8 E.T.P.")),
          "accepted"),
+    # a commune code a float export wrote with its « .0 », its leading zero gone or not
+    Case("activite_communes_en_decimal", "activity",
+         text(ACTIVITY_HEADER, activity_row(200, code_commune_exercice="16015.0"),
+              activity_row(201, code_commune_exercice="1001.0"),
+              activity_row(202, code_commune_exercice="16015,00")), "accepted"),
     # an age band for a birth year, as exports write it
     Case("activite_tranches_d_age", "activity",
          text("periode;id_professionnel;profession;code_commune_exercice;tranche_age;etp;"
@@ -441,6 +446,8 @@ STAGED_AS = {
                                      for code in WRITTEN_PROFESSIONS.values()],
                                    *[(date(2024, 6, 1), 0.8, "infirmier")] * 3]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
+    "activite_communes_en_decimal": ("activity", "commune_code",
+                                     [("16015",), ("01001",), ("16015",)]),
     "activite_tranches_d_age": ("activity", "birth_year, age_band, aged_60_by_band",
                                 [(None, band, aged) for band, aged in WRITTEN_AGE_BANDS.items()]),
     "activite_nombres_non_connus": ("activity", "acts, consultations, home_visits, patients, "

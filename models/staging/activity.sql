@@ -25,6 +25,11 @@ typed AS (
         p.other_profession_code,
         CASE WHEN regexp_full_match(trim(a.code_commune_exercice), '\d{4}')
              THEN '0' || trim(a.code_commune_exercice)      -- a spreadsheet ate the leading zero
+             -- a float export's « 59350.0 » (« 1001.0 » for 01001); the dot looked for first,
+             -- which spares the pattern to nearly every row
+             WHEN (contains(a.code_commune_exercice, '.') OR contains(a.code_commune_exercice, ','))
+                  AND regexp_full_match(trim(a.code_commune_exercice), '\d{4,5}[.,]0+')
+             THEN lpad(regexp_extract(trim(a.code_commune_exercice), '^\d+'), 5, '0')
              ELSE upper(trim(a.code_commune_exercice)) END AS commune_code_as_written,
         TRY_CAST(a.annee_naissance AS INTEGER) AS birth_year,
         -- exact decimal: a sum of doubles depends on the order rows are added in, and a
