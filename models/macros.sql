@@ -171,6 +171,12 @@ CREATE OR REPLACE MACRO parse_month(x) AS (
         WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+-\d{2}') AND month_of_name(split_part(trim(x), '-', 1)) > 0 THEN
             make_date(2000 + CAST(right(trim(x), 2) AS INT),
                       month_of_name(split_part(trim(x), '-', 1)), 1)
+        -- a date cell saved as CSV in a column formatted as a number: Excel's serial, days
+        -- since 30 December 1899, the time of day as its fraction ('45292' is 1 January 2024),
+        -- read from 1990 to 2049
+        WHEN regexp_full_match(trim(x), '\d{5}([.,]\d+)?')
+             AND CAST(left(trim(x), 5) AS INT) BETWEEN 32874 AND 54789 THEN
+            date_trunc('month', DATE '1899-12-30' + CAST(left(trim(x), 5) AS INT))::DATE
     END
 );
 
@@ -187,7 +193,8 @@ CREATE OR REPLACE MACRO part_of_year_key(x) AS
 -- or '2024-05' (month).
 CREATE OR REPLACE MACRO parse_period(x) AS (
     CASE
-        WHEN regexp_full_match(trim(x), '\d{4}') THEN trim(x)
+        -- a year, or a year a float export wrote '2024.0'
+        WHEN regexp_full_match(trim(x), '\d{4}([.,]0+)?') THEN left(trim(x), 4)
         -- 'Année 2024', 'exercice 2024': the year
         WHEN regexp_full_match(normalize_label(x), '(annee|exercice)_\d{4}') THEN
             right(normalize_label(x), 4)

@@ -91,14 +91,18 @@ WRITTEN_PERIODS = {"1er trimestre 2024": "2024-T1", "T2-2024": "2024-T2", "2024 
                    "4ème trimestre 2024": "2024-T4", "1er semestre 2024": "2024-S1",
                    "S2 2024": "2024-S2", "janv. 2025": "2025-01", "févr. 2025": "2025-02",
                    "Année 2023": "2023", "exercice 2022": "2022", "trimestre 2 2025": "2025-T2",
-                   "2025T3": "2025-T3"}
+                   "2025T3": "2025-T3",
+                   # a year column a float export wrote
+                   "2024.0": "2024"}
 
 # June 2024 as other exports write a month: a database's date and time, a spreadsheet's
 # date-and-time cell saved as CSV, the month's name or number beside a four-digit year
 WRITTEN_MONTHS = ["2024-06-01 00:00:00", "2024-06-01T00:00:00", "01/06/2024 00:00", "juin-2024",
                   "06-2024", "2024/06",
                   # a day written before the month in words, dots, no space
-                  "15 juin 2024", "1er juin 2024", "01.06.2024", "06.2024", "juin2024"]
+                  "15 juin 2024", "1er juin 2024", "01.06.2024", "06.2024", "juin2024",
+                  # a date cell saved in a column formatted as a number: Excel's serial
+                  "45444", "45458.5"]
 
 # professions as MSP and CPTS exports word them, and the profession staged
 WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
