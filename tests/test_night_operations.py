@@ -571,8 +571,8 @@ def test_a_landing_without_activity_publishes_then_takes_its_first_months(
                         ("OBSERVATOIRE_SETTLE_SECONDS", 0), ("OBSERVATOIRE_CODE_VERSION", "tests")):
         monkeypatch.setenv(name, str(value))
     assert describe_plan(plan_night(get_settings())).startswith(
-        "Plan : nuit complète (premier passage, ou code et modèles changés), aucun fichier "
-        "d'activité.")
+        "Plan : nuit complète (premier passage, code et modèles changés, ou "
+        "reference/professions.csv modifié), aucun fichier d'activité.")
     result = run_night(home, landing)
     assert result.success, [e.message for e in result.all_events if e.is_failure]
 
@@ -854,3 +854,49 @@ def test_a_new_months_night_keeps_the_rejected_rows_a_full_rebuild_would(tmp_pat
     assert [(file.split("/")[-1], row) for file, row, *_ in kept] == [
         (first.name, 2), (first.name, 3), (first.name, 4), (newest.name, 2), (newest.name, 3)]
     assert kept == rejected(rebuild)
+
+
+def test_a_profession_the_analysts_spell_out_in_the_landing_is_read_as_they_say(tmp_path,
+                                                                                 landing):
+    """An export's own spelling of a profession blocked every night (« profession inconnue »)
+    until the export was edited; a line of reference/professions.csv maps it for good. A line
+    naming no profession of the vocabulary is reported, the others applied; a change of the
+    file types every month again."""
+    home = tmp_path / "home"
+    source = sorted((landing / "activity").glob("*.csv"))[0]
+    lines = source.read_text(encoding="utf-8").splitlines()
+    for row, spelling in ((1, "Kiné D.E."), (2, "Psy")):
+        fields = lines[row].split(";")
+        fields[2] = spelling
+        lines[row] = ";".join(fields)
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert not run_night(home, landing).success
+
+    (landing / "reference").mkdir(exist_ok=True)
+    spellings = landing / "reference" / "professions.csv"
+    spellings.write_text("libelle_ecrit;profession;commentaire\n"
+                         "Kiné D.E.;Masseur-kinésithérapeute;logiciel du cabinet\n"
+                         "Psy;Psychologue;\n"
+                         "Bidule;Astrologue;\n", encoding="cp1252")
+    result = run_night(home, landing)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    name = f"activity/{source.name}"
+    with _connect(home) as con:
+        assert con.execute("SELECT profession_code FROM staging.activity WHERE _source_file = ? "
+                           "AND _source_row = 2", [name]).fetchall() == [
+            ("masseur_kinesitherapeute",)]
+        assert con.execute("SELECT source_row, reason FROM audit.rejected_rows").fetchall() == [
+            (3, "profession que l'observatoire ne suit pas : ligne écartée sans bloquer la nuit "
+                "(voir ref.other_professions)")]
+        unread = json.loads(con.execute(
+            "SELECT unread_files FROM raw.night_plans ORDER BY planned_at DESC LIMIT 1"
+        ).fetchone()[0])
+    assert unread["reference/professions.csv"].startswith(
+        "lignes non appliquées, les autres le sont : ligne 4 : « Astrologue » n'est pas une "
+        "profession du vocabulaire (suivies : Médecin généraliste, Infirmier")
+
+    spellings.write_text(spellings.read_text(encoding="cp1252") + "Orthop.;Orthoptiste;\n",
+                         encoding="cp1252")
+    again = run_night(home, landing)
+    assert again.success
+    assert json.loads(again.dagster_run.tags["observatoire/plan"])["kind"] == "complète"

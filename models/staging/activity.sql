@@ -101,7 +101,8 @@ checked AS (
                 'profession « ' || profession || ' » sans précision : écrivez « Médecin généraliste », ou la spécialité d''un médecin spécialiste (sa ligne est alors écartée sans bloquer la nuit)']
             WHEN profession_code IS NULL THEN ['profession', profession,
                 'profession inconnue : l''observatoire suit ' || (SELECT string_agg(label, ', ' ORDER BY sort_order) FROM ref.professions)
-                || ' (voir ref.profession_synonyms pour les autres façons de les écrire) ; une autre profession reconnue (ref.other_professions) est écartée sans bloquer la nuit']
+                || ' (voir ref.profession_synonyms pour les autres façons de les écrire) ; une autre profession reconnue (ref.other_professions) est écartée sans bloquer la nuit ; '
+                || 'un libellé propre à vos exports se déclare par une ligne « libelle_ecrit;profession » dans reference/professions.csv du dossier de dépôt']
             WHEN commune_code IS NULL AND postal_code_communes IS NOT NULL THEN ['code_commune_exercice', code_commune_exercice,
                 'code postal et non code INSEE (code postal de ' || postal_code_communes || ') : écrivez le code INSEE de la commune d''exercice']
             WHEN commune_code IS NULL THEN ['code_commune_exercice', code_commune_exercice,

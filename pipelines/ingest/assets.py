@@ -23,7 +23,7 @@ from pipelines.ingest.plan import (
 )
 from pipelines.ingest.public_files import PUBLIC_FORMATS, load_public_format
 from pipelines.ingest.raw import landing_files, load_family
-from pipelines.ingest.vocabularies import load_vocabularies
+from pipelines.ingest.vocabularies import load_vocabularies, read_profession_spellings
 from pipelines.settings import SOURCE_FAMILIES
 from pipelines.sources.contracts import normalize_label
 from pipelines.sql import define_macros, model_sql
@@ -55,7 +55,8 @@ def reference(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             "CREATE OR REPLACE TABLE ref.commune_code_lookup AS "
             + model_sql("ref", "commune_code_lookup")
         )
-        counts |= load_vocabularies(con)
+        counts |= load_vocabularies(
+            con, read_profession_spellings(warehouse.settings.landing))
         counts["ref.commune_code_lookup"] = con.execute(
             "SELECT count(*) FROM ref.commune_code_lookup"
         ).fetchone()[0]

@@ -3,10 +3,10 @@
 Activity is partitioned by month (`ACTIVITY_MONTHS`). Before a night starts, `plan_night`
 compares the landing folder with the published warehouse (the list of files it already loaded,
 their sha256, and the months each one staged) and with the inputs the last planned night saw
-(code and models, public reference files, place-name corrections, thresholds). The night then
-runs one Dagster run over the range of months that changed (`BackfillPolicy.single_run`) and
-only the assets downstream of something that changed; every other table is carried over from
-the published file, which the night copies.
+(code and models, public reference files, place-name corrections, the professions' spellings,
+thresholds). The night then runs one Dagster run over the range of months that changed
+(`BackfillPolicy.single_run`) and only the assets downstream of something that changed; every
+other table is carried over from the published file, which the night copies.
 
 The CLI (`observatoire run`), the schedule and the landing sensor all launch nights this way.
 A run started by hand in the Dagster UI (a range of months, or everything) works too: assets
@@ -29,6 +29,7 @@ import duckdb
 from pipelines.ingest.digests import file_sha256, load_digests, save_digests
 from pipelines.ingest.public_files import PUBLIC_FORMATS, public_files
 from pipelines.ingest.raw import is_data, landing_files, readable
+from pipelines.ingest.vocabularies import PROFESSIONS_FILE, read_profession_spellings
 from pipelines.settings import REPO_ROOT, SOURCE_FAMILIES, Settings
 from pipelines.warehouse import start_build_file
 
@@ -211,11 +212,12 @@ def code_fingerprint(settings: Settings) -> str:
 def input_fingerprints(settings: Settings) -> dict[str, str]:
     landing = settings.landing
     public = [p for fmt in PUBLIC_FORMATS for p in public_files(landing, fmt.folder)]
-    corrections = landing / CORRECTIONS_FILE
+    corrections, professions = landing / CORRECTIONS_FILE, landing / PROFESSIONS_FILE
     return {
         "code": code_fingerprint(settings),
         "public_files": _digest(f"{p.relative_to(landing)}:{file_sha256(p)}" for p in public),
         "corrections": file_sha256(corrections) if corrections.exists() else "",
+        "professions": file_sha256(professions) if professions.exists() else "",
     }
 
 
@@ -281,7 +283,9 @@ def plan_night(settings: Settings) -> NightPlan:
                 months.update(file_months(path))
                 months.update(staged.get(name, []))  # a corrected file: its old months too
     graph = defs.resolve_asset_graph()
-    if last is None or last.get("code") != fingerprints["code"]:
+    # the professions' spellings may type rows of any month differently: every month again
+    if (last is None or last.get("code") != fingerprints["code"]
+            or last.get("professions", "") != fingerprints["professions"]):
         kind, roots = "complète", None
         months.update(m for ms in staged.values() for m in ms)
     else:
@@ -342,6 +346,12 @@ def unread_files(landing: Path) -> dict[str, str]:
     unread = {}
     for path in sorted(landing.rglob("*")):
         name = path.relative_to(landing).as_posix()
+        if name == PROFESSIONS_FILE:
+            problems = read_profession_spellings(landing).problems
+            if problems:
+                unread[name] = ("lignes non appliquées, les autres le sont : "
+                                + " ; ".join(problems))
+            continue
         if not path.is_file() or not is_data(path) or name == CORRECTIONS_FILE:
             continue
         if not any(name.startswith(f"{folder}/") for folder in folders):
@@ -385,7 +395,8 @@ def launch_night(instance: dg.DagsterInstance, settings: Settings, **kwargs):
 def describe_plan(plan: NightPlan) -> str:
     """The plan in one or two French lines for the night's output."""
     if plan.kind == "complète":
-        what = "nuit complète (premier passage, ou code et modèles changés)"
+        what = ("nuit complète (premier passage, code et modèles changés, ou "
+                f"{PROFESSIONS_FILE} modifié)")
     elif plan.kind == "rien de nouveau":
         what = "rien de nouveau : publication seule"
     else:
