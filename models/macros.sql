@@ -259,12 +259,12 @@ CREATE OR REPLACE MACRO not_known(x) AS
 -- known (« NC », « n.d. », « ? ») is read as an empty cell, as the census's yes/no columns and the
 -- follow-up values are. A dash is not: French statistical tables write it for zero as often
 -- as for unknown, and either reading would bias the ratios built on the count.
-CREATE OR REPLACE MACRO unknown_count(x) AS
-    not_known(x) AND NOT regexp_full_match(trim(x), '[-\x{2013}\x{2014}]+');
+CREATE OR REPLACE MACRO dash_only(x) AS regexp_full_match(trim(x), '[-\x{2013}\x{2014}]+');
+CREATE OR REPLACE MACRO unknown_count(x) AS not_known(x) AND NOT dash_only(x);
 
 -- Why such a count rejects its row.
 CREATE OR REPLACE MACRO count_reason(what, x) AS
-    CASE WHEN regexp_full_match(trim(x), '[-\x{2013}\x{2014}]+')
+    CASE WHEN dash_only(x)
          THEN 'nombre de ' || what || ' « ' || trim(x) || ' » : un tiret peut vouloir dire zéro '
               || 'ou inconnu ; écrivez 0 si le nombre est nul, laissez la cellule vide ou écrivez '
               || '« NC » s''il n''est pas connu'

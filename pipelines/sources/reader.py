@@ -25,7 +25,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -593,11 +593,7 @@ def _read_spreadsheet(
             raise _several_tables(shown, tables)
         # a sheet with the header and no row (a template, a copy emptied) is no table
         grids = [(name, grid) for name, grid in grids if name in tables] or grids
-    candidates = (
-        _match_header([cell or "" for cell in grid.row(i)], contract, i + 1, sheet=name)
-        for name, grid in grids
-        for i in range(min(grid.height, HEADER_SEARCH_ROWS))
-    )
+    candidates = (header for name, grid in grids for header in _headers(name, grid, contract))
     header = _choose_header(candidates, contract, shown)
     grid = dict(grids)[header.sheet]
     raw = (
@@ -619,12 +615,17 @@ def _read_spreadsheet(
     )
 
 
+def _headers(name: str, grid: pl.DataFrame, contract: Contract) -> Iterator[_Header]:
+    """Each of the sheet's first rows read as a header."""
+    for i in range(min(grid.height, HEADER_SEARCH_ROWS)):
+        yield _match_header([cell or "" for cell in grid.row(i)], contract, i + 1, sheet=name)
+
+
 def _holds_a_table(name: str, grid: pl.DataFrame, contract: Contract) -> bool:
     """Whether the sheet has a header with every required column and a row below it."""
-    for i in range(min(grid.height, HEADER_SEARCH_ROWS)):
-        header = _match_header([cell or "" for cell in grid.row(i)], contract, i + 1, sheet=name)
+    for header in _headers(name, grid, contract):
         if not header.missing(contract):
-            return grid.slice(i + 1).select(
+            return grid.slice(header.line).select(
                 pl.any_horizontal(pl.all().str.strip_chars() != "").any()).item() is True
     return False
 
