@@ -33,7 +33,7 @@ POINTS = [
     ("raw__activity", False),                         # raw load
     ("staging__activity", False),                     # staging
     ("staging_census", False),                        # staging and commune resolution
-    ("staging__activity_great_expectations", False),  # checks
+    ("staging__activity_checks", False),                # checks
     ("marts__census_projects", False),                # marts
     ("marts__indicator_values", False),               # indicator values
     ("publish__warehouse", False),                    # views, comments, run log written
