@@ -130,27 +130,31 @@ CREATE OR REPLACE MACRO aged_60_by_band(x) AS CASE
 CREATE OR REPLACE MACRO parse_count(x) AS
     CASE WHEN parse_number(x) = floor(parse_number(x)) THEN CAST(parse_number(x) AS BIGINT) END;
 
--- A month's name, in full or as Excel abbreviates it ('févr.', 'juil.', 'déc.'): its number.
--- An Excel set to English writes 'Jan-24', 'Feb-24': those names are read too (none of them
--- is another month's in French).
+-- A month's name, in full or as Excel abbreviates it ('févr.', 'juil.', 'déc.'), or as people
+-- do ('fév.', 'juill.'): its number. An Excel set to English writes 'Jan-24', 'Feb-24': those
+-- names are read too (none of them is another month's in French).
 CREATE OR REPLACE MACRO month_of_name(word) AS coalesce(
     nullif(list_position(['janvier', 'fevrier', 'mars', 'avril', 'mai', 'juin', 'juillet',
                           'aout', 'septembre', 'octobre', 'novembre', 'decembre'],
                          normalize_label(word)), 0),
     nullif(list_position(['janv', 'fevr', 'mars', 'avr', 'mai', 'juin', 'juil', 'aout', 'sept',
                           'oct', 'nov', 'dec'], normalize_label(word)), 0),
+    nullif(list_position(['janv', 'fev', 'mars', 'avr', 'mai', 'juin', 'juill', 'aout', 'sept',
+                          'oct', 'nov', 'dec'], normalize_label(word)), 0),
     nullif(list_position(['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct',
                           'nov', 'dec'], normalize_label(word)), 0),
     list_position(['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august',
                    'september', 'october', 'november', 'december'], normalize_label(word)));
 
--- A month written 2013-05, 2013/05, 2013-05-01, 05/2013, 05-2013, 01/05/2013, 201305,
--- "mai 2013", "févr. 2013", "mai-2013", "mai-13" or "May-13" → its first day. A date may carry
--- the time that a database's export or a spreadsheet's date-and-time cell writes after it
--- ("2013-05-01 00:00:00", "01/05/2013 00:00").
+-- A month written 2013-05, 2013/05, 2013-05-01, 05/2013, 05-2013, 01/05/2013, 01/05/13,
+-- 201305, "mai 2013", "févr. 2013", "mai-2013", "mai-13", "mai 13" or "May-13" → its first day.
+-- A date may carry the time that a database's export or a spreadsheet's date-and-time cell
+-- writes after it ("2013-05-01 00:00:00", "01/05/2013 00:00"), with its time zone as an API's
+-- JSON or an ISO export writes it ("2013-05-01T00:00:00Z", "2013-05-01T00:00:00.000+02:00").
 -- the day before a month written in words ('15 mai 2013', '1er mai 2013') is dropped too
 CREATE OR REPLACE MACRO month_text(x) AS
-    regexp_replace(regexp_replace(trim(x), '[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$', ''),
+    regexp_replace(regexp_replace(trim(x),
+                                  '[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$', ''),
                    '^\d{1,2}(er)?\s+([[:alpha:]])', '\2');
 CREATE OR REPLACE MACRO parse_month(x) AS (
     CASE
@@ -160,6 +164,10 @@ CREATE OR REPLACE MACRO parse_month(x) AS (
         WHEN regexp_full_match(month_text(x), '(\d{1,2}[-/.])?\d{1,2}[-/.]\d{4}') THEN
             try(make_date(CAST(right(month_text(x), 4) AS INT),
                           CAST(regexp_extract(month_text(x), '(\d{1,2})[-/.]\d{4}$', 1) AS INT), 1))
+        -- a short date as French spreadsheets write it, day first: '01/05/13' (2000 + the year)
+        WHEN regexp_full_match(month_text(x), '\d{1,2}[-/.]\d{1,2}[-/.]\d{2}') THEN
+            try(make_date(2000 + CAST(right(month_text(x), 2) AS INT),
+                          CAST(regexp_extract(month_text(x), '[-/.](\d{1,2})[-/.]', 1) AS INT), 1))
         WHEN regexp_full_match(trim(x), '\d{6}') THEN
             try(make_date(CAST(left(trim(x), 4) AS INT), CAST(right(trim(x), 2) AS INT), 1))
         WHEN regexp_full_match(month_text(x), '[[:alpha:]éû\.]+(\s*|-)\d{4}')
@@ -167,10 +175,11 @@ CREATE OR REPLACE MACRO parse_month(x) AS (
             make_date(CAST(right(month_text(x), 4) AS INT),
                       month_of_name(regexp_extract(month_text(x), '^([[:alpha:]éû\.]+)', 1)), 1)
         -- a date cell in Excel's « mmm-aa » format, as a French export writes it: 'déc.-24' (or an
-        -- English one: 'Dec-24')
-        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+-\d{2}') AND month_of_name(split_part(trim(x), '-', 1)) > 0 THEN
+        -- English one: 'Dec-24'), or the same typed with a space ('déc. 24')
+        WHEN regexp_full_match(trim(x), '[[:alpha:]éû\.]+(-|\s+)\d{2}')
+             AND month_of_name(regexp_extract(trim(x), '^([[:alpha:]éû\.]+)', 1)) > 0 THEN
             make_date(2000 + CAST(right(trim(x), 2) AS INT),
-                      month_of_name(split_part(trim(x), '-', 1)), 1)
+                      month_of_name(regexp_extract(trim(x), '^([[:alpha:]éû\.]+)', 1)), 1)
         -- a date cell saved as CSV in a column formatted as a number: Excel's serial, days
         -- since 30 December 1899, the time of day as its fraction ('45292' is 1 January 2024),
         -- read from 1990 to 2049

@@ -104,6 +104,15 @@ WRITTEN_MONTHS = ["2024-06-01 00:00:00", "2024-06-01T00:00:00", "01/06/2024 00:0
                   # a date cell saved in a column formatted as a number: Excel's serial
                   "45444", "45458.5"]
 
+# months as people and other exports write them, and the month each is: abbreviations Excel
+# does not make, a short date day first, an Excel month typed with a space, an ISO date and time
+# with its time zone (an API's JSON, a database's export)
+EXPORTED_MONTHS = {"fév. 2024": date(2024, 2, 1), "fev-24": date(2024, 2, 1),
+                   "juill. 2024": date(2024, 7, 1), "juin 24": date(2024, 6, 1),
+                   "01/06/24": date(2024, 6, 1), "01/06/24 00:00": date(2024, 6, 1),
+                   "2024-06-01T00:00:00Z": date(2024, 6, 1),
+                   "2024-06-01T00:00:00.000+02:00": date(2024, 6, 1)}
+
 # professions as MSP and CPTS exports word them, and the profession staged
 WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
                        "Médecin généraliste remplaçant": "medecin_generaliste",
@@ -317,6 +326,9 @@ CASES = [
               activity_row(170, etp="0,8 ETP"), activity_row(171, etp="0.8 etp"),
               activity_row(172, etp="0,8 E.T.P.")),
          "accepted"),
+    Case("activite_mois_d_autres_exports", "activity",
+         text(ACTIVITY_HEADER, *(activity_row(230 + n, periode=month)
+                                 for n, month in enumerate(EXPORTED_MONTHS))), "accepted"),
     # a commune code a float export wrote with its « .0 », its leading zero gone or not
     Case("activite_communes_en_decimal", "activity",
          text(ACTIVITY_HEADER, activity_row(200, code_commune_exercice="16015.0"),
@@ -450,6 +462,8 @@ STAGED_AS = {
                                      for code in WRITTEN_PROFESSIONS.values()],
                                    *[(date(2024, 6, 1), 0.8, "infirmier")] * 3]),
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
+    "activite_mois_d_autres_exports": ("activity", "period_month",
+                                       [(m,) for m in EXPORTED_MONTHS.values()]),
     "activite_communes_en_decimal": ("activity", "commune_code",
                                      [("16015",), ("01001",), ("16015",)]),
     "activite_tranches_d_age": ("activity", "birth_year, age_band, aged_60_by_band",
