@@ -25,6 +25,20 @@ CREATE OR REPLACE MACRO has_percent_sign(x) AS regexp_matches(x, '%\s*$');
 CREATE OR REPLACE MACRO without_fte_unit(x) AS
     regexp_replace(x, '\s*e\.?\s*t\.?\s*p\.?\s*$', '', 'i');
 
+-- A time share as an MSP's table may type it rather than as a number: a fraction of full time
+-- (« 4/5 », « 4/5e », « 1/2 temps »), « temps plein », « mi-temps », or a percent with its
+-- unit (« 80 % ETP »). Tried after the number, the percent and the number with its unit.
+CREATE OR REPLACE MACRO fte_in_words(x) AS CASE
+    WHEN regexp_full_match(normalize_label(x), '(temps_)?(plein|complet)(_temps)?') THEN 1.0
+    WHEN regexp_full_match(normalize_label(x), '(mi|demi)_temps') THEN 0.5
+    WHEN regexp_full_match(normalize_label(x), '\d{1,2}_\d{1,2}(e|eme|ieme)?(_temps)?')
+         AND TRY_CAST(regexp_extract(normalize_label(x), '^\d+_(\d+)', 1) AS INT)
+             BETWEEN greatest(1, TRY_CAST(regexp_extract(normalize_label(x), '^\d+') AS INT)) AND 10
+        THEN TRY_CAST(regexp_extract(normalize_label(x), '^\d+') AS DOUBLE)
+             / TRY_CAST(regexp_extract(normalize_label(x), '^\d+_(\d+)', 1) AS DOUBLE)
+    ELSE parse_percent(without_fte_unit(x)) / 100
+END;
+
 -- A number followed by its unit, as roadmaps type a value or a target in its cell
 -- ('12 professionnels', '1 200 €', '3 MSP'): {'number': '12', 'unit': 'professionnels'}, or
 -- empty strings. A unit holding a figure is a sentence, not a unit ('3 sur 5', '12 dont 3 MSP').

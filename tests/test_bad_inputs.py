@@ -113,6 +113,10 @@ EXPORTED_MONTHS = {"fév. 2024": date(2024, 2, 1), "fev-24": date(2024, 2, 1),
                    "2024-06-01T00:00:00Z": date(2024, 6, 1),
                    "2024-06-01T00:00:00.000+02:00": date(2024, 6, 1)}
 
+# time shares as an MSP's table types them in words or as a fraction, and the share staged
+WORDED_FTE = {"4/5": 0.8, "4/5e": 0.8, "1/2 temps": 0.5, "Temps plein": 1.0, "Mi-temps": 0.5,
+              "80 % ETP": 0.8}
+
 # professions as MSP and CPTS exports word them, and the profession staged
 WRITTEN_PROFESSIONS = {"Généraliste": "medecin_generaliste",
                        "Médecin généraliste remplaçant": "medecin_generaliste",
@@ -206,7 +210,7 @@ CASES = [
     bad_activity(25, "code_commune_exercice", "16700",
                  "code postal et non code INSEE (code postal de 16 communes, dont Barro 16031, "
                  "Bernac 16039, Bioussac 16044)"),
-    bad_activity(17, "etp", "plein temps", "ETP absent ou non numérique"),
+    bad_activity(17, "etp", "temps partiel", "ETP absent ou non numérique"),
     bad_activity(18, "etp", "-0,5", "ETP négatif"),
     bad_activity(19, "id_professionnel", "1234", "identifiant invalide"),
     # an 11-digit identifier in a spreadsheet cell formatted as a number
@@ -329,6 +333,9 @@ CASES = [
     Case("activite_mois_d_autres_exports", "activity",
          text(ACTIVITY_HEADER, *(activity_row(230 + n, periode=month)
                                  for n, month in enumerate(EXPORTED_MONTHS))), "accepted"),
+    Case("activite_etp_en_toutes_lettres", "activity",
+         text(ACTIVITY_HEADER, *(activity_row(240 + n, etp=fte)
+                                 for n, fte in enumerate(WORDED_FTE))), "accepted"),
     # a commune code a float export wrote with its « .0 », its leading zero gone or not
     Case("activite_communes_en_decimal", "activity",
          text(ACTIVITY_HEADER, activity_row(200, code_commune_exercice="16015.0"),
@@ -464,6 +471,8 @@ STAGED_AS = {
     "recensement_regions_abregees": ("census", "region_code", [("32",), ("32",)]),
     "activite_mois_d_autres_exports": ("activity", "period_month",
                                        [(m,) for m in EXPORTED_MONTHS.values()]),
+    "activite_etp_en_toutes_lettres": ("activity", "fte::DOUBLE",
+                                       [(f,) for f in WORDED_FTE.values()]),
     "activite_communes_en_decimal": ("activity", "commune_code",
                                      [("16015",), ("01001",), ("16015",)]),
     "activite_tranches_d_age": ("activity", "birth_year, age_band, aged_60_by_band",

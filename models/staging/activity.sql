@@ -34,9 +34,10 @@ typed AS (
         TRY_CAST(a.annee_naissance AS INTEGER) AS birth_year,
         -- exact decimal: a sum of doubles depends on the order rows are added in, and a
         -- night must publish the same figures whatever order its months arrived in
-        -- « 80 % » is a time share as some exports write it: 0.8; « 0,8 ETP » too
+        -- « 80 % » is a time share as some exports write it: 0.8; « 0,8 ETP », « 4/5 » too
         CAST(coalesce(parse_number(a.etp), parse_percent(a.etp) / 100,
-                      parse_number(without_fte_unit(a.etp))) AS DECIMAL(12, 4)) AS fte,
+                      parse_number(without_fte_unit(a.etp)), fte_in_words(a.etp))
+             AS DECIMAL(12, 4)) AS fte,
         parse_count(a.nb_actes) AS acts,
         parse_count(a.nb_consultations) AS consultations,
         parse_count(a.nb_visites) AS home_visits,
